@@ -1,0 +1,70 @@
+/**
+ * The one error type hopseal throws across its public surface.
+ *
+ * Every failure that bad input, a peer or a device can cause is a `HopsealError`
+ * with a stable `code` from {@link ErrorCode}. Codes are part of the public API:
+ * operators count them and tests match on them, so never rename one.
+ *
+ * Messages may name lengths, labels and states but never key material.
+ */
+export const ErrorCode = {
+  // argument checks at a public boundary
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  INVALID_LENGTH: 'INVALID_LENGTH',
+  // crypto
+  INVALID_KEY: 'INVALID_KEY', // wrong length, not on the curve, non-canonical
+  INVALID_POINT: 'INVALID_POINT', // peer public key rejected (identity, off-curve, low order)
+  WEAK_SHARED_SECRET: 'WEAK_SHARED_SECRET', // X25519 all-zero result (low-order peer key)
+  AEAD_AUTH_FAILED: 'AEAD_AUTH_FAILED',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  UNSUPPORTED_ALGORITHM: 'UNSUPPORTED_ALGORITHM',
+  // noise
+  NOISE_BAD_PROTOCOL_NAME: 'NOISE_BAD_PROTOCOL_NAME',
+  NOISE_WRONG_STATE: 'NOISE_WRONG_STATE',
+  NOISE_MISSING_KEY: 'NOISE_MISSING_KEY',
+  NOISE_MESSAGE_TOO_SHORT: 'NOISE_MESSAGE_TOO_SHORT',
+  NOISE_MESSAGE_TOO_LONG: 'NOISE_MESSAGE_TOO_LONG',
+  NOISE_DECRYPT_FAILED: 'NOISE_DECRYPT_FAILED',
+  NOISE_NONCE_EXHAUSTED: 'NOISE_NONCE_EXHAUSTED',
+  NOISE_BUSY: 'NOISE_BUSY',
+  // vault
+  VAULT_KEY_NOT_FOUND: 'VAULT_KEY_NOT_FOUND',
+  VAULT_KEY_TYPE_UNSUPPORTED: 'VAULT_KEY_TYPE_UNSUPPORTED',
+  VAULT_OPERATION_UNSUPPORTED: 'VAULT_OPERATION_UNSUPPORTED',
+  VAULT_CLOSED: 'VAULT_CLOSED',
+  VAULT_WRONG_PASSPHRASE: 'VAULT_WRONG_PASSPHRASE',
+  VAULT_STORE_CORRUPT: 'VAULT_STORE_CORRUPT',
+  VAULT_STORE_IO: 'VAULT_STORE_IO',
+  VAULT_DUPLICATE_LABEL: 'VAULT_DUPLICATE_LABEL',
+  VAULT_WRONG_PIN: 'VAULT_WRONG_PIN',
+  VAULT_TOKEN_ABSENT: 'VAULT_TOKEN_ABSENT',
+  VAULT_SESSION_LOST: 'VAULT_SESSION_LOST',
+  VAULT_DEVICE_ERROR: 'VAULT_DEVICE_ERROR',
+  VAULT_DEVICE_TIMEOUT: 'VAULT_DEVICE_TIMEOUT',
+  // generic
+  ABORTED: 'ABORTED',
+  TIMEOUT: 'TIMEOUT',
+  DECODE_ERROR: 'DECODE_ERROR',
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export class HopsealError extends Error {
+  override readonly name = 'HopsealError'
+  readonly code: string
+  constructor(code: ErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options)
+    this.code = code
+  }
+}
+
+/** True when `e` is a HopsealError, optionally with the given code. */
+export function isHopsealError(e: unknown, code?: string): e is HopsealError {
+  return e instanceof HopsealError && (code === undefined || e.code === code)
+}
+
+/** Throws ABORTED if the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new HopsealError(ErrorCode.ABORTED, 'operation aborted', { cause: signal.reason })
+}

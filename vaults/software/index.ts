@@ -1,0 +1,1 @@
+export { SoftwareVault, type SoftwareKeyStore, type SoftwareVaultOptions, type StoredKey } from './software-vault.ts'
