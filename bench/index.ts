@@ -1,0 +1,59 @@
+/**
+ * `npm run bench` prints every architecture.md §5 figure beside its baseline
+ * from the same run; `npm run bench -- --json` prints a JSON array of
+ * `{name, value, unit, baseline?: {name, value}}`. `--only noise,identity`
+ * runs some modules; `--quick` shortens every measurement.
+ */
+import type { BenchContext, BenchModule, Figure } from './figure.ts'
+
+const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
+  noise: () => import('./noise.ts'),
+  identity: () => import('./identity.ts'),
+  pkcs11: () => import('./pkcs11.ts'),
+  atecc608: () => import('./atecc608.ts'),
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const json = args.includes('--json')
+  const quick = args.includes('--quick')
+  const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7) ?? (args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined)
+  const only = onlyArg?.split(',')
+  const ctx: BenchContext = { quick, log: (l) => (json ? process.stderr.write(l + '\n') : console.log(l)) }
+  const figures: Figure[] = []
+  for (const [name, load] of Object.entries(MODULES)) {
+    if (only && !only.includes(name)) continue
+    ctx.log(`# ${name}`)
+    try {
+      figures.push(...(await (await load()).default(ctx)))
+    } catch (e) {
+      ctx.log(`# ${name}: failed: ${(e as Error).message}`)
+      process.exitCode = 1
+    }
+  }
+  if (json) {
+    console.log(JSON.stringify(figures.map(({ name, value, unit, baseline }) => (baseline ? { name, value, unit, baseline } : { name, value, unit })), null, 2))
+    return
+  }
+  const rows = figures.map((f) => [
+    f.name,
+    fmt(f.value) + ' ' + f.unit,
+    f.baseline ? `${f.baseline.name} = ${fmt(f.baseline.value)}` : '',
+    f.baseline && f.baseline.value ? `${fmt(f.value / f.baseline.value)}x` : '',
+    f.target ?? '',
+  ])
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ')
+  console.log('\n' + line(head))
+  console.log(w.map((n) => '-'.repeat(n)).join('  '))
+  for (const r of rows) console.log(line(r))
+}
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n)
+  if (Number.isInteger(n)) return String(n)
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3)
+}
+
+await main()

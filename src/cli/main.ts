@@ -1,0 +1,50 @@
+/**
+ * The `hopseal` command. Each top-level command lives in src/cli/commands/.
+ * Errors print `error CODE: message` (HopsealError codes are stable) and exit 1;
+ * usage errors exit 2.
+ */
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { isHopsealError } from '../errors.ts'
+import type { CliIO, Command } from './command.ts'
+
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  vault: () => import('./commands/vault.ts'),
+  identity: () => import('./commands/identity.ts'),
+  credential: () => import('./commands/credential.ts'),
+  example: () => import('./commands/example.ts'),
+}
+
+export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
+  const env = io?.env ?? process.env
+  const full: CliIO = {
+    out: io?.out ?? ((l) => process.stdout.write(l + '\n')),
+    err: io?.err ?? ((l) => process.stderr.write(l + '\n')),
+    env,
+    ctx: io?.ctx ?? { env, home: env.HOPSEAL_HOME ?? join(homedir(), '.hopseal') },
+  }
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    full.out('usage: hopseal <command> [options]\n\ncommands:')
+    for (const [n, load] of Object.entries(COMMANDS)) full.out(`  ${n.padEnd(12)} ${(await load()).command.summary}`)
+    return name ? 0 : 2
+  }
+  const load = COMMANDS[name]
+  if (!load) {
+    full.err(`hopseal: unknown command "${name}" (try hopseal --help)`)
+    return 2
+  }
+  try {
+    return await (await load()).command.run(rest, full)
+  } catch (e) {
+    if (isHopsealError(e)) {
+      full.err(`error ${e.code}: ${e.message.replace(/^[A-Z_0-9]+: /, '')}`)
+      return 1
+    }
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      full.err(`hopseal ${name}: ${e.message}`)
+      return 2
+    }
+    throw e
+  }
+}

@@ -1,0 +1,3 @@
+// Placeholder: the atecc608 issue registers its vault factory here
+// (registerVaultFactory('atecc608', ...) from src/cli/vault-registry.ts).
+export {}
