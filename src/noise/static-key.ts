@@ -11,25 +11,17 @@ export interface StaticKey {
   readonly publicKey: Uint8Array
   /** DH(this private key, peerPublic). May be async (hardware). */
   dh(peerPublic: Uint8Array): Uint8Array | Promise<Uint8Array>
-  /** Present only for software keys: enables the synchronous fast path. */
-  readonly keyPair?: KeyPair
 }
 
 /** A static key held in software (a KeyPair from a crypto provider). */
 export function softwareStaticKey(crypto: CryptoProvider, keyPair: KeyPair): StaticKey {
   if (keyPair.type !== 'x25519' && keyPair.type !== 'p256') throw new TypeError('Noise static keys are x25519 or p256')
-  return { type: keyPair.type, publicKey: keyPair.publicKey, keyPair, dh: (peer) => crypto.dh(keyPair, peer) }
+  return { type: keyPair.type, publicKey: keyPair.publicKey, dh: (peer) => crypto.dh(keyPair, peer) }
 }
 
 /** A static key living in a vault; reads the public key once. */
 export async function vaultStaticKey(vault: Vault, handle: KeyHandle): Promise<StaticKey> {
   if (handle.type !== 'x25519' && handle.type !== 'p256') throw new TypeError('Noise static keys are x25519 or p256')
   const publicKey = await vault.publicKey(handle)
-  const soft = (vault as { keyPairFor?: (h: KeyHandle) => KeyPair }).keyPairFor
-  return {
-    type: handle.type,
-    publicKey,
-    dh: (peer) => vault.ecdh(handle, peer),
-    ...(typeof soft === 'function' ? { keyPair: soft.call(vault, handle) } : {}),
-  }
+  return { type: handle.type, publicKey, dh: (peer) => vault.ecdh(handle, peer) }
 }

@@ -146,16 +146,6 @@ export class SoftwareVault implements Vault {
     return this.crypto.dh(e.keyPair, peerPublic)
   }
 
-  /**
-   * The software key pair behind a handle, for the Noise engine's synchronous
-   * fast path. Only this process's software code can reach it; hardware vaults
-   * have no such method.
-   * @internal
-   */
-  keyPairFor(h: KeyHandle): KeyPair {
-    return this.entry(h, {}).keyPair
-  }
-
   async deleteKey(h: KeyHandle, opts: CallOptions = {}): Promise<void> {
     const e = this.entry(h, opts)
     this.keys.delete(e.handle.id)
