@@ -1,0 +1,2 @@
+// Placeholder: registers the software vault factory (software:memory | software:PATH).
+export {}
