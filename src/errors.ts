@@ -46,6 +46,32 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   DECODE_ERROR: 'DECODE_ERROR',
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  IDENTITY_MALFORMED: 'IDENTITY_MALFORMED', // identity encoding truncated, non-canonical, unknown fields or over a limit
+  IDENTITY_BAD_SIGNATURE: 'IDENTITY_BAD_SIGNATURE', // a change not signed by its own key, or a rotation not signed by both keys
+  IDENTITY_BAD_CHANGE: 'IDENTITY_BAD_CHANGE', // broken history: wrong previous-change link, times out of order, same key re-used
+  IDENTITY_EXPIRED: 'IDENTITY_EXPIRED',
+  IDENTITY_MISMATCH: 'IDENTITY_MISMATCH', // an identity whose identifier is not the one expected
+  IDENTITY_UNKNOWN_CHANGE: 'IDENTITY_UNKNOWN_CHANGE', // signed by a change the verifier's copy of the history does not have yet
+  IDENTITY_MISBINDING: 'IDENTITY_MISBINDING', // attested purpose key != the Noise-authenticated remote static key
+  IDENTITY_ATTESTATION_MALFORMED: 'IDENTITY_ATTESTATION_MALFORMED',
+  IDENTITY_ATTESTATION_BAD_SIGNATURE: 'IDENTITY_ATTESTATION_BAD_SIGNATURE',
+  IDENTITY_ATTESTATION_EXPIRED: 'IDENTITY_ATTESTATION_EXPIRED',
+  IDENTITY_ATTESTATION_REVOKED: 'IDENTITY_ATTESTATION_REVOKED', // signed by a key a later revoke-all rotation retired
+  IDENTITY_NOT_FOUND: 'IDENTITY_NOT_FOUND', // no such identity in the identity store
+  IDENTITY_EXISTS: 'IDENTITY_EXISTS', // identity store already has that name
+  IDENTITY_STORE_CORRUPT: 'IDENTITY_STORE_CORRUPT',
+  CREDENTIAL_MALFORMED: 'CREDENTIAL_MALFORMED',
+  CREDENTIAL_BAD_SIGNATURE: 'CREDENTIAL_BAD_SIGNATURE',
+  CREDENTIAL_UNTRUSTED_ISSUER: 'CREDENTIAL_UNTRUSTED_ISSUER',
+  CREDENTIAL_WRONG_SUBJECT: 'CREDENTIAL_WRONG_SUBJECT',
+  CREDENTIAL_NOT_YET_VALID: 'CREDENTIAL_NOT_YET_VALID',
+  CREDENTIAL_EXPIRED: 'CREDENTIAL_EXPIRED',
+  CREDENTIAL_REVOKED: 'CREDENTIAL_REVOKED', // on the issuer's revocation list, or signed by a key a revoke-all rotation retired
+  CREDENTIAL_REVOCATION_MALFORMED: 'CREDENTIAL_REVOCATION_MALFORMED',
+  CREDENTIAL_REVOCATION_BAD_SIGNATURE: 'CREDENTIAL_REVOCATION_BAD_SIGNATURE',
+  CREDENTIAL_REVOCATION_STALE: 'CREDENTIAL_REVOCATION_STALE', // an older (or conflicting same-number) revocation list replayed
+  POLICY_PARSE: 'POLICY_PARSE', // trust-policy text does not parse (message carries the position)
+  POLICY_DENIED: 'POLICY_DENIED',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
