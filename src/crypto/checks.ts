@@ -1,7 +1,7 @@
 /** Boundary checks shared by both providers (labelled errors, checked once). */
 import { assertBytes } from '../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../errors.ts'
-import type { AeadAlgorithm, CurveType } from './provider.ts'
+import { HASH_LENGTH, type AeadAlgorithm, type CurveType, type HashAlgorithm } from './provider.ts'
 
 export function checkAeadArgs(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, data: Uint8Array): void {
   if (alg === 'aes-gcm') assertBytes('AES-GCM key', key, 16, 24, 32)
@@ -22,8 +22,37 @@ export function checkPrivateKey(type: CurveType, privateKey: Uint8Array): void {
 export function checkPeerPublic(type: CurveType, peer: Uint8Array): void {
   if (!(peer instanceof Uint8Array)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'peerPublic expected Uint8Array')
   if (type === 'x25519' && peer.length !== 32) throw new HopsealError(ErrorCode.INVALID_POINT, `peerPublic expected 32 bytes, got ${peer.length}`)
-  if (type === 'p256' && peer.length !== 33 && peer.length !== 65) throw new HopsealError(ErrorCode.INVALID_POINT, `P-256 peerPublic expected 33 or 65 bytes, got ${peer.length}`)
+  if (type === 'p256') checkP256Encoding('peerPublic', peer)
   if (type === 'ed25519') throw new HopsealError(ErrorCode.UNSUPPORTED_ALGORITHM, 'ed25519 keys cannot do ECDH')
+}
+
+/**
+ * SEC1 §2.3.3 point encodings we accept: 33-byte compressed (02/03 prefix) or
+ * 65-byte uncompressed (04). The hybrid form (06/07), which OpenSSL accepts and
+ * noble refuses, and the 1-byte infinity (00) are rejected here so both
+ * providers agree. One length and one byte test: no cost on the DH hot path.
+ */
+export function checkP256Encoding(label: string, pub: Uint8Array): void {
+  const ok = (pub.length === 33 && (pub[0] === 0x02 || pub[0] === 0x03)) || (pub.length === 65 && pub[0] === 0x04)
+  if (!ok) {
+    throw new HopsealError(ErrorCode.INVALID_POINT, `P-256 ${label} expected a 33-byte compressed (02/03) or 65-byte uncompressed (04) SEC1 point, got ${pub.length} bytes`)
+  }
+}
+
+/** Unknown hash names and non-byte inputs give typed errors, not deep TypeErrors (one lookup, one instanceof). */
+export function checkHashArgs(alg: HashAlgorithm, data: Uint8Array): void {
+  if (!Object.hasOwn(HASH_LENGTH, alg)) throw new HopsealError(ErrorCode.UNSUPPORTED_ALGORITHM, `hash ${String(alg)} not supported`)
+  assertBytes('hash input', data)
+}
+
+/** HKDF arguments: byte strings and 0 ≤ length ≤ 255 × HashLen (RFC 5869 §2.3). */
+export function checkHkdfArgs(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): void {
+  assertBytes('HKDF ikm', ikm)
+  assertBytes('HKDF salt', salt)
+  assertBytes('HKDF info', info)
+  if (!Number.isSafeInteger(length) || length < 0 || length > 255 * 32) {
+    throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `HKDF length expected 0..8160, got ${length}`)
+  }
 }
 
 /** X25519 all-zero output means a low-order peer point (RFC 7748 §6.1); Noise forbids using it. */

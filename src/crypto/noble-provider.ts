@@ -12,10 +12,13 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { ErrorCode, HopsealError } from '../errors.ts'
-import { checkAeadArgs, checkPeerPublic, checkPrivateKey, normalizeLowS, rejectZero } from './checks.ts'
+import { assertBytes } from '../bytes/index.ts'
+import { checkAeadArgs, checkHashArgs, checkHkdfArgs, checkP256Encoding, checkPeerPublic, checkPrivateKey, normalizeLowS, rejectZero } from './checks.ts'
 import { AEAD_TAG_LENGTH, HASH_LENGTH, type AeadAlgorithm, type CryptoProvider, type CurveType, type HashAlgorithm, type KeyPair, type SignatureType } from './provider.ts'
 
 const HASH = { sha256, sha512, blake2s, blake2b } as const
+
+const EMPTY = new Uint8Array(0)
 
 export class NobleCryptoProvider implements CryptoProvider {
   readonly name = 'noble' as const
@@ -26,21 +29,23 @@ export class NobleCryptoProvider implements CryptoProvider {
   }
 
   hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
+    checkHashArgs(alg, data)
     return HASH[alg](data)
   }
 
   hashLength(alg: HashAlgorithm): number {
+    checkHashArgs(alg, EMPTY)
     return HASH_LENGTH[alg]
   }
 
   hmac(alg: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array {
+    checkHashArgs(alg, data)
+    assertBytes('HMAC key', key)
     return hmac(HASH[alg], key, data)
   }
 
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    if (!Number.isSafeInteger(length) || length < 0 || length > 255 * 32) {
-      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `HKDF length expected 0..8160, got ${length}`)
-    }
+    checkHkdfArgs(ikm, salt, info, length)
     if (length === 0) return new Uint8Array(0)
     return hkdf(sha256, ikm, salt, info, length)
   }
@@ -96,6 +101,7 @@ export class NobleCryptoProvider implements CryptoProvider {
   }
 
   sign(kp: KeyPair, message: Uint8Array): Uint8Array {
+    assertBytes('message', message)
     if (kp.type === 'ed25519') return ed25519.sign(message, kp.privateKey)
     if (kp.type === 'p256') return normalizeLowS(p256.sign(message, kp.privateKey, { prehash: true, lowS: true }))
     throw new HopsealError(ErrorCode.UNSUPPORTED_ALGORITHM, `${kp.type} keys cannot sign`)
@@ -113,9 +119,8 @@ export class NobleCryptoProvider implements CryptoProvider {
   }
 
   p256Point(publicKey: Uint8Array, compressed: boolean): Uint8Array {
-    if (!(publicKey instanceof Uint8Array) || (publicKey.length !== 33 && publicKey.length !== 65)) {
-      throw new HopsealError(ErrorCode.INVALID_POINT, 'P-256 public key expected 33 or 65 bytes')
-    }
+    if (!(publicKey instanceof Uint8Array)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'P-256 public key expected Uint8Array')
+    checkP256Encoding('public key', publicKey)
     try {
       return p256.Point.fromBytes(publicKey).toBytes(compressed)
     } catch (e) {

@@ -10,7 +10,8 @@
  */
 import * as nc from 'node:crypto'
 import { ErrorCode, HopsealError } from '../errors.ts'
-import { checkAeadArgs, checkPeerPublic, checkPrivateKey, normalizeLowS, rejectZero } from './checks.ts'
+import { assertBytes } from '../bytes/index.ts'
+import { checkAeadArgs, checkHashArgs, checkHkdfArgs, checkP256Encoding, checkPeerPublic, checkPrivateKey, normalizeLowS, rejectZero } from './checks.ts'
 import {
   AEAD_TAG_LENGTH,
   HASH_LENGTH,
@@ -49,6 +50,7 @@ function aeadName(alg: AeadAlgorithm, key: Uint8Array): nc.CipherGCMTypes | 'cha
 }
 
 function p256Uncompressed(pub: Uint8Array): Buffer {
+  checkP256Encoding('public key', pub) // OpenSSL would also take the hybrid 06/07 form
   try {
     return nc.ECDH.convertKey(pub, 'prime256v1', undefined, undefined, 'uncompressed') as Buffer
   } catch (e) {
@@ -75,6 +77,8 @@ function okpPrivateKeyObject(kp: KeyPair & { type: 'x25519' | 'ed25519' }): nc.K
   return ko
 }
 
+const EMPTY = new Uint8Array(0)
+
 export class NodeCryptoProvider implements CryptoProvider {
   readonly name = 'node' as const
 
@@ -84,21 +88,23 @@ export class NodeCryptoProvider implements CryptoProvider {
   }
 
   hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
+    checkHashArgs(alg, data)
     return own(nc.createHash(HASH_NAME[alg]).update(data).digest())
   }
 
   hashLength(alg: HashAlgorithm): number {
+    checkHashArgs(alg, EMPTY)
     return HASH_LENGTH[alg]
   }
 
   hmac(alg: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array {
+    checkHashArgs(alg, data)
+    assertBytes('HMAC key', key)
     return own(nc.createHmac(HASH_NAME[alg], key).update(data).digest())
   }
 
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    if (!Number.isSafeInteger(length) || length < 0 || length > 255 * 32) {
-      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `HKDF length expected 0..8160, got ${length}`)
-    }
+    checkHkdfArgs(ikm, salt, info, length)
     if (length === 0) return new Uint8Array(0)
     return new Uint8Array(nc.hkdfSync('sha256', ikm, salt, info, length))
   }
@@ -201,6 +207,7 @@ export class NodeCryptoProvider implements CryptoProvider {
   }
 
   sign(kp: KeyPair, message: Uint8Array): Uint8Array {
+    assertBytes('message', message)
     if (kp.type === 'ed25519') return own(nc.sign(null, message, okpPrivateKeyObject(kp as KeyPair & { type: 'ed25519' })))
     if (kp.type === 'p256') {
       const sig = nc.sign('sha256', message, { key: p256PrivateKeyObject(kp), dsaEncoding: 'ieee-p1363' })
@@ -218,7 +225,7 @@ export class NodeCryptoProvider implements CryptoProvider {
         return nc.verify(null, message, ko, signature)
       }
       if (type === 'p256') {
-        if (publicKey.length !== 33 && publicKey.length !== 65) return false
+        if (!((publicKey.length === 33 && (publicKey[0] === 2 || publicKey[0] === 3)) || (publicKey.length === 65 && publicKey[0] === 4))) return false
         const u = p256Uncompressed(publicKey)
         const ko = nc.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64u(u.subarray(1, 33)), y: b64u(u.subarray(33, 65)) }, format: 'jwk' })
         return nc.verify('sha256', message, { key: ko, dsaEncoding: 'ieee-p1363' }, signature)
@@ -230,9 +237,8 @@ export class NodeCryptoProvider implements CryptoProvider {
   }
 
   p256Point(publicKey: Uint8Array, compressed: boolean): Uint8Array {
-    if (!(publicKey instanceof Uint8Array) || (publicKey.length !== 33 && publicKey.length !== 65)) {
-      throw new HopsealError(ErrorCode.INVALID_POINT, 'P-256 public key expected 33 or 65 bytes')
-    }
+    if (!(publicKey instanceof Uint8Array)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'P-256 public key expected Uint8Array')
+    checkP256Encoding('public key', publicKey)
     try {
       return own(nc.ECDH.convertKey(publicKey, 'prime256v1', undefined, undefined, compressed ? 'compressed' : 'uncompressed') as Buffer)
     } catch (e) {
