@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     f.name,
     fmt(f.value) + ' ' + f.unit,
     f.baseline ? `${f.baseline.name} = ${fmt(f.baseline.value)}` : '',
-    f.baseline && f.baseline.value ? `${fmt(f.value / f.baseline.value)}x` : '',
+    f.baseline && f.baseline.value && f.unit !== 'ratio' ? `${fmt(f.value / f.baseline.value)}x` : '',
     f.target ?? '',
   ])
   const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']

@@ -32,6 +32,11 @@ const OKP_CRV = { x25519: 'X25519', ed25519: 'Ed25519' } as const
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url')
 const fromB64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'))
+/**
+ * A plain Uint8Array over a Buffer's memory, without copying. Buffer's own
+ * `slice()` does not copy, so Buffers must never leave this provider.
+ */
+const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length)
 /** Copies a Buffer out of Node's shared pool into its own Uint8Array. */
 const own = (b: Buffer): Uint8Array => {
   const out = new Uint8Array(b.length)
@@ -113,7 +118,8 @@ export class NodeCryptoProvider implements CryptoProvider {
     checkAeadArgs(alg, key, nonce, aad, plaintext)
     const c = nc.createCipheriv(aeadName(alg, key) as nc.CipherGCMTypes, key, nonce, { authTagLength: AEAD_TAG_LENGTH })
     if (aad.length > 0) c.setAAD(aad, { plaintextLength: plaintext.length })
-    const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH)
+    // allocUnsafe skips zero-filling: every byte is written just below.
+    const out = view(Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LENGTH))
     out.set(c.update(plaintext))
     c.final()
     out.set(c.getAuthTag(), plaintext.length)
@@ -127,15 +133,16 @@ export class NodeCryptoProvider implements CryptoProvider {
     const d = nc.createDecipheriv(aeadName(alg, key) as nc.CipherGCMTypes, key, nonce, { authTagLength: AEAD_TAG_LENGTH })
     d.setAuthTag(ciphertext.subarray(n))
     if (aad.length > 0) d.setAAD(aad, { plaintextLength: n })
-    const out = new Uint8Array(n)
+    let out: Buffer | undefined
     try {
-      out.set(d.update(ciphertext.subarray(0, n)))
+      out = d.update(ciphertext.subarray(0, n))
       d.final()
     } catch {
-      out.fill(0) // never release unauthenticated plaintext
+      out?.fill(0) // never release unauthenticated plaintext
       throw new HopsealError(ErrorCode.AEAD_AUTH_FAILED, 'authentication tag mismatch')
     }
-    return out
+    // Large outputs own their memory; small ones come from Node's pool and are copied out.
+    return out.length >= 4096 ? view(out) : own(out)
   }
 
   generateKeyPair(type: CurveType): KeyPair {
