@@ -1,0 +1,187 @@
+/**
+ * A Node hosts workers at local addresses and routes messages between them and
+ * its transports (Ockam-style routing):
+ *
+ * - The head of the onward route says where a message goes next. A LOCAL
+ *   address is a worker on this node; any other type is handed to the
+ *   transport registered for that type.
+ * - Each hop pops itself from the onward route and pushes itself onto the
+ *   return route: the node pops the worker's address before delivery, and
+ *   `ctx.forward()` pushes the worker's address; a transport pops the peer's
+ *   address on send, and the receiving node pushes the address it can reply to.
+ * - Every drop is counted by reason (`node.counters`); nothing throws into a
+ *   transport's receive path.
+ */
+import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
+import { addressKey, addressToString, local, TransportType, type Address, type Route } from './address.ts'
+import { decodeRoutingMessage, DEFAULT_ROUTING_LIMITS, encodeRoutingMessage, type RoutingLimits, type RoutingMessage } from './codec.ts'
+import type { Transport } from './transport.ts'
+
+/** Metadata about how a message reached a worker. */
+export interface IncomingMeta {
+  /** The transport address the message arrived from, or undefined when local. */
+  from?: Address
+  /** Set by a secure channel's decryptor: the authenticated peer. */
+  peer?: { identifier?: string; attributes?: Readonly<Record<string, string>>; channel: string }
+}
+
+export interface WorkerContext {
+  readonly node: Node
+  readonly address: Address
+  /** Sends a new message; the return route defaults to this worker. */
+  send(onward: Route, payload: Uint8Array, returnRoute?: Route): Promise<void>
+  /** Forwards a message onwards, pushing this worker onto its return route. */
+  forward(msg: RoutingMessage, meta?: IncomingMeta): Promise<void>
+}
+
+export interface Worker {
+  handleMessage(ctx: WorkerContext, msg: RoutingMessage, meta: IncomingMeta): void | Promise<void>
+}
+
+export type WorkerHandler = Worker['handleMessage']
+
+/** Incoming access control: return false to drop (counted as `access_denied`). */
+export type AccessControl = (msg: RoutingMessage, meta: IncomingMeta) => boolean
+
+export interface NodeOptions {
+  name?: string
+  limits?: Partial<RoutingLimits>
+  /** Hops a message may make inside this node before it is dropped (loop guard). */
+  maxLocalHops?: number
+}
+
+interface Registered {
+  worker: Worker
+  ctx: WorkerContext
+  accessControl?: AccessControl
+}
+
+export class Node {
+  readonly name: string
+  readonly limits: RoutingLimits
+  /** Drop and event counters, by reason. */
+  readonly counters = new Map<string, number>()
+  private readonly workers = new Map<string, Registered>()
+  private readonly transports = new Map<number, Transport>()
+  private readonly maxLocalHops: number
+  private seq = 0
+
+  constructor(opts: NodeOptions = {}) {
+    this.name = opts.name ?? 'node'
+    this.limits = { ...DEFAULT_ROUTING_LIMITS, ...opts.limits }
+    this.maxLocalHops = opts.maxLocalHops ?? 32
+  }
+
+  count(reason: string, n = 1): void {
+    this.counters.set(reason, (this.counters.get(reason) ?? 0) + n)
+  }
+
+  /** Starts a worker at a local address (string names are UTF-8). */
+  startWorker(name: string | Address, worker: Worker | WorkerHandler, opts: { accessControl?: AccessControl } = {}): Address {
+    const addr = typeof name === 'string' ? local(name) : name
+    if (addr.type !== TransportType.LOCAL) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'workers live at LOCAL addresses')
+    const key = addressKey(addr)
+    if (this.workers.has(key)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a worker already runs at ${addressToString(addr)}`)
+    const w: Worker = typeof worker === 'function' ? { handleMessage: worker } : worker
+    const ctx: WorkerContext = {
+      node: this,
+      address: addr,
+      send: (onward, payload, returnRoute) => this.route({ onward, returnRoute: returnRoute ?? [addr], payload }, {}),
+      forward: (msg, meta) => this.route({ onward: msg.onward, returnRoute: [addr, ...msg.returnRoute], payload: msg.payload }, meta ?? {}),
+    }
+    this.workers.set(key, { worker: w, ctx, ...(opts.accessControl ? { accessControl: opts.accessControl } : {}) })
+    return addr
+  }
+
+  /** A fresh, unused local address with a prefix (e.g. for channel endpoints). */
+  newAddress(prefix: string): Address {
+    for (;;) {
+      const a = local(`${prefix}${(this.seq++).toString(36)}`)
+      if (!this.workers.has(addressKey(a))) return a
+    }
+  }
+
+  stopWorker(addr: Address): boolean {
+    return this.workers.delete(addressKey(addr))
+  }
+
+  hasWorker(addr: Address): boolean {
+    return this.workers.has(addressKey(addr))
+  }
+
+  /** Registers a transport for its type; received bytes are decoded and routed. */
+  registerTransport(t: Transport): void {
+    this.transports.set(t.type, t)
+    t.onReceive((bytes, from) => this.receive(bytes, from))
+  }
+
+  transport(type: number): Transport | undefined {
+    return this.transports.get(type)
+  }
+
+  /** Sends a message from outside any worker (tests, CLI). */
+  send(onward: Route, payload: Uint8Array, returnRoute: Route = []): Promise<void> {
+    return this.route({ onward, returnRoute, payload }, {})
+  }
+
+  /** Bytes from a transport: decode (bounded), push the reply address, route. Never throws. */
+  receive(bytes: Uint8Array, from: Address): void {
+    let msg: RoutingMessage
+    try {
+      msg = decodeRoutingMessage(bytes, this.limits)
+    } catch (e) {
+      this.count(isHopsealError(e, ErrorCode.LIMIT_EXCEEDED) ? 'drop.too_large' : 'drop.decode_error')
+      return
+    }
+    if (msg.returnRoute.length >= this.limits.maxRouteLength) {
+      this.count('drop.route_too_long')
+      return
+    }
+    this.count('received')
+    this.route({ onward: msg.onward, returnRoute: [from, ...msg.returnRoute], payload: msg.payload }, { from }).catch(() => this.count('drop.route_error'))
+  }
+
+  /** Routes one message by the head of its onward route. */
+  async route(msg: RoutingMessage, meta: IncomingMeta, hops = 0): Promise<void> {
+    const next = msg.onward[0]
+    if (!next) {
+      this.count('drop.no_route')
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'message has an empty onward route')
+    }
+    if (hops > this.maxLocalHops) {
+      this.count('drop.loop')
+      throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, 'too many local hops (routing loop?)')
+    }
+    const rest = msg.onward.slice(1)
+    if (next.type === TransportType.LOCAL) {
+      const w = this.workers.get(addressKey(next))
+      if (!w) {
+        this.count('drop.unknown_worker')
+        return
+      }
+      const delivered: RoutingMessage = { onward: rest, returnRoute: msg.returnRoute, payload: msg.payload }
+      if (w.accessControl && !w.accessControl(delivered, meta)) {
+        this.count('drop.access_denied')
+        return
+      }
+      try {
+        await w.worker.handleMessage(w.ctx, delivered, meta)
+      } catch (e) {
+        this.count(isHopsealError(e) ? `drop.${e.code.toLowerCase()}` : 'drop.worker_error')
+      }
+      return
+    }
+    const t = this.transports.get(next.type)
+    if (!t) {
+      this.count('drop.no_transport')
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `no transport for address type ${next.type} (${addressToString(next)})`)
+    }
+    const bytes = encodeRoutingMessage({ onward: rest, returnRoute: msg.returnRoute, payload: msg.payload }, this.limits)
+    if (bytes.length > t.properties.maxPayload) {
+      this.count('drop.over_mtu')
+      throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `message of ${bytes.length} bytes exceeds the transport's maxPayload ${t.properties.maxPayload}`)
+    }
+    this.count('sent')
+    await t.send(next, bytes)
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The memory transport (tests, simulations): endpoints on a shared
+ * MemoryNetwork exchange encoded routing messages asynchronously. Taps see
+ * every byte that crosses the network, as a broker or gateway would.
+ */
+import { ErrorCode, HopsealError } from '../errors.ts'
+import { address, TransportType, type Address } from '../routing/address.ts'
+import type { Transport, TransportProperties } from '../routing/transport.ts'
+
+export type Tap = (from: string, to: string, bytes: Uint8Array) => void
+
+export class MemoryNetwork {
+  private readonly endpoints = new Map<string, MemoryTransport>()
+  private readonly taps: Tap[] = []
+
+  /** Observes every message on the network (copies). */
+  tap(t: Tap): void {
+    this.taps.push(t)
+  }
+
+  /** Creates the transport of a node named `name` (its address on this network). */
+  endpoint(name: string, props: Partial<TransportProperties> = {}): MemoryTransport {
+    if (this.endpoints.has(name)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `memory endpoint ${name} exists`)
+    const t = new MemoryTransport(this, name, { maxPayload: 64 * 1024, reliable: true, ordered: true, ...props })
+    this.endpoints.set(name, t)
+    return t
+  }
+
+  /** @internal */
+  deliver(from: string, to: string, bytes: Uint8Array): boolean {
+    const t = this.endpoints.get(to)
+    if (!t) return false
+    for (const tap of this.taps) tap(from, to, bytes.slice())
+    setImmediate(() => t.receive(bytes, from))
+    return true
+  }
+
+  /** @internal */
+  remove(name: string): void {
+    this.endpoints.delete(name)
+  }
+}
+
+export class MemoryTransport implements Transport {
+  readonly type = TransportType.MEMORY
+  private handler: ((bytes: Uint8Array, from: Address) => void) | undefined
+  private closed = false
+
+  constructor(
+    private readonly network: MemoryNetwork,
+    readonly name: string,
+    readonly properties: TransportProperties,
+  ) {}
+
+  /** This endpoint's address, for routes built by peers. */
+  get address(): Address {
+    return address(TransportType.MEMORY, this.name)
+  }
+
+  async send(to: Address, bytes: Uint8Array): Promise<void> {
+    if (this.closed) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `memory endpoint ${this.name} is closed`)
+    if (bytes.length > this.properties.maxPayload) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `message of ${bytes.length} bytes exceeds maxPayload ${this.properties.maxPayload}`)
+    const dest = new TextDecoder().decode(to.value)
+    if (!this.network.deliver(this.name, dest, bytes.slice())) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `no memory endpoint ${dest}`)
+  }
+
+  onReceive(handler: (bytes: Uint8Array, from: Address) => void): void {
+    this.handler = handler
+  }
+
+  /** @internal */
+  receive(bytes: Uint8Array, from: string): void {
+    if (!this.closed) this.handler?.(bytes, address(TransportType.MEMORY, from))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.network.remove(this.name)
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { utf8 } from '../../src/bytes/index.ts'
+import { isHopsealError } from '../../src/errors.ts'
+import {
+  address,
+  decodeRoutingMessage,
+  encodeRoutingMessage,
+  local,
+  Node,
+  parseRoute,
+  registerRelay,
+  routeToString,
+  startRelayService,
+  TransportType,
+  type RoutingMessage,
+} from '../../src/routing/index.ts'
+import { MemoryNetwork } from '../../src/transports/memory.ts'
+
+const mem = (n: string) => address(TransportType.MEMORY, n)
+function nextMessage(node: Node, name: string): Promise<{ msg: RoutingMessage; from?: string }> {
+  return new Promise((resolve) => {
+    node.startWorker(name, (_ctx, msg, meta) => {
+      node.stopWorker(local(name))
+      resolve({ msg, ...(meta.from ? { from: new TextDecoder().decode(meta.from.value) } : {}) })
+    })
+  })
+}
+
+describe('routing codec', () => {
+  it('round-trips and costs 8 header bytes for one-hop 1-byte addresses', () => {
+    const m: RoutingMessage = { onward: [local('a')], returnRoute: [local('b')], payload: utf8('hi') }
+    const b = encodeRoutingMessage(m)
+    assert.equal(b.length, 8 + 2)
+    assert.deepEqual(decodeRoutingMessage(b), m)
+    const r = parseRoute('1#gw;2#broker;0x;app')
+    assert.equal(routeToString(r), '1#gw;2#broker;0#0x;0#app')
+  })
+
+  it('is total: any bytes give a message or a typed error (10 000 cases)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        try {
+          const m = decodeRoutingMessage(b)
+          // canonical: re-encoding gives the same bytes
+          assert.deepEqual(encodeRoutingMessage(m), b)
+        } catch (e) {
+          if (!isHopsealError(e)) throw e
+        }
+      }),
+      { numRuns: 10000 },
+    )
+  })
+
+  it('enforces route and size limits', () => {
+    const long = Array.from({ length: 17 }, (_, i) => local(`w${i}`))
+    assert.throws(() => encodeRoutingMessage({ onward: long, returnRoute: [], payload: new Uint8Array(0) }), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(100)), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
+    assert.throws(() => decodeRoutingMessage(new Uint8Array(70000)), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(1, 0, 0)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(1, 0, 5, 1)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+  })
+})
+
+describe('node routing over the memory transport', () => {
+  it('pops and pushes routes hop by hop through an intermediary', async () => {
+    const net = new MemoryNetwork()
+    const a = new Node({ name: 'a' })
+    const b = new Node({ name: 'b' })
+    const c = new Node({ name: 'c' })
+    a.registerTransport(net.endpoint('a'))
+    b.registerTransport(net.endpoint('b'))
+    c.registerTransport(net.endpoint('c'))
+    const seen: string[] = []
+    net.tap((from, to) => seen.push(`${from}->${to}`))
+    // b forwards everything it gets at "fwd" onwards
+    b.startWorker('fwd', (ctx, msg) => ctx.forward(msg))
+    const got = nextMessage(c, 'sink')
+    await a.send([mem('b'), local('fwd'), mem('c'), local('sink')], utf8('hello'), [local('origin')])
+    const { msg, from } = await got
+    assert.equal(new TextDecoder().decode(msg.payload), 'hello')
+    assert.equal(from, 'b')
+    assert.equal(routeToString(msg.returnRoute), '1#b;0#fwd;1#a;0#origin')
+    assert.deepEqual(seen, ['a->b', 'b->c'])
+    // the return route leads back
+    const back = nextMessage(a, 'origin')
+    await c.send(msg.returnRoute, utf8('reply'))
+    assert.equal(new TextDecoder().decode((await back).msg.payload), 'reply')
+  })
+
+  it('counts drops: unknown worker, access denied, garbage, oversize', async () => {
+    const net = new MemoryNetwork()
+    const a = new Node({ name: 'a' })
+    const b = new Node({ name: 'b', limits: { maxMessageSize: 100 } })
+    const ta = net.endpoint('a')
+    a.registerTransport(ta)
+    b.registerTransport(net.endpoint('b'))
+    b.startWorker('guarded', () => assert.fail('must not be delivered'), { accessControl: () => false })
+    await a.send([mem('b'), local('nobody')], utf8('x'))
+    await a.send([mem('b'), local('guarded')], utf8('x'))
+    await ta.send(mem('b'), Uint8Array.of(0xff, 0xff))
+    await ta.send(mem('b'), new Uint8Array(200))
+    await new Promise((r) => setTimeout(r, 20))
+    assert.equal(b.counters.get('drop.unknown_worker'), 1)
+    assert.equal(b.counters.get('drop.access_denied'), 1)
+    assert.equal(b.counters.get('drop.decode_error'), 1)
+    assert.equal(b.counters.get('drop.too_large'), 1)
+  })
+
+  it('relays: a device registers an alias; messages to the alias reach it, and re-registration follows the device', async () => {
+    const net = new MemoryNetwork()
+    const relay = new Node({ name: 'relay' })
+    const dev = new Node({ name: 'dev' })
+    const app = new Node({ name: 'app' })
+    for (const [n, name] of [[relay, 'relay'], [dev, 'dev'], [app, 'app']] as const) n.registerTransport(net.endpoint(name))
+    startRelayService(relay)
+    const alias = await registerRelay(dev, [mem('relay'), local('relay')], 'monitor-7')
+    assert.equal(alias, 'fwd.monitor-7')
+    const got = nextMessage(dev, 'inbox')
+    await app.send([mem('relay'), local(alias), local('inbox')], utf8('to the device'))
+    assert.equal(new TextDecoder().decode((await got).msg.payload), 'to the device')
+    // the device moves to another network endpoint and re-registers
+    const dev2 = new Node({ name: 'dev2' })
+    dev2.registerTransport(net.endpoint('dev2'))
+    await registerRelay(dev2, [mem('relay'), local('relay')], 'monitor-7')
+    const got2 = nextMessage(dev2, 'inbox')
+    await app.send([mem('relay'), local(alias), local('inbox')], utf8('moved'))
+    assert.equal(new TextDecoder().decode((await got2).msg.payload), 'moved')
+  })
+})
