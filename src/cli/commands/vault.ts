@@ -1,11 +1,112 @@
-import type { Command } from '../command.ts'
+/**
+ * `hopseal vault`: generate, list, show and delete keys in a vault. Never
+ * prints private keys (no vault can return them).
+ *
+ *   hopseal vault keygen --type ed25519|x25519|p256 --label L [--vault SPEC] [--json]
+ *   hopseal vault list [--vault SPEC] [--json]
+ *   hopseal vault public-key --label L [--vault SPEC] [--json]
+ *   hopseal vault delete --label L [--vault SPEC] [--json]
+ *
+ * SPEC defaults to `$HOPSEAL_VAULT`, else `software:` ($HOPSEAL_HOME/vault.hsv).
+ */
+import { parseArgs } from 'node:util'
+import { toHex } from '../../bytes/index.ts'
+import { ErrorCode, HopsealError } from '../../errors.ts'
+import type { KeyHandle, KeyType, Vault } from '../../vault/index.ts'
+import type { CliIO, Command } from '../command.ts'
+import { openVaultSpec, vaultKinds } from '../vault-registry.ts'
 
-// Placeholder, filled in by the foundation work.
+const KEY_TYPES: readonly KeyType[] = ['ed25519', 'x25519', 'p256']
+
+const USAGE = `usage:
+  hopseal vault keygen --type ed25519|x25519|p256 --label L [--vault SPEC] [--json]
+  hopseal vault list [--vault SPEC] [--json]
+  hopseal vault public-key --label L [--vault SPEC] [--json]
+  hopseal vault delete --label L [--vault SPEC] [--json]
+SPEC defaults to $HOPSEAL_VAULT, else software: ($HOPSEAL_HOME/vault.hsv).`
+
+interface KeyInfo {
+  label: string | null
+  type: KeyType
+  id: string
+  vault: string
+  persistent: boolean
+  publicKey: string
+}
+
+async function info(vault: Vault, h: KeyHandle): Promise<KeyInfo> {
+  return { label: h.label ?? null, type: h.type, id: h.id, vault: h.vault, persistent: h.persistent, publicKey: toHex(await vault.publicKey(h)) }
+}
+
+const line = (k: KeyInfo): string => `${k.label ?? '-'}\t${k.type}\t${k.publicKey}\t${k.id}`
+
+async function byLabel(vault: Vault, label: string): Promise<KeyHandle> {
+  const h = await vault.findKey(label)
+  if (!h) throw new HopsealError(ErrorCode.VAULT_KEY_NOT_FOUND, `no key labelled ${label} in vault ${vault.name}`)
+  return h
+}
+
+function usage(io: CliIO, why?: string): number {
+  if (why) io.err(`hopseal vault: ${why}`)
+  io.err(USAGE)
+  const kinds = vaultKinds()
+  if (kinds.length > 0) io.err(`vault kinds:\n${kinds.map((k) => `  ${k.kind.padEnd(10)} ${k.help}`).join('\n')}`)
+  return 2
+}
+
 export const command: Command = {
   name: 'vault',
-  summary: '(vault: not yet available)',
-  async run(_argv, io) {
-    io.err('hopseal vault: not implemented yet')
-    return 2
+  summary: 'generate, list, show and delete keys in a vault (software, pkcs11, atecc608)',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        type: { type: 'string' },
+        label: { type: 'string' },
+        vault: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+    const [sub, ...extra] = positionals
+    if (values.help) {
+      io.out(USAGE)
+      return 0
+    }
+    if (!sub) return usage(io, 'missing subcommand')
+    if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
+    const needsLabel = sub === 'keygen' || sub === 'public-key' || sub === 'delete'
+    if (!['keygen', 'list', 'public-key', 'delete'].includes(sub)) return usage(io, `unknown subcommand ${sub}`)
+    if (needsLabel && !values.label) return usage(io, `${sub} needs --label`)
+    if (sub === 'keygen' && !KEY_TYPES.includes(values.type as KeyType)) return usage(io, `keygen needs --type ${KEY_TYPES.join('|')}`)
+    if (sub !== 'keygen' && values.type !== undefined) return usage(io, `--type is only for keygen`)
+    if (sub === 'list' && values.label !== undefined) return usage(io, `list takes no --label`)
+
+    const spec = values.vault ?? io.env.HOPSEAL_VAULT ?? 'software:'
+    const vault = await openVaultSpec(spec, io.ctx)
+    try {
+      const json = values.json === true
+      if (sub === 'keygen') {
+        const h = await vault.generateKey(values.type as KeyType, { label: values.label!, persistent: true })
+        const k = await info(vault, h)
+        io.out(json ? JSON.stringify(k) : line(k))
+      } else if (sub === 'list') {
+        const keys = await Promise.all((await vault.listKeys()).map((h) => info(vault, h)))
+        keys.sort((a, b) => (a.label ?? '').localeCompare(b.label ?? '') || a.id.localeCompare(b.id))
+        if (json) io.out(JSON.stringify(keys))
+        else for (const k of keys) io.out(line(k))
+      } else if (sub === 'public-key') {
+        const k = await info(vault, await byLabel(vault, values.label!))
+        io.out(json ? JSON.stringify(k) : k.publicKey)
+      } else {
+        const h = await byLabel(vault, values.label!)
+        await vault.deleteKey(h)
+        io.out(json ? JSON.stringify({ deleted: values.label, id: h.id }) : `deleted ${values.label}`)
+      }
+      return 0
+    } finally {
+      await vault.close()
+    }
   },
 }
