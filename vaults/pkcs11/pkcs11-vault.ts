@@ -330,6 +330,7 @@ export class Pkcs11Vault implements Vault {
     }
     if (ckr === 'CKR_SESSION_HANDLE_INVALID' || ckr === 'CKR_SESSION_CLOSED') {
       if (s) s.dead = true
+      this.pool.pruneIdle()
       return
     }
     if (isSessionLost(ckr) && ckr !== 'CKR_USER_NOT_LOGGED_IN') {

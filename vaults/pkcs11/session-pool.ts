@@ -113,6 +113,19 @@ export class SessionPool {
     for (const s of this.idle.splice(0)) this.closeQuietly(s)
   }
 
+  /** Drops the idle sessions the token no longer knows (after one session was reported lost, the others often are too). */
+  pruneIdle(): void {
+    const p11 = this.p11()
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      try {
+        p11.C_GetSessionInfo(this.idle[i]!.handle)
+      } catch {
+        const [s] = this.idle.splice(i, 1)
+        this.closeQuietly(s!)
+      }
+    }
+  }
+
   /** Marks the busy sessions dead too, so they are closed on return. */
   markAllDead(): void {
     for (const s of this.busy) s.dead = true
