@@ -1,19 +1,24 @@
 /**
  * The routing message codec (architecture.md §4): onward route, return route,
- * payload, varint-framed:
+ * payload, in a compact varint-based encoding with header compression for
+ * constrained links (every byte crosses a 51-byte LoRa frame):
  *
- *   message  = route(onward) route(return) payload
- *   route    = varint(count) address*count
- *   address  = u8(type) varint(length) value[length]
- *   payload  = the remaining bytes (the transport frames whole messages)
+ *   message   = short | general
+ *   short     = u8(a < 0x80) u8(b) payload
+ *               onward = [LOCAL a], return = [LOCAL b]: 2 bytes of header
+ *   general   = u8(0x80 | n) address*n u8(m) address*m payload     (n, m ≤ 63)
+ *   address   = u8(v < 0x80)                          LOCAL, 1-byte value v
+ *             | u8(0x80 | type) varint(len) value     any other address
+ *   payload   = the remaining bytes (transports frame whole messages)
  *
- * A one-hop message to a 1-byte local address with a 1-byte return address
- * costs 1+3 + 1+3 = 8 bytes of header. Decoding is total: any input gives a
+ * Encodings are canonical: the short form and the 1-byte address form are
+ * used whenever they apply, and the decoder refuses any other spelling, so a
+ * message has exactly one encoding. Decoding is total: any input gives a
  * message or DECODE_ERROR / LIMIT_EXCEEDED, bounded by RoutingLimits.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 import { decodeVarint, encodeVarint, varintLength } from '../bytes/index.ts'
-import { MAX_ADDRESS_LENGTH, type Address, type Route } from './address.ts'
+import { MAX_ADDRESS_LENGTH, TransportType, type Address, type Route } from './address.ts'
 
 export interface RoutingMessage {
   onward: Route
@@ -24,69 +29,106 @@ export interface RoutingMessage {
 export interface RoutingLimits {
   /** Largest encoded message accepted or produced (bytes). */
   maxMessageSize: number
-  /** Most addresses in one route. */
+  /** Most addresses in one route (≤ 63). */
   maxRouteLength: number
 }
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = Object.freeze({ maxMessageSize: 64 * 1024, maxRouteLength: 16 })
+const MAX_ROUTE_FIELD = 63
 
-function routeSize(r: Route): number {
-  let n = varintLength(r.length)
-  for (const a of r) n += 1 + varintLength(a.value.length) + a.value.length
-  return n
+const isShortLocal = (a: Address): boolean => a.type === TransportType.LOCAL && a.value.length === 1 && a.value[0]! < 0x80
+const isByteLocal = (a: Address): boolean => a.type === TransportType.LOCAL && a.value.length === 1
+
+function useShort(m: { onward: Route; returnRoute: Route }): boolean {
+  return m.onward.length === 1 && m.returnRoute.length === 1 && isShortLocal(m.onward[0]!) && isByteLocal(m.returnRoute[0]!)
+}
+
+function addressSize(a: Address): number {
+  return isShortLocal(a) ? 1 : 1 + varintLength(a.value.length) + a.value.length
 }
 
 /** Header bytes a message with these routes costs. */
 export function headerSize(onward: Route, returnRoute: Route): number {
-  return routeSize(onward) + routeSize(returnRoute)
+  if (useShort({ onward, returnRoute })) return 2
+  let n = 2
+  for (const a of onward) n += addressSize(a)
+  for (const a of returnRoute) n += addressSize(a)
+  return n
 }
 
 export function encodeRoutingMessage(m: RoutingMessage, limits: RoutingLimits = DEFAULT_ROUTING_LIMITS): Uint8Array {
-  if (m.onward.length > limits.maxRouteLength || m.returnRoute.length > limits.maxRouteLength) {
-    throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `route longer than ${limits.maxRouteLength} addresses`)
+  const maxRoute = Math.min(limits.maxRouteLength, MAX_ROUTE_FIELD)
+  if (m.onward.length > maxRoute || m.returnRoute.length > maxRoute) {
+    throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `route longer than ${maxRoute} addresses`)
   }
   const size = headerSize(m.onward, m.returnRoute) + m.payload.length
   if (size > limits.maxMessageSize) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `routing message of ${size} bytes exceeds ${limits.maxMessageSize}`)
   const out = new Uint8Array(size)
   let o = 0
-  const put = (b: Uint8Array): void => {
-    out.set(b, o)
-    o += b.length
-  }
-  for (const r of [m.onward, m.returnRoute]) {
-    put(encodeVarint(r.length))
-    for (const a of r) {
-      out[o++] = a.type
-      put(encodeVarint(a.value.length))
-      put(a.value)
+  if (useShort(m)) {
+    out[o++] = m.onward[0]!.value[0]!
+    out[o++] = m.returnRoute[0]!.value[0]!
+  } else {
+    for (const [i, r] of [m.onward, m.returnRoute].entries()) {
+      out[o++] = i === 0 ? 0x80 | r.length : r.length
+      for (const a of r) {
+        if (isShortLocal(a)) {
+          out[o++] = a.value[0]!
+          continue
+        }
+        if (a.type > 0x7f) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `address type ${a.type} exceeds 127`)
+        out[o++] = 0x80 | a.type
+        const len = encodeVarint(a.value.length)
+        out.set(len, o)
+        o += len.length
+        out.set(a.value, o)
+        o += a.value.length
+      }
     }
   }
-  put(m.payload)
+  out.set(m.payload, o)
   return out
 }
 
 export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFAULT_ROUTING_LIMITS): RoutingMessage {
   if (!(b instanceof Uint8Array)) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message expected bytes')
   if (b.length > limits.maxMessageSize) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `routing message of ${b.length} bytes exceeds ${limits.maxMessageSize}`)
+  if (b.length < 2) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
+  const f = b[0]!
+  if (f < 0x80) {
+    const one = (v: number): Address => Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(v) })
+    return { onward: [one(f)], returnRoute: [one(b[1]!)], payload: b.slice(2) }
+  }
   let o = 0
-  const route = (): Address[] => {
-    const { value: count, length } = decodeVarint(b, o)
-    o += length
+  const route = (count: number): Address[] => {
     if (count > limits.maxRouteLength) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `route of ${count} addresses exceeds ${limits.maxRouteLength}`)
     const r: Address[] = []
     for (let i = 0; i < count; i++) {
       if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address truncated')
-      const type = b[o++]!
+      const a = b[o++]!
+      if (a < 0x80) {
+        r.push(Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(a) }))
+        continue
+      }
+      const type = a & 0x7f
       const { value: len, length: l } = decodeVarint(b, o)
       o += l
       if (len === 0 || len > MAX_ADDRESS_LENGTH) throw new HopsealError(ErrorCode.DECODE_ERROR, `address length ${len} out of range 1..${MAX_ADDRESS_LENGTH}`)
       if (o + len > b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address value truncated')
-      r.push(Object.freeze({ type, value: b.slice(o, o + len) }))
+      const value = b.slice(o, o + len)
       o += len
+      const addr = Object.freeze({ type, value })
+      if (isShortLocal(addr)) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical address: a 1-byte LOCAL value below 0x80 has a 1-byte form')
+      r.push(addr)
     }
     return r
   }
-  const onward = route()
-  const returnRoute = route()
+  o = 1
+  const onward = route(f & 0x7f)
+  if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'return route count missing')
+  const m = b[o++]!
+  if (m > MAX_ROUTE_FIELD) throw new HopsealError(ErrorCode.DECODE_ERROR, `return route count ${m} exceeds ${MAX_ROUTE_FIELD}`)
+  const returnRoute = route(m)
+  if (useShort({ onward, returnRoute })) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical header: the short form applies')
   return { onward, returnRoute, payload: b.slice(o) }
 }

@@ -29,11 +29,18 @@ function nextMessage(node: Node, name: string): Promise<{ msg: RoutingMessage; f
 }
 
 describe('routing codec', () => {
-  it('round-trips and costs 8 header bytes for one-hop 1-byte addresses', () => {
+  it('round-trips; one-hop 1-byte local addresses cost a 2-byte header (short form)', () => {
     const m: RoutingMessage = { onward: [local('a')], returnRoute: [local('b')], payload: utf8('hi') }
     const b = encodeRoutingMessage(m)
-    assert.equal(b.length, 8 + 2)
+    assert.deepEqual(b, Uint8Array.of(0x61, 0x62, 0x68, 0x69))
     assert.deepEqual(decodeRoutingMessage(b), m)
+    const g: RoutingMessage = { onward: [mem('gw'), local('a')], returnRoute: [], payload: utf8('x') }
+    const gb = encodeRoutingMessage(g)
+    assert.deepEqual(gb, Uint8Array.of(0x82, 0x81, 2, 0x67, 0x77, 0x61, 0, 0x78))
+    assert.deepEqual(decodeRoutingMessage(gb), g)
+    // non-canonical spellings are refused
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x81, 0x61, 0x01, 0x62)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x81, 0x80, 1, 0x61, 0)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
     const r = parseRoute('1#gw;2#broker;0x;app')
     assert.equal(routeToString(r), '1#gw;2#broker;0#0x;0#app')
   })
@@ -56,10 +63,11 @@ describe('routing codec', () => {
   it('enforces route and size limits', () => {
     const long = Array.from({ length: 17 }, (_, i) => local(`w${i}`))
     assert.throws(() => encodeRoutingMessage({ onward: long, returnRoute: [], payload: new Uint8Array(0) }), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
-    assert.throws(() => decodeRoutingMessage(Uint8Array.of(100)), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x80 | 40, 0)), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
     assert.throws(() => decodeRoutingMessage(new Uint8Array(70000)), (e: unknown) => isHopsealError(e, 'LIMIT_EXCEEDED'))
-    assert.throws(() => decodeRoutingMessage(Uint8Array.of(1, 0, 0)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
-    assert.throws(() => decodeRoutingMessage(Uint8Array.of(1, 0, 5, 1)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x81, 0x81)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x81, 0x81, 5, 1)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x05)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
   })
 })
 
@@ -99,7 +107,7 @@ describe('node routing over the memory transport', () => {
     b.startWorker('guarded', () => assert.fail('must not be delivered'), { accessControl: () => false })
     await a.send([mem('b'), local('nobody')], utf8('x'))
     await a.send([mem('b'), local('guarded')], utf8('x'))
-    await ta.send(mem('b'), Uint8Array.of(0xff, 0xff))
+    await ta.send(mem('b'), Uint8Array.of(0x81, 0xff))
     await ta.send(mem('b'), new Uint8Array(200))
     await new Promise((r) => setTimeout(r, 20))
     assert.equal(b.counters.get('drop.unknown_worker'), 1)
