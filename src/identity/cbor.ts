@@ -28,9 +28,14 @@ const DECODE_OPTIONS = {
   rejectDuplicateMapKeys: true,
 } as const
 
-/** Encodes `value` deterministically (maps with integer keys sorted per RFC 8949 §4.2.1). */
+/**
+ * Encodes `value` deterministically (maps with integer keys sorted per RFC 8949 §4.2.1).
+ * The result is copied into a fresh buffer: cborg may return a view into its
+ * pooled writer memory, which a later encode overwrites (seen in tests: a
+ * credential's bytes changed under the caller after the next verification).
+ */
 export function encodeCanonical(value: unknown): Uint8Array {
-  return encode(value, rfc8949EncodeOptions)
+  return new Uint8Array(encode(value, rfc8949EncodeOptions))
 }
 
 /** Decodes exactly one canonical CBOR item of at most `maxBytes`; throws `code` otherwise. */

@@ -38,6 +38,16 @@ describe('credentials', () => {
     assert.match(v.id, /^[0-9a-f]{32}$/)
   })
 
+  it('returned bytes are never changed by later encodes or verifications (cborg pooled-buffer regression)', async () => {
+    const { vault, issuerKey, issuer, device } = await setup()
+    const cred = await issueCredential(vault, issuerKey, issuer, { subject: device.identifier, attributes: { role: 'monitor' }, now: T0, expires: T0 + DAY })
+    const snapshot = cred.slice()
+    for (let i = 0; i < 3; i++) verifyCredential(cred, { subject: device.identifier, anchors: [issuer], now: T0, crypto })
+    await createRevocationList(vault, issuerKey, issuer, { sequence: 1, credentials: [], now: T0 })
+    assert.deepEqual(cred, snapshot)
+    assert.equal(cred.byteOffset, 0, 'a fresh buffer, not a view into shared memory')
+  })
+
   it('another subject, an untrusted issuer, not-yet-valid and expired credentials are refused', async () => {
     const { vault, issuerKey, issuer, device, other } = await setup()
     const cred = await issueCredential(vault, issuerKey, issuer, { subject: device.identifier, attributes: { role: 'monitor' }, notBefore: T0 + DAY, now: T0, expires: T0 + 10 * DAY })
