@@ -96,7 +96,7 @@ describe('credentials', () => {
     // a list that is not the issuer's, or tampered, is refused and changes nothing
     throwsCode(() => reg.accept(list2, other, { now: T0 + 3 * DAY, crypto }), ErrorCode.CREDENTIAL_REVOCATION_BAD_SIGNATURE)
     const tampered = (await createRevocationList(vault, issuerKey, issuer, { sequence: 9, credentials: [], now: T0 + 3 * DAY })).slice()
-    tampered[tampered.length - 3] ^= 1
+    tampered[tampered.length - 3]! ^= 1
     throwsCode(() => reg.accept(tampered, issuer, { now: T0 + 3 * DAY, crypto }), ErrorCode.CREDENTIAL_REVOCATION_BAD_SIGNATURE)
     assert.equal(reg.latest(issuer.identifier)?.sequence, 2)
     // revoking a whole subject
