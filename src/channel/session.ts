@@ -68,6 +68,11 @@ export class ChannelSession {
     return this.transport.handshakeHash
   }
 
+  /** The highest counter received so far (-1n before any). */
+  get highestReceived(): bigint {
+    return this.window.highest
+  }
+
   get messagesSent(): bigint {
     return this.sendCounter
   }

@@ -65,6 +65,7 @@ export class Node {
   private readonly transports = new Map<number, Transport>()
   private readonly maxLocalHops: number
   private seq = 0
+  private short = 0
 
   constructor(opts: NodeOptions = {}) {
     this.name = opts.name ?? 'node'
@@ -93,8 +94,21 @@ export class Node {
     return addr
   }
 
-  /** A fresh, unused local address with a prefix (e.g. for channel endpoints). */
-  newAddress(prefix: string): Address {
+  /**
+   * A fresh, unused local address. Without a prefix it is a 1-byte address
+   * (0x01–0x7f) while one is free: such addresses cost one byte in a routing
+   * header on a constrained link. With a prefix, or when the short ones are
+   * used up, it is `prefix` + a counter.
+   */
+  newAddress(prefix = ''): Address {
+    if (prefix === '') {
+      for (let i = 0; i < 0x7f; i++) {
+        const v = ((this.short++ % 0x7f) + 1) & 0x7f
+        const a = local(Uint8Array.of(v))
+        if (!this.workers.has(addressKey(a))) return a
+      }
+      prefix = 'a.'
+    }
     for (;;) {
       const a = local(`${prefix}${(this.seq++).toString(36)}`)
       if (!this.workers.has(addressKey(a))) return a

@@ -1,0 +1,46 @@
+/** Injected time: tests advance a manual clock instead of sleeping. */
+export interface Clock {
+  now(): number
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms)
+    t.unref?.()
+    return t
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+}
+
+/** A manual clock for tests: `advance(ms)` fires due timers in order. */
+export class ManualClock implements Clock {
+  private t = 0
+  private seq = 0
+  private readonly timers = new Map<number, { at: number; fn: () => void }>()
+  now(): number {
+    return this.t
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq
+    this.timers.set(id, { at: this.t + ms, fn })
+    return id
+  }
+  clearTimeout(h: unknown): void {
+    this.timers.delete(h as number)
+  }
+  advance(ms: number): void {
+    const end = this.t + ms
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e
+      if (!next) break
+      this.timers.delete(next[0])
+      this.t = next[1].at
+      next[1].fn()
+    }
+    this.t = end
+  }
+}
