@@ -275,6 +275,25 @@ describe('FileKeyStore', () => {
     await rejectsCode(store.save([]), 'VAULT_CLOSED')
   })
 
+  it('a failed save leaves the vault unchanged (generateKey and deleteKey are atomic)', async () => {
+    const store = await FileKeyStore.open(freshPath())
+    let fail = false
+    const flaky = { load: () => store.load(), save: async (k: StoredKey[]) => (fail ? Promise.reject(new Error('disk full')) : store.save(k)) }
+    const vault = await SoftwareVault.open({ store: flaky })
+    const kept = await vault.generateKey('ed25519', { label: 'kept', persistent: true })
+    fail = true
+    await assert.rejects(vault.generateKey('x25519', { label: 'lost', persistent: true }), /disk full/)
+    assert.equal(await vault.findKey('lost'), undefined, 'the key whose save failed is not in the vault')
+    assert.deepEqual((await vault.listKeys()).map((h) => h.label), ['kept'])
+    await assert.rejects(vault.deleteKey(kept), /disk full/)
+    assert.ok(await vault.findKey('kept'), 'a key whose deletion was not saved is still there')
+    assert.equal((await vault.sign(kept, new Uint8Array(1))).length, 64, 'and still usable (not wiped)')
+    fail = false
+    await vault.generateKey('x25519', { label: 'lost', persistent: true })
+    assert.deepEqual((await store.load()).map((k) => k.label).sort(), ['kept', 'lost'])
+    await vault.close()
+  })
+
   it('the vault wipes loaded private keys after importing them', async () => {
     const path = freshPath()
     await (await FileKeyStore.open(path)).save(sampleKeys())
@@ -315,7 +334,8 @@ function runAndKill(path: string, first: number, killAfterMs: number, passphrase
       }
     })
     child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the last reported lines may still be in the pipe when the process exits.
+    child.on('close', (code, signal) => {
       clearTimeout(timer)
       clearTimeout(watchdog)
       if (signal !== 'SIGKILL') reject(new Error(`writer exited with ${code ?? signal} before the kill: ${err}`))
@@ -344,7 +364,11 @@ describe('FileKeyStore crash safety', () => {
           assert.ok(h, `round ${round}: key ${label} reported saved but missing`)
           assert.equal(toHex(await vault.publicKey(h)), pub, `round ${round}: ${label} public key`)
         }
-        assert.ok(handles.length - reported.size <= 1, `round ${round}: ${handles.length} keys, ${reported.size} reported`)
+        // At most one key per round was saved but not yet reported (the kill landed between its rename and its line).
+        // It is on disk now, so from here on it must survive like the others.
+        const unreported = handles.filter((h) => !reported.has(h.label!))
+        assert.ok(unreported.length <= 1, `round ${round}: ${unreported.length} keys in the store were never reported`)
+        for (const h of unreported) reported.set(h.label!, toHex(await vault.publicKey(h)))
         next = Math.max(...handles.map((h) => Number(h.label!.slice(1))), next - 1) + 1
         await vault.close()
         store.close()

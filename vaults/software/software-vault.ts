@@ -94,7 +94,7 @@ export class SoftwareVault implements Vault {
     const id = toId(this.crypto.randomBytes(12))
     const handle = this.makeHandle(id, type, opts.label, persistent)
     this.keys.set(id, { handle, keyPair })
-    if (persistent) await this.persist()
+    if (persistent) await this.persistOrUndo(() => this.forget(id, keyPair))
     return handle
   }
 
@@ -113,7 +113,7 @@ export class SoftwareVault implements Vault {
     const id = toId(this.crypto.randomBytes(12))
     const handle = this.makeHandle(id, type, opts.label, persistent)
     this.keys.set(id, { handle, keyPair })
-    if (persistent) await this.persist()
+    if (persistent) await this.persistOrUndo(() => this.forget(id, keyPair))
     return handle
   }
 
@@ -149,8 +149,9 @@ export class SoftwareVault implements Vault {
   async deleteKey(h: KeyHandle, opts: CallOptions = {}): Promise<void> {
     const e = this.entry(h, opts)
     this.keys.delete(e.handle.id)
+    // Wipe only once the deletion is saved: a failed save puts the key back, usable.
+    if (e.handle.persistent) await this.persistOrUndo(() => this.keys.set(e.handle.id, e))
     wipe(e.keyPair.privateKey)
-    if (e.handle.persistent) await this.persist()
   }
 
   async random(n: number, opts: CallOptions = {}): Promise<Uint8Array> {
@@ -188,6 +189,21 @@ export class SoftwareVault implements Vault {
 
   private checkOpen(): void {
     if (this.closed) throw new HopsealError(ErrorCode.VAULT_CLOSED, `vault ${this.name} is closed`)
+  }
+
+  /** Atomic processing: when the save fails, `undo` restores the in-memory state and the error propagates. */
+  private async persistOrUndo(undo: () => void): Promise<void> {
+    try {
+      await this.persist()
+    } catch (e) {
+      undo()
+      throw e
+    }
+  }
+
+  private forget(id: string, keyPair: KeyPair): void {
+    this.keys.delete(id)
+    wipe(keyPair.privateKey)
   }
 
   /** Serialises saves so concurrent generateKey calls never interleave writes. */
