@@ -1,11 +1,187 @@
-import type { Command } from '../command.ts'
+/**
+ * `hopseal identity create|show|rotate|export|import|trust` (docs/identity.md §9).
+ *
+ * Keys live in the vault chosen with `--vault SPEC` (default `software:`, i.e.
+ * $HOPSEAL_HOME/vault.hsv), labelled `hopseal-id:NAME:N` for change N; the
+ * public identity data lives in the identity store (`--store PATH`, default
+ * $HOPSEAL_HOME/identities.json). `HOPSEAL_NOW` (seconds) overrides the clock.
+ */
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fromHex, toHex } from '../../bytes/index.ts'
+import { ErrorCode, HopsealError } from '../../errors.ts'
+import { createIdentity, decodeIdentity, IdentityStore, isIdentityName, systemNow, type Identity, type StoredIdentity } from '../../identity/index.ts'
+import type { KeyHandle, Vault } from '../../vault/index.ts'
+import type { CliIO, Command } from '../command.ts'
+import { openVaultSpec } from '../vault-registry.ts'
 
-// Placeholder: the identities issue fills this in.
+/** Options every identity/credential subcommand takes. */
+export const COMMON_OPTIONS = {
+  vault: { type: 'string' },
+  store: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+/** Default lifetime of identity keys and credentials, days. */
+export const DEFAULT_DAYS = 365
+
+/** The identity store path: --store, else $HOPSEAL_IDENTITY_STORE, else $HOPSEAL_HOME/identities.json (beside vault.hsv). */
+export function storePath(io: CliIO, store: string | undefined): string {
+  return resolve(store ?? io.env.HOPSEAL_IDENTITY_STORE ?? join(io.ctx.home, 'identities.json'))
+}
+
+/** The injected clock: HOPSEAL_NOW (integer seconds) or the system clock. */
+export function cliNow(io: CliIO): number {
+  const s = io.env.HOPSEAL_NOW
+  if (s === undefined || s === '') return systemNow()
+  if (!/^\d{1,13}$/.test(s)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'HOPSEAL_NOW expected integer seconds')
+  return Number(s)
+}
+
+/** Runs `fn` with the vault of `spec` open, closing it afterwards. */
+export async function withVault<T>(io: CliIO, spec: string | undefined, fn: (v: Vault) => Promise<T>): Promise<T> {
+  const vault = await openVaultSpec(spec ?? 'software:', io.ctx)
+  try {
+    return await fn(vault)
+  } finally {
+    await vault.close()
+  }
+}
+
+/** The vault handle of an own identity's current key. */
+export async function currentKey(vault: Vault, e: StoredIdentity): Promise<KeyHandle> {
+  const label = e.keys?.[e.identity.changes.length - 1]
+  if (!label) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `identity ${e.name} was imported: its keys are not in this store's vault`)
+  const h = await vault.findKey(label)
+  if (!h) throw new HopsealError(ErrorCode.VAULT_KEY_NOT_FOUND, `key ${label} of identity ${e.name} is not in vault ${vault.name} (use the --vault it was created with)`)
+  return h
+}
+
+/** Days option → seconds, checked. */
+export function days(v: string | undefined, def: number): number {
+  if (v === undefined) return def * 86400
+  if (!/^\d{1,6}$/.test(v) || Number(v) === 0) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, '--days expected a positive integer')
+  return Number(v) * 86400
+}
+
+/** Name of an identifier in the store, or the identifier itself. */
+export function nameOf(store: IdentityStore, identifier: string): string {
+  const e = store.find(identifier)
+  return e ? `${e.name} (${identifier})` : identifier
+}
+
+export function iso(t: number): string {
+  return new Date(t * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+const USAGE = `usage:
+  hopseal identity create NAME [--type ed25519|p256] [--days N] [--issuer]
+  hopseal identity show [NAME|IDENTIFIER]
+  hopseal identity rotate NAME [--type ed25519|p256] [--days N] [--revoke-all]
+  hopseal identity export NAME                 (prints the identity, hex)
+  hopseal identity import NAME HEX [--issuer]  (a peer's or issuer's identity)
+  hopseal identity trust NAME|IDENTIFIER       (accept its credentials: a trust anchor)
+options: --vault SPEC (default software:, $HOPSEAL_HOME/vault.hsv)  --store PATH (default $HOPSEAL_HOME/identities.json)  --json`
+
 export const command: Command = {
   name: 'identity',
-  summary: '(identity commands: not yet available)',
-  async run(_argv, io) {
-    io.err('hopseal identity: not implemented yet')
-    return 2
+  summary: 'create, show, rotate, export, import and trust identities',
+  async run(argv, io) {
+    const { values: o, positionals: p } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } },
+    })
+    const [sub, ...rest] = p
+    if (o.help || !sub) {
+      ;(o.help ? io.out : io.err)(USAGE)
+      return o.help ? 0 : 2
+    }
+    const store = IdentityStore.open(storePath(io, o.store))
+    const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
+    const keyType = o.type ?? 'ed25519'
+    if (keyType !== 'ed25519' && keyType !== 'p256') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, '--type expected ed25519 or p256')
+    const now = cliNow(io)
+    const show = (e: StoredIdentity): { json: unknown; text: string[] } => {
+      const d = e.identity.describe()
+      return {
+        json: { name: e.name, ...d, own: e.keys !== undefined, trusted: store.isTrusted(d.identifier), identity: toHex(e.identity.encoded) },
+        text: [
+          `${e.name}  ${d.identifier}${store.isTrusted(d.identifier) ? '  (trusted issuer)' : ''}${e.keys ? '' : '  (imported)'}`,
+          ...d.changes.map((c) => `  change ${c.index}: ${c.keyType} ${c.publicKey}  ${iso(c.created)} .. ${iso(c.expires)}${c.revokeAll ? '  revoke-all' : ''}`),
+          `  ${d.bytes} bytes encoded`,
+        ],
+      }
+    }
+
+    switch (sub) {
+      case 'create': {
+        const [name] = rest
+        if (!isIdentityName(name) || rest.length !== 1) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity create expects one NAME (1..32 of A-Z a-z 0-9 _ -)')
+        if (store.find(name)) throw new HopsealError(ErrorCode.IDENTITY_EXISTS, `an identity named ${name} exists`)
+        const label = `hopseal-id:${name}:0`
+        const identity = await withVault(io, o.vault, async (vault) => {
+          const h = await vault.generateKey(keyType, { label, persistent: true })
+          return createIdentity(vault, h, { now, expires: now + days(o.days, DEFAULT_DAYS) })
+        })
+        store.add({ name, identity, keys: [label] })
+        if (o.issuer) store.trust(identity.identifier)
+        store.save()
+        const s = show(store.get(name))
+        out(s.json, [`created ${name} ${identity.identifier}${o.issuer ? ' (trusted issuer)' : ''}`, ...s.text.slice(1)])
+        return 0
+      }
+      case 'show': {
+        const list = rest.length ? [store.get(rest[0]!)] : store.list()
+        const shown = list.map(show)
+        out(rest.length ? shown[0]!.json : shown.map((s) => s.json), shown.length ? shown.flatMap((s) => s.text) : ['no identities'])
+        return 0
+      }
+      case 'rotate': {
+        const e = store.get(rest[0] ?? '')
+        const n = e.identity.changes.length
+        const label = `hopseal-id:${e.name}:${n}`
+        const identity = await withVault(io, o.vault, async (vault) => {
+          const cur = await currentKey(vault, e)
+          const next = await vault.generateKey(keyType, { label, persistent: true })
+          return e.identity.rotate(vault, cur, next, { now, expires: now + days(o.days, DEFAULT_DAYS), revokeAll: o['revoke-all'] === true })
+        })
+        store.update(e.name, identity, [...(e.keys ?? []), label])
+        store.save()
+        const s = show(store.get(e.name))
+        out(s.json, [`rotated ${e.name} to change ${n}${o['revoke-all'] ? ' (revoke-all: everything signed by earlier keys is refused)' : ''}`, ...s.text.slice(1)])
+        return 0
+      }
+      case 'export': {
+        const e = store.get(rest[0] ?? '')
+        out({ name: e.name, identifier: e.identity.identifier, identity: toHex(e.identity.encoded) }, [toHex(e.identity.encoded)])
+        return 0
+      }
+      case 'import': {
+        const [name, hex] = rest
+        if (!isIdentityName(name) || hex === undefined) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity import expects NAME HEX')
+        const identity: Identity = decodeIdentity(fromHex(hex.trim()))
+        identity.checkValidAt(now)
+        const held = store.find(identity.identifier)
+        if (held) store.update(held.name, identity)
+        else store.add({ name, identity })
+        if (o.issuer) store.trust(identity.identifier)
+        store.save()
+        out({ name: held?.name ?? name, identifier: identity.identifier, updated: held !== undefined }, [`${held ? 'updated' : 'imported'} ${held?.name ?? name} ${identity.identifier}`])
+        return 0
+      }
+      case 'trust': {
+        const e = store.get(rest[0] ?? '')
+        store.trust(e.identity.identifier)
+        store.save()
+        out({ name: e.name, identifier: e.identity.identifier, trusted: true }, [`${e.name} ${e.identity.identifier} is a trusted issuer`])
+        return 0
+      }
+      default:
+        io.err(`hopseal identity: unknown subcommand "${sub}"\n${USAGE}`)
+        return 2
+    }
   },
 }
