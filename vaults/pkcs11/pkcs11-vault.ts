@@ -64,6 +64,13 @@ interface Mechanisms {
 
 const ID_RE = /^(?:[0-9a-f]{2}){1,64}$/
 
+/** The P-256 generator G, uncompressed (SEC 2 §2.4.2): a valid public point for the ECDH probe. */
+const P256_G = Uint8Array.from(
+  Buffer.from('046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5', 'hex'),
+)
+/** The X25519 base point u = 9 (RFC 7748 §4.1). */
+const X25519_BASE = Uint8Array.from([9, ...new Array<number>(31).fill(0)])
+
 export class Pkcs11Vault implements Vault {
   readonly name: string
   /** The token label this vault is bound to. */
@@ -458,7 +465,13 @@ export class Pkcs11Vault implements Vault {
     return out
   }
 
-  /** Which key types really work on this token (§B1: SoftHSM makes X25519 only through the Edwards generator). */
+  /**
+   * Which key types really work on this token: the mechanism list, then a
+   * throw-away session key pair per type (and one derive for ECDH types), so
+   * a token that lists a mechanism but refuses the curve or the extractable
+   * derive template reports no capability instead of failing later. §B1:
+   * SoftHSM 2.6.1 makes X25519 keys only through the Edwards generator.
+   */
   private async probe(s: Session): Promise<Mechanisms> {
     let list: Set<number>
     try {
@@ -467,17 +480,22 @@ export class Pkcs11Vault implements Vault {
       throw mapPkcs11Error(e, 'probe')
     }
     const m: Mechanisms = { caps: { sign: [], ecdh: [] }, gen: {} }
-    const ec = list.has(pkcs11js.CKM_EC_KEY_PAIR_GEN)
-    if (ec && list.has(pkcs11js.CKM_ECDSA)) m.caps.sign.push('p256')
-    if (ec && list.has(pkcs11js.CKM_ECDH1_DERIVE)) m.caps.ecdh.push('p256')
-    if (ec) m.gen.p256 = pkcs11js.CKM_EC_KEY_PAIR_GEN
-    if (list.has(CKM_EC_EDWARDS_KEY_PAIR_GEN) && list.has(CKM_EDDSA) && (await this.tryKeyPair(s, CKM_EC_EDWARDS_KEY_PAIR_GEN, 'ed25519'))) {
+    const derive = list.has(pkcs11js.CKM_ECDH1_DERIVE)
+    if (list.has(pkcs11js.CKM_EC_KEY_PAIR_GEN)) {
+      const gen = pkcs11js.CKM_EC_KEY_PAIR_GEN
+      const canSign = list.has(pkcs11js.CKM_ECDSA) && (await this.tryKeyPair(s, gen, 'p256', false))
+      const canDerive = derive && (await this.tryKeyPair(s, gen, 'p256', true))
+      if (canSign) m.caps.sign.push('p256')
+      if (canDerive) m.caps.ecdh.push('p256')
+      if (canSign || canDerive) m.gen.p256 = gen
+    }
+    if (list.has(CKM_EC_EDWARDS_KEY_PAIR_GEN) && list.has(CKM_EDDSA) && (await this.tryKeyPair(s, CKM_EC_EDWARDS_KEY_PAIR_GEN, 'ed25519', false))) {
       m.caps.sign.push('ed25519')
       m.gen.ed25519 = CKM_EC_EDWARDS_KEY_PAIR_GEN
     }
-    if (list.has(pkcs11js.CKM_ECDH1_DERIVE)) {
+    if (derive) {
       for (const gen of [CKM_EC_MONTGOMERY_KEY_PAIR_GEN, CKM_EC_EDWARDS_KEY_PAIR_GEN]) {
-        if (list.has(gen) && (await this.tryKeyPair(s, gen, 'x25519'))) {
+        if (list.has(gen) && (await this.tryKeyPair(s, gen, 'x25519', true))) {
           m.caps.ecdh.push('x25519')
           m.gen.x25519 = gen
           break
@@ -487,29 +505,26 @@ export class Pkcs11Vault implements Vault {
     return m
   }
 
-  /** Generates a throw-away session key pair (and, for X25519, derives once) to see that the mechanism really works. */
-  private async tryKeyPair(s: Session, mechanism: number, type: 'ed25519' | 'x25519'): Promise<boolean> {
+  /** Generates a throw-away session key pair (and derives once against the curve's base point) to see that it really works. */
+  private async tryKeyPair(s: Session, mechanism: number, type: KeyType, forDerive: boolean): Promise<boolean> {
     const params = Buffer.from(ecParamsFor(type))
-    const x = type === 'x25519'
     let kp: { privateKey: Handle; publicKey: Handle } | undefined
     try {
       kp = await this.p11.C_GenerateKeyPairAsync(
         s.handle,
         { mechanism },
-        [{ type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_EC_PARAMS, value: params }, { type: pkcs11js.CKA_VERIFY, value: !x }],
+        [{ type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_EC_PARAMS, value: params }, { type: pkcs11js.CKA_VERIFY, value: !forDerive }],
         [
           { type: pkcs11js.CKA_TOKEN, value: false },
           { type: pkcs11js.CKA_SENSITIVE, value: true },
           { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11js.CKA_SIGN, value: !x },
-          { type: pkcs11js.CKA_DERIVE, value: x },
+          { type: pkcs11js.CKA_SIGN, value: !forDerive },
+          { type: pkcs11js.CKA_DERIVE, value: forDerive },
         ],
       )
-      if (x) {
-        const base = new Uint8Array(32)
-        base[0] = 9 // the X25519 base point u = 9 (RFC 7748 §4.1)
-        const shared = await this.derive(s, kp.privateKey, base)
-        rejectZero(shared)
+      if (forDerive) {
+        const shared = await this.derive(s, kp.privateKey, type === 'p256' ? P256_G : X25519_BASE)
+        if (type === 'x25519') rejectZero(shared)
         wipe(shared)
       }
       return true
