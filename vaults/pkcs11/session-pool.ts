@@ -94,7 +94,7 @@ export class SessionPool {
     if (!this.busy.delete(s)) return
     if (s.dead || this.closed) {
       this.closeQuietly(s)
-      if (!this.closed) this.serveWaiterWithNew()
+      if (!this.closed) this.serveWaitersWithNew()
       this.checkDrained()
       return
     }
@@ -177,15 +177,22 @@ export class SessionPool {
     return s
   }
 
-  private serveWaiterWithNew(): void {
-    const w = this.nextWaiter()
-    if (!w) return
-    try {
-      const fresh = this.openSession()
+  /**
+   * Replaces closed sessions for waiting callers. If a new session cannot be
+   * opened (token gone, PIN refused), every waiter gets that error rather than
+   * waiting for a release that may never come.
+   */
+  private serveWaitersWithNew(): void {
+    while (this.waiters.length > 0 && this.open + this.opening < this.size) {
+      let fresh: Session
+      try {
+        fresh = this.openSession()
+      } catch (e) {
+        for (let w = this.nextWaiter(); w; w = this.nextWaiter()) w.reject(e)
+        return
+      }
       this.busy.add(fresh)
-      w.resolve(fresh)
-    } catch (e) {
-      w.reject(e)
+      this.nextWaiter()!.resolve(fresh)
     }
   }
 
