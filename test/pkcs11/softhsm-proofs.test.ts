@@ -240,6 +240,17 @@ describe('pkcs11 vault against SoftHSM2', { skip }, () => {
     await vault.deleteKey(tokenKey)
   })
 
+  it('recovers after the library was finalised elsewhere in the process (CKR_CRYPTOKI_NOT_INITIALIZED)', async () => {
+    const h = await vault.generateKey('p256', { label: 'after-finalize', persistent: true })
+    const pub = await vault.publicKey(h)
+    const raw = openRaw(hsm.module, hsm.label)
+    raw.p11.C_Finalize()
+    raw.close()
+    assert.ok(nodeVerify('p256', pub, msg, await vault.sign(h, msg)), 'signs after re-initialisation and re-login')
+    assert.equal((await vault.findKey('after-finalize'))?.id, h.id)
+    await vault.deleteKey(h)
+  })
+
   it('keys of another type or a forged id are not found', async () => {
     const h = await vault.generateKey('ed25519')
     await rejectsCode(vault.sign({ ...h, type: 'p256' } as KeyHandle, msg), 'VAULT_KEY_NOT_FOUND')
