@@ -9,6 +9,7 @@ import type { BenchContext, BenchModule, Figure } from './figure.ts'
 const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   noise: () => import('./noise.ts'),
   identity: () => import('./identity.ts'),
+  channel: () => import('./channel.ts'),
   pkcs11: () => import('./pkcs11.ts'),
   atecc608: () => import('./atecc608.ts'),
 }

@@ -450,6 +450,7 @@ export class SecureChannelListener {
   private dropPending(p: Pending): void {
     this.clock.clearTimeout(p.timer)
     this.node.stopWorker(p.dec)
+    this.node.stopWorker(p.enc)
     p.hs.destroy()
   }
 
@@ -518,6 +519,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
       opts.signal?.removeEventListener('abort', onAbort)
       if (err) {
         node.stopWorker(dec)
+        node.stopWorker(enc) // releases the reserved address
         hs.destroy()
         reject(err as Error)
       } else resolve(channel!)

@@ -9,7 +9,6 @@
  * counted by reason; none throws into the caller's receive path unless asked.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
-import { concat } from '../bytes/index.ts'
 import type { CipherState, TransportState } from '../noise/index.ts'
 import { REJECT_AFTER_MESSAGES, REJECT_AFTER_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_MS, REPLAY_WINDOW_SIZE } from './constants.ts'
 import { ReplayWindow, reconstructCounter } from './replay-window.ts'
@@ -94,10 +93,10 @@ export class ChannelSession {
     // Short (12-bit) form: the receiver reconstructs any counter within ±2048 of
     // its window top, which covers the default 1024-message window.
     const header = encodeHeader(type, this.sendPhase, n, false)
-    const body = this.transport.send.encryptWithNonce(n, header, plaintext)
+    const sealed = this.transport.send.encryptWithNonce(n, header, plaintext, header)
     this.sendCounter++
     this.sentSinceRekey++
-    return concat(header, body)
+    return sealed
   }
 
   /**

@@ -50,9 +50,14 @@ export class NobleCryptoProvider implements CryptoProvider {
     return hkdf(sha256, ikm, salt, info, length)
   }
 
-  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix?: Uint8Array): Uint8Array {
     checkAeadArgs(alg, key, nonce, aad, plaintext)
-    return alg === 'aes-gcm' ? gcm(key, nonce, aad).encrypt(plaintext) : chacha20poly1305(key, nonce, aad).encrypt(plaintext)
+    const ct = alg === 'aes-gcm' ? gcm(key, nonce, aad).encrypt(plaintext) : chacha20poly1305(key, nonce, aad).encrypt(plaintext)
+    if (!prefix?.length) return ct
+    const out = new Uint8Array(prefix.length + ct.length)
+    out.set(prefix)
+    out.set(ct, prefix.length)
+    return out
   }
 
   aeadDecrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {

@@ -114,15 +114,17 @@ export class NodeCryptoProvider implements CryptoProvider {
     return new Uint8Array(nc.hkdfSync('sha256', ikm, salt, info, length))
   }
 
-  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix?: Uint8Array): Uint8Array {
     checkAeadArgs(alg, key, nonce, aad, plaintext)
     const c = nc.createCipheriv(aeadName(alg, key) as nc.CipherGCMTypes, key, nonce, { authTagLength: AEAD_TAG_LENGTH })
     if (aad.length > 0) c.setAAD(aad, { plaintextLength: plaintext.length })
+    const p = prefix?.length ?? 0
     // allocUnsafe skips zero-filling: every byte is written just below.
-    const out = view(Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LENGTH))
-    out.set(c.update(plaintext))
+    const out = view(Buffer.allocUnsafe(p + plaintext.length + AEAD_TAG_LENGTH))
+    if (prefix) out.set(prefix)
+    out.set(c.update(plaintext), p)
     c.final()
-    out.set(c.getAuthTag(), plaintext.length)
+    out.set(c.getAuthTag(), p + plaintext.length)
     return out
   }
 

@@ -34,8 +34,12 @@ export interface CryptoProvider {
   hmac(alg: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array
   /** RFC 5869 HKDF with SHA-256; `length` ≤ 255 × 32. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array
-  /** Encrypts; returns ciphertext || 16-byte tag. AES-GCM takes 16/24/32-byte keys, ChaCha20-Poly1305 32. Nonce 12 bytes. */
-  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /**
+   * Encrypts; returns ciphertext || 16-byte tag (after `prefix`, when given, so
+   * framing code avoids a copy). AES-GCM takes 16/24/32-byte keys,
+   * ChaCha20-Poly1305 32. Nonce 12 bytes.
+   */
+  aeadEncrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix?: Uint8Array): Uint8Array
   /** Decrypts and authenticates; throws AEAD_AUTH_FAILED on any mismatch. */
   aeadDecrypt(alg: AeadAlgorithm, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array
   generateKeyPair(type: CurveType): KeyPair

@@ -81,14 +81,14 @@ export class CipherState {
     return this.decryptWithAd(ad, ciphertext)
   }
 
-  /** Encrypts with an explicit nonce; does not touch n. */
-  encryptWithNonce(n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  /** Encrypts with an explicit nonce; does not touch n. The result starts with `prefix` when given. */
+  encryptWithNonce(n: bigint, ad: Uint8Array, plaintext: Uint8Array, prefix?: Uint8Array): Uint8Array {
     const k = this.requireKey()
     if (n >= NOISE_MAX_NONCE) throw new HopsealError(ErrorCode.NOISE_NONCE_EXHAUSTED, 'nonce 2^64-1 is reserved: rekey or start a new session')
     if (plaintext.length + NOISE_TAG_LENGTH > NOISE_MAX_MESSAGE_LENGTH) {
       throw new HopsealError(ErrorCode.NOISE_MESSAGE_TOO_LONG, `plaintext of ${plaintext.length} bytes exceeds a 65535-byte Noise message`)
     }
-    return this.crypto.aeadEncrypt(this.aead, k, this.nonceBytes(n), ad, plaintext)
+    return this.crypto.aeadEncrypt(this.aead, k, this.nonceBytes(n), ad, plaintext, prefix)
   }
 
   /** Decrypts with an explicit nonce; does not touch n. Throws NOISE_DECRYPT_FAILED. */

@@ -66,6 +66,7 @@ export class Node {
   private readonly maxLocalHops: number
   private seq = 0
   private short = 0
+  private readonly reserved = new Set<string>()
 
   constructor(opts: NodeOptions = {}) {
     this.name = opts.name ?? 'node'
@@ -90,6 +91,7 @@ export class Node {
       send: (onward, payload, returnRoute) => this.route({ onward, returnRoute: returnRoute ?? [addr], payload }, {}),
       forward: (msg, meta) => this.route({ onward: msg.onward, returnRoute: [addr, ...msg.returnRoute], payload: msg.payload }, meta ?? {}),
     }
+    this.reserved.delete(key)
     this.workers.set(key, { worker: w, ctx, ...(opts.accessControl ? { accessControl: opts.accessControl } : {}) })
     return addr
   }
@@ -105,18 +107,30 @@ export class Node {
       for (let i = 0; i < 0x7f; i++) {
         const v = ((this.short++ % 0x7f) + 1) & 0x7f
         const a = local(Uint8Array.of(v))
-        if (!this.workers.has(addressKey(a))) return a
+        if (this.isFree(a)) return this.reserve(a)
       }
       prefix = 'a.'
     }
     for (;;) {
       const a = local(`${prefix}${(this.seq++).toString(36)}`)
-      if (!this.workers.has(addressKey(a))) return a
+      if (this.isFree(a)) return this.reserve(a)
     }
   }
 
   stopWorker(addr: Address): boolean {
+    this.reserved.delete(addressKey(addr))
     return this.workers.delete(addressKey(addr))
+  }
+
+  private isFree(a: Address): boolean {
+    const k = addressKey(a)
+    return !this.workers.has(k) && !this.reserved.has(k)
+  }
+
+  /** Addresses handed out by newAddress() stay reserved until started or stopped. */
+  private reserve(a: Address): Address {
+    this.reserved.add(addressKey(a))
+    return a
   }
 
   hasWorker(addr: Address): boolean {

@@ -1,0 +1,155 @@
+/**
+ * Secure-channel figures (routing and channels issue): per-message overhead,
+ * known-peer handshake bytes on a constrained link, first-contact bytes,
+ * throughput through an established channel, heap per idle channel.
+ */
+import * as nc from 'node:crypto'
+import { cryptoProvider } from '../src/crypto/index.ts'
+import { softwareStaticKey } from '../src/noise/index.ts'
+import { address, local, Node, TransportType } from '../src/routing/index.ts'
+import { MemoryNetwork } from '../src/transports/memory.ts'
+import { createSecureChannel, knownPeers, startSecureChannelListener, type ChannelAuthenticator } from '../src/channel/secure-channel.ts'
+import { ChannelSession } from '../src/channel/session.ts'
+import { MessageType } from '../src/channel/wire.ts'
+import { HandshakeState } from '../src/noise/index.ts'
+import type { BenchModule, Figure } from './figure.ts'
+
+const crypto = cryptoProvider('node')
+const mem = (n: string) => address(TransportType.MEMORY, n)
+const settle = () => new Promise((r) => setTimeout(r, 10))
+
+/** Two nodes on a one-hop link; every byte on the link is recorded. */
+function link() {
+  const net = new MemoryNetwork()
+  const flights: number[] = []
+  net.tap((_f, _t, b) => flights.push(b.length))
+  const dev = new Node({ name: 'dev' })
+  const gw = new Node({ name: 'gw' })
+  dev.registerTransport(net.endpoint('dev'))
+  gw.registerTransport(net.endpoint('gw'))
+  return { dev, gw, flights }
+}
+
+async function knownPeerHandshake(dh: '25519' | 'P256'): Promise<{ total: number; max: number }> {
+  const t = dh === '25519' ? 'x25519' : 'p256'
+  const protocol = `Noise_KK_${dh}_AESGCM_SHA256`
+  const a = softwareStaticKey(crypto, crypto.generateKeyPair(t))
+  const b = softwareStaticKey(crypto, crypto.generateKeyPair(t))
+  const { dev, gw, flights } = link()
+  startSecureChannelListener(gw, 'L', { protocol, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), deliverTo: local('x'), initiatorStatics: [a.publicKey] })
+  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]) })
+  await settle()
+  return { total: flights.reduce((x, y) => x + y, 0), max: Math.max(...flights) }
+}
+
+async function overhead(): Promise<number> {
+  const protocol = 'Noise_KK_25519_AESGCM_SHA256'
+  const a = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const b = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const { dev, gw, flights } = link()
+  gw.startWorker('w', () => undefined)
+  startSecureChannelListener(gw, 'L', { protocol, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), deliverTo: local('w'), initiatorStatics: [a.publicKey] })
+  const ch = await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]) })
+  await settle()
+  const payload = new Uint8Array(20)
+  flights.length = 0
+  await dev.send([mem('gw'), local('w')], payload, [local('r')]) // the same payload to a plain worker, one hop
+  await ch.send(payload)
+  await settle()
+  return flights[1]! - flights[0]!
+}
+
+async function throughput(ms: number): Promise<{ channel: number; raw: number }> {
+  const size = 16384
+  const si = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const sr = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const protocol = 'Noise_KK_25519_AESGCM_SHA256'
+  const i = HandshakeState.create({ protocol, initiator: true, s: si, rs: sr.publicKey, crypto })
+  const r = HandshakeState.create({ protocol, initiator: false, s: sr, rs: si.publicKey, crypto })
+  await r.readMessage(await i.writeMessage())
+  await i.readMessage(await r.writeMessage())
+  const a = new ChannelSession(i.finish(), Date.now)
+  const b = new ChannelSession(r.finish(), Date.now)
+  const data = crypto.randomBytes(size)
+  const time = (fn: () => void): number => {
+    const warm = Date.now() + 100
+    while (Date.now() < warm) fn()
+    let n = 0
+    const t0 = process.hrtime.bigint()
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      for (let k = 0; k < 16; k++) fn()
+      n += 16
+    }
+    return (n * size) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6
+  }
+  const channel = time(() => {
+    if (!b.open(a.seal(MessageType.DATA, data))) throw new Error('channel bench: open failed')
+  })
+  const key = crypto.randomBytes(32)
+  const iv = new Uint8Array(12)
+  const raw = time(() => {
+    const c = nc.createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
+    const ct = c.update(data)
+    c.final()
+    const tag = c.getAuthTag()
+    const d = nc.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
+    d.setAuthTag(tag)
+    d.update(ct)
+    d.final()
+  })
+  return { channel, raw }
+}
+
+/** Heap per idle established channel (both ends in this process, so divide by 2 × count). */
+async function heapPerChannel(count: number): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  const protocol = 'Noise_KK_25519_AESGCM_SHA256'
+  const a = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const b = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+  const net = new MemoryNetwork()
+  const dev = new Node({ name: 'dev', limits: {} })
+  const gw = new Node({ name: 'gw' })
+  dev.registerTransport(net.endpoint('dev'))
+  gw.registerTransport(net.endpoint('gw'))
+  const auth = (k: Uint8Array): ChannelAuthenticator => knownPeers([{ staticKey: k }])
+  startSecureChannelListener(gw, 'L', { protocol, s: b, auth: auth(a.publicKey), deliverTo: local('x'), initiatorStatics: [a.publicKey], maxChannelsPerPeer: count + 1, idleTimeoutMs: 0 })
+  const warm = await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: auth(b.publicKey), idleTimeoutMs: 0 })
+  void warm
+  gc?.()
+  await settle()
+  const memNow = () => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers // typed-array backing stores live outside the JS heap
+  }
+  const before = memNow()
+  const keep = []
+  for (let i = 0; i < count; i++) keep.push(await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: auth(b.publicKey), idleTimeoutMs: 0, retransmit: false }))
+  await settle()
+  gc?.()
+  await settle()
+  const after = memNow()
+  return (after - before) / (2 * count)
+}
+
+const run: BenchModule = async (ctx) => {
+  const ms = ctx.quick ? 300 : 2000
+  const figures: Figure[] = []
+  ctx.log('measuring per-message overhead, known-peer handshakes, throughput, heap')
+  figures.push({ name: 'channel.message_overhead.bytes', value: await overhead(), unit: 'bytes', target: '<= 18' })
+  for (const dh of ['25519', 'P256'] as const) {
+    const k = await knownPeerHandshake(dh)
+    const s = dh.toLowerCase()
+    figures.push({ name: `channel.kk_${s}.total_bytes`, value: k.total, unit: 'bytes', target: '<= 100' })
+    figures.push({ name: `channel.kk_${s}.max_flight_bytes`, value: k.max, unit: 'bytes', target: '<= 51' })
+  }
+  const t = await throughput(ms)
+  figures.push({ name: 'channel.throughput_16k.MBps', value: t.channel, unit: 'MB/s', baseline: { name: 'raw.aes256gcm_16k.MBps', value: t.raw }, target: '>= 0.8x' })
+  const count = ctx.quick ? 1000 : 10000
+  const heap = await heapPerChannel(count)
+  if (!(globalThis as { gc?: unknown }).gc) ctx.log('# heap figure without --expose-gc: run `node --expose-gc --import tsx bench/index.ts` for a cleaner number')
+  figures.push({ name: 'channel.heap_per_channel.bytes', value: Math.round(heap), unit: 'bytes', target: '<= 4096', note: `${count} idle channels` })
+  return figures
+}
+
+export default run
