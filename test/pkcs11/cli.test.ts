@@ -67,6 +67,22 @@ describe('hopseal CLI with a pkcs11: vault', { skip }, () => {
     assert.ok(!after.out.some((l) => l.startsWith('gw-identity')))
   })
 
+  it('identity create / rotate keep the identity keys in the token', async () => {
+    const store = join(hsm.dir, 'identities.json')
+    const made = await cli('identity', 'create', 'gateway', '--type', 'p256', '--vault', spec, '--store', store, '--json')
+    assert.equal(made.code, 0, made.err.join('\n'))
+    const id = JSON.parse(made.out.join('\n')) as { identifier: string; own: boolean }
+    assert.ok(id.own)
+    const rotated = await cli('identity', 'rotate', 'gateway', '--type', 'ed25519', '--vault', spec, '--store', store)
+    assert.equal(rotated.code, 0, rotated.err.join('\n'))
+    // both identity keys are token objects, listed by the vault and by a fresh open
+    const v = await openVaultSpec(spec, { env, home: hsm.dir })
+    const labels = (await v.listKeys()).map((k) => `${k.label}:${k.type}:${k.persistent}`)
+    await v.close()
+    assert.ok(labels.includes('hopseal-id:gateway:0:p256:true'), labels.join(','))
+    assert.ok(labels.includes('hopseal-id:gateway:1:ed25519:true'), labels.join(','))
+  })
+
   it('a wrong PIN, an absent token and a literal pin= are typed errors', async () => {
     const wrong = await cli('vault', 'list', '--vault', `pkcs11:module=${hsm.module},token=${hsm.label},pin-env=BAD_PIN`)
     assert.equal(wrong.code, 1)
