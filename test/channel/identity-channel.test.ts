@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
 import { createAttestation, createIdentity, issueCredential, parsePolicy, allowList, type Identity } from '../../src/identity/index.ts'
 import { vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
 import { address, local, Node, TransportType, type IncomingMeta } from '../../src/routing/index.ts'
@@ -16,7 +15,6 @@ import { createSecureChannel, startSecureChannelListener } from '../../src/chann
 import { identityAuthenticator } from '../../src/channel/identity-auth.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 
-const crypto = cryptoProvider('node')
 const mem = (n: string) => address(TransportType.MEMORY, n)
 const tick = () => new Promise((r) => setTimeout(r, 5))
 const NOW = 1_800_000_000
