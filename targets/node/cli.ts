@@ -2,4 +2,12 @@
 import './vaults.ts'
 import { main } from '../../src/cli/main.ts'
 
+// `hopseal … | head` closes our stdout early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw e
+  })
+}
+
 process.exitCode = await main(process.argv.slice(2))
