@@ -11,7 +11,7 @@ for (const suite of ['Noise_XX_25519_ChaChaPoly_SHA256', 'Noise_XX_P256_AESGCM_S
     const r = JSON.parse(out[0]!) as { ok: boolean; handshake_bytes: number; flights: number[]; mutual_authentication: boolean; messages: string[] }
     assert.equal(r.ok, true)
     assert.equal(r.mutual_authentication, true)
-    assert.deepEqual(r.flights, suite.includes('P256') ? [33, 97, 66] : [32, 96, 64])
+    assert.deepEqual(r.flights, suite.includes('P256') ? [33, 98, 65] : [32, 96, 64])
     assert.match(r.messages[0]!, /heart rate/)
   })
 }
