@@ -7,12 +7,17 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms)
-    t.unref?.()
-    return t
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+}
+
+/**
+ * Background timers (idle checks, pending-handshake expiry) must not keep a
+ * process alive; timers of awaited work (handshakes, retransmissions) must.
+ */
+export function background(handle: unknown): unknown {
+  ;(handle as { unref?: () => void } | undefined)?.unref?.()
+  return handle
 }
 
 /** A manual clock for tests: `advance(ms)` fires due timers in order. */

@@ -22,10 +22,12 @@ import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey }
 import { addressKey, type Address, type Route } from '../routing/address.ts'
 import { decodeRoutingMessage, encodeRoutingMessage } from '../routing/codec.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
-import { systemClock, type Clock } from './clock.ts'
+import { background, systemClock, type Clock } from './clock.ts'
 import { IDLE_TIMEOUT_MS } from './constants.ts'
 import { ChannelSession, type SessionLimits } from './session.ts'
 import { Control, MessageType } from './wire.ts'
+import { DEFAULT_RELIABLE, ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
+import { concat, decodeVarint, encodeVarint } from '../bytes/index.ts'
 
 /** What an endpoint learned about its authenticated peer. */
 export interface PeerInfo {
@@ -83,6 +85,13 @@ interface CommonOptions {
   idleTimeoutMs?: number
   /** Handshake prologue (both sides must agree). */
   prologue?: Uint8Array
+  /** Reliable mode for DATA messages (acks, retransmission, in-order delivery); both ends must enable it. */
+  reliable?: Partial<ReliableOptions> | boolean
+}
+
+function reliableOptions(r: Partial<ReliableOptions> | boolean | undefined): ReliableOptions | undefined {
+  if (!r) return undefined
+  return { ...DEFAULT_RELIABLE, ...(r === true ? {} : r) }
 }
 
 /** Where decrypted data goes: a local worker address, or a callback. */
@@ -125,7 +134,7 @@ export class SecureChannel {
   constructor(
     private readonly node: Node,
     readonly session: ChannelSession,
-    init: { enc: Address; dec: Address; remote: Route; peer: PeerInfo; protocol: NoiseProtocol; deliverTo?: Delivery; clock: Clock; idleTimeoutMs: number },
+    init: { enc: Address; dec: Address; remote: Route; peer: PeerInfo; protocol: NoiseProtocol; deliverTo?: Delivery; clock: Clock; idleTimeoutMs: number; reliable?: ReliableOptions },
   ) {
     this.enc = init.enc
     this.dec = init.dec
@@ -136,8 +145,23 @@ export class SecureChannel {
     this.idleTimeoutMs = init.idleTimeoutMs
     this.deliverTo = init.deliverTo
     this.lastActivity = this.clock.now()
+    if (init.reliable) {
+      const count = (r: string): void => this.node.count(r)
+      this.sender = new ReliableSender(init.reliable, this.clock, (framed) => this.sendSealed(MessageType.DATA, framed), count)
+      this.receiver = new ReliableReceiver(
+        init.reliable,
+        (payload) => this.deliver(payload, this.lastMeta),
+        (next) => this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next))),
+        count,
+      )
+    }
     node.startWorker(this.enc, async (_ctx, msg) => {
-      await this.sendSealed(msg.onward.length === 0 ? MessageType.DATA : MessageType.ROUTED, msg.onward.length === 0 ? msg.payload : encodeRoutingMessage({ onward: msg.onward, returnRoute: [], payload: msg.payload }))
+      if (msg.onward.length === 0) {
+        if (this.sender) this.sender.send(msg.payload).catch(() => this.node.count('reliable.local_send_failed'))
+        else await this.sendSealed(MessageType.DATA, msg.payload)
+        return
+      }
+      await this.sendSealed(MessageType.ROUTED, encodeRoutingMessage({ onward: msg.onward, returnRoute: [], payload: msg.payload }))
     })
     this.armIdle()
   }
@@ -145,10 +169,22 @@ export class SecureChannel {
   private readonly clock: Clock
   private readonly idleTimeoutMs: number
   private deliverTo: Delivery | undefined
+  private sender: ReliableSender | undefined
+  private receiver: ReliableReceiver | undefined
+  private lastMeta: IncomingMeta = {}
 
-  /** Sends one application message to the worker behind the peer's endpoint. */
+  /**
+   * Sends one application message to the worker behind the peer's endpoint.
+   * In reliable mode it resolves once the peer acknowledged it.
+   */
   async send(payload: Uint8Array): Promise<void> {
+    if (this.sender) return this.sender.send(payload)
     await this.sendSealed(MessageType.DATA, payload)
+  }
+
+  /** Unacknowledged reliable messages. */
+  get unacked(): number {
+    return this.sender?.unacked ?? 0
   }
 
   /** Sets where the peer's messages are delivered. */
@@ -196,7 +232,10 @@ export class SecureChannel {
     switch (opened.type) {
       case MessageType.DATA:
         this.node.count('channel.delivered')
-        await this.deliver(opened.plaintext, peerMeta)
+        if (this.receiver) {
+          this.lastMeta = peerMeta
+          await this.receiver.receive(opened.plaintext)
+        } else await this.deliver(opened.plaintext, peerMeta)
         return
       case MessageType.ROUTED: {
         let inner
@@ -216,6 +255,13 @@ export class SecureChannel {
       }
       case MessageType.CONTROL:
         if (opened.plaintext[0] === Control.CLOSE) this.teardown('closed by peer')
+        else if (opened.plaintext[0] === Control.ACK && this.sender) {
+          try {
+            this.sender.onAck(decodeVarint(opened.plaintext, 1).value)
+          } catch {
+            this.node.count('channel.drop.bad_ack')
+          }
+        }
         return
       default:
         this.node.count('channel.drop.unknown_type')
@@ -241,13 +287,13 @@ export class SecureChannel {
 
   private armIdle(): void {
     if (!this.idleTimeoutMs) return
-    this.idleTimer = this.clock.setTimeout(() => {
+    this.idleTimer = background(this.clock.setTimeout(() => {
       if (this.closed) return
       if (this.clock.now() - this.lastActivity >= this.idleTimeoutMs) {
         this.node.count('channel.idle_closed')
         this.teardown('idle')
       } else this.armIdle()
-    }, this.idleTimeoutMs)
+    }, this.idleTimeoutMs))
   }
 
   /** @internal */
@@ -255,6 +301,7 @@ export class SecureChannel {
     if (this.closed) return
     this.closed = true
     this.clock.clearTimeout(this.idleTimer)
+    this.sender?.fail(new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the message was acknowledged'))
     this.session.close()
     this.node.stopWorker(this.enc)
     this.node.stopWorker(this.dec)
@@ -438,13 +485,13 @@ export class SecureChannelListener {
     })
     const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
     const total = r ? r.initialMs * 2 ** r.attempts : 30_000
-    p.timer = this.clock.setTimeout(() => {
+    p.timer = background(this.clock.setTimeout(() => {
       if (this.pending.get(key) === p) {
         this.pending.delete(key)
         this.node.count('handshake.failed.timeout')
         this.dropPending(p)
       }
-    }, Math.min(total, 60_000))
+    }, Math.min(total, 60_000)))
   }
 
   private dropPending(p: Pending): void {
@@ -462,7 +509,7 @@ export class SecureChannelListener {
   private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo): SecureChannel {
     const t = hs.finish()
     const session = new ChannelSession(t, () => this.clock.now(), this.opts.session)
-    const ch = new SecureChannel(this.node, session, { enc, dec, remote, peer, protocol: this.protocol, deliverTo: this.opts.deliverTo, clock: this.clock, idleTimeoutMs: this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS })
+    const ch = new SecureChannel(this.node, session, { enc, dec, remote, peer, protocol: this.protocol, deliverTo: this.opts.deliverTo, clock: this.clock, idleTimeoutMs: this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(this.opts.reliable) ? { reliable: reliableOptions(this.opts.reliable)! } : {}) })
     this.node.startWorker(dec, (_ctx, msg, meta) => ch.receive(msg.payload, msg.returnRoute, meta))
     this.channels.add(ch)
     const pk = toHex(peer.staticKey)
@@ -567,7 +614,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
         }
         const t = hs.finish()
         const session = new ChannelSession(t, () => clock.now(), opts.session)
-        channel = new SecureChannel(node, session, { enc, dec, remote, peer: peer!, protocol, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}), clock, idleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS })
+        channel = new SecureChannel(node, session, { enc, dec, remote, peer: peer!, protocol, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}), clock, idleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(opts.reliable) ? { reliable: reliableOptions(opts.reliable)! } : {}) })
         node.count('handshake.completed')
         finish()
       } catch (e) {

@@ -9,9 +9,19 @@ import type { Transport, TransportProperties } from '../routing/transport.ts'
 
 export type Tap = (from: string, to: string, bytes: Uint8Array) => void
 
+/** What a fault model does to one message (tests; hil-sim has full link models). */
+export interface FaultDecision {
+  drop?: boolean
+  duplicate?: boolean
+  delayMs?: number
+}
+export type FaultModel = (from: string, to: string, bytes: Uint8Array) => FaultDecision | undefined
+
 export class MemoryNetwork {
   private readonly endpoints = new Map<string, MemoryTransport>()
   private readonly taps: Tap[] = []
+  /** Optional loss/duplication/delay applied to every message. */
+  fault: FaultModel | undefined
 
   /** Observes every message on the network (copies). */
   tap(t: Tap): void {
@@ -31,7 +41,14 @@ export class MemoryNetwork {
     const t = this.endpoints.get(to)
     if (!t) return false
     for (const tap of this.taps) tap(from, to, bytes.slice())
-    setImmediate(() => t.receive(bytes, from))
+    const f = this.fault?.(from, to, bytes)
+    if (f?.drop) return true
+    const go = (): void => t.receive(bytes, from)
+    const n = f?.duplicate ? 2 : 1
+    for (let i = 0; i < n; i++) {
+      if (f?.delayMs) setTimeout(go, f.delayMs)
+      else setImmediate(go)
+    }
     return true
   }
 
