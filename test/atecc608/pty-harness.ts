@@ -105,3 +105,40 @@ export async function startSimCli(tty: string, args: string[] = []): Promise<Sim
   }
   return { pid: child.pid!, stop: () => killAndWait(child), stderr: () => err }
 }
+
+export interface PtySim {
+  /** The PTY end the driver opens. */
+  hostPath: string
+  /** The PTY end the simulator serves. */
+  devPath: string
+  /** The simulator's state file (inside the pair's temp dir). */
+  stateFile: string
+  simPid: number
+  stop(): Promise<void>
+}
+
+/**
+ * A socat PTY pair with the simulator CLI serving one end, its state in a file
+ * in the pair's temp dir; `args` go to the CLI (e.g. `['--seed', 'pty']`).
+ */
+export async function startPtySim(args: string[] = []): Promise<PtySim> {
+  const pair = await startPtyPair()
+  const stateFile = join(pair.dir, 'atecc608-state.json')
+  let sim: SimProcess
+  try {
+    sim = await startSimCli(pair.dev, ['--state', stateFile, ...args])
+  } catch (e) {
+    await pair.stop()
+    throw e
+  }
+  return {
+    hostPath: pair.host,
+    devPath: pair.dev,
+    stateFile,
+    simPid: sim.pid,
+    stop: async () => {
+      await sim.stop()
+      await pair.stop()
+    },
+  }
+}
