@@ -1,0 +1,121 @@
+/**
+ * Fault injection and recovery (issue 7 "Bad input and faults"): corrupted
+ * packets both ways, busy/NACK, a watchdog expiry between Nonce and Sign,
+ * a device that stops answering mid-command, self-test failure, ECC faults,
+ * retries running out. Typed errors, retries where the spec allows, no hang.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { cryptoProvider } from '../../src/crypto/index.ts'
+import { toHex } from '../../src/bytes/index.ts'
+import { Atecc608Vault, I2cTransport, KitTransport, Opcode, type Transport } from '../../vaults/atecc608/index.ts'
+import * as C from '../../vaults/atecc608/commands.ts'
+import { Atecc608Sim, type Clock, type Fault } from '../../hil-sim/atecc608/index.ts'
+
+const node = cryptoProvider('node')
+const msg = new TextEncoder().encode('fault tolerant')
+const code = (c: string) => (e: Error & { code?: string }) => e.code === c
+
+type Kind = 'kit' | 'i2c'
+async function open(kind: Kind, sim: Atecc608Sim, timeoutMs?: number): Promise<Atecc608Vault> {
+  const transport: Transport = kind === 'kit' ? await KitTransport.open(sim.kitChannel()) : new I2cTransport(sim.i2cBus(), { wakeDelayMs: 0 })
+  return Atecc608Vault.open({ transport, timeoutMs })
+}
+
+async function signsAfter(kind: Kind, fault: Fault, minRecoveries = 1): Promise<void> {
+  const sim = Atecc608Sim.create({ seed: `f-${fault.kind}` })
+  const v = await open(kind, sim)
+  const h = await v.generateKey('p256')
+  const pub = await v.publicKey(h)
+  const before = v.device.recoveries
+  sim.injectFault(fault)
+  const sig = await v.sign(h, msg)
+  assert.ok(node.verify('p256', pub, msg, sig), `${kind} ${fault.kind}: signature verifies`)
+  assert.ok(v.device.recoveries - before >= minRecoveries, `${kind} ${fault.kind}: expected a recovery, got ${v.device.recoveries - before}`)
+  assert.equal(sim.faults.pending, 0, 'the fault was consumed')
+  await v.close()
+}
+
+for (const kind of ['kit', 'i2c'] as const) {
+  describe(`ATECC608 fault recovery over ${kind}`, () => {
+    it('a corrupted response CRC: the Sign sequence is re-run', () => signsAfter(kind, { kind: 'corrupt-response', opcode: Opcode.SIGN }))
+    it('a command corrupted on the way in (device answers 04 FF 01 42): retried', () => signsAfter(kind, { kind: 'corrupt-command', opcode: Opcode.NONCE }))
+    it('the watchdog expires between Nonce and Sign (MsgDigBuf lost): the sequence is re-run', () => signsAfter(kind, { kind: 'watchdog', opcode: Opcode.SIGN }))
+    it('watchdog about to expire (EE): retried after idle', () => signsAfter(kind, { kind: 'watchdog-warning', opcode: Opcode.SIGN }))
+    it('ECC fault (05): retried', () => signsAfter(kind, { kind: 'ecc-fault', opcode: Opcode.SIGN }))
+    it('self-test failure mode (wake 04 07 40 C2): SelfTest is run, then the command', () => signsAfter(kind, { kind: 'selftest-fail' }))
+    it('busy for 40 ms longer than the M0 time: the driver keeps polling', () => signsAfter(kind, { kind: 'busy', ms: 40, opcode: Opcode.SIGN }, 0))
+    it('a NACKed command write: retried', () => signsAfter(kind, { kind: 'nack', count: 1 }))
+
+    it('a device that stops answering mid-command: VAULT_DEVICE_TIMEOUT, then the next call recovers', async () => {
+      const sim = Atecc608Sim.create({ seed: 'hang' })
+      const v = await open(kind, sim, 150)
+      const h = await v.generateKey('p256')
+      sim.injectFault({ kind: 'no-response', opcode: Opcode.ECDH })
+      const peer = node.generateKeyPair('p256')
+      const t0 = Date.now()
+      await assert.rejects(v.ecdh(h, peer.publicKey), code('VAULT_DEVICE_TIMEOUT'))
+      assert.ok(Date.now() - t0 < 5000, 'the timeout fired')
+      assert.deepEqual(await v.ecdh(h, peer.publicKey), node.dh(peer, await v.publicKey(h)))
+      await v.close()
+    })
+
+    it('an AbortSignal ends a wait on a hung device at once', async () => {
+      const sim = Atecc608Sim.create({ seed: 'abort' })
+      const v = await open(kind, sim, 60_000)
+      const h = await v.generateKey('p256')
+      sim.injectFault({ kind: 'no-response', opcode: Opcode.SIGN })
+      const ac = new AbortController()
+      const p = v.sign(h, msg, { signal: ac.signal })
+      setTimeout(() => ac.abort(), 30)
+      await assert.rejects(p, code('ABORTED'))
+      assert.ok(node.verify('p256', await v.publicKey(h), msg, await v.sign(h, msg)), 'usable afterwards')
+      await v.close()
+    })
+
+    it('retries run out: a typed VAULT_DEVICE_ERROR, never a hang', async () => {
+      const sim = Atecc608Sim.create({ seed: 'many' })
+      const v = await open(kind, sim)
+      const h = await v.generateKey('p256')
+      for (let i = 0; i < 10; i++) sim.injectFault({ kind: 'corrupt-response', opcode: Opcode.SIGN })
+      await assert.rejects(v.sign(h, msg), code('VAULT_DEVICE_ERROR'))
+      await v.close()
+    })
+
+    it('a self-test that keeps failing is reported, not retried forever', async () => {
+      const sim = Atecc608Sim.create({ seed: 'st' })
+      const v = await open(kind, sim)
+      const h = await v.generateKey('p256')
+      sim.injectFault({ kind: 'selftest-fail', mask: 0x02 })
+      await assert.rejects(v.sign(h, msg), (e: Error & { code?: string }) => e.code === 'VAULT_DEVICE_ERROR' && /self-test/.test(e.message))
+      await v.close()
+    })
+  })
+}
+
+describe('ATECC608 watchdog on a clock (spec A2)', () => {
+  it('expires 1.3 s after a wake without idle: state lost and the device asleep; idle resets it', () => {
+    let now = 0
+    const clock: Clock = { now: () => now, sleep: async () => undefined }
+    const sim = Atecc608Sim.create({ seed: 'wd', clock })
+    sim.link.wake()
+    sim.link.receive(C.genKeyPrivate(2).packet)
+    sim.link.idle()
+    sim.link.wake()
+    assert.equal(sim.link.receive(C.noncePassthrough(new Uint8Array(32).fill(1)).packet), 0)
+    now += 1200
+    // 100 ms left, Sign needs 115 ms at M0: the device answers EE (spec A2)
+    sim.link.receive(C.signExternal(2).packet)
+    assert.equal(toHex(sim.link.response()), '04ee3141')
+    now += 200
+    assert.equal(sim.link.receive(C.signExternal(2).packet), 'asleep')
+    sim.link.wake()
+    sim.link.receive(C.signExternal(2).packet)
+    assert.equal(toHex(sim.link.response()), '040f2342') // MsgDigBuf was lost with the watchdog
+    sim.link.idle()
+    now += 10_000 // idle: no watchdog running
+    sim.link.wake()
+    sim.link.receive(C.info().packet)
+    assert.equal(toHex(sim.link.response()), '07000060028038')
+  })
+})
