@@ -12,6 +12,10 @@ import { createSecureChannel, knownPeers, startSecureChannelListener, type Chann
 import { ChannelSession } from '../src/channel/session.ts'
 import { MessageType } from '../src/channel/wire.ts'
 import { HandshakeState } from '../src/noise/index.ts'
+import { identityAuthenticator } from '../src/channel/identity-auth.ts'
+import { createAttestation, createIdentity, parsePolicy } from '../src/identity/index.ts'
+import { vaultStaticKey } from '../src/noise/index.ts'
+import { SoftwareVault } from '../vaults/software/index.ts'
 import type { BenchModule, Figure } from './figure.ts'
 
 const crypto = cryptoProvider('node')
@@ -40,6 +44,28 @@ async function knownPeerHandshake(dh: '25519' | 'P256'): Promise<{ total: number
   await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]) })
   await settle()
   return { total: flights.reduce((x, y) => x + y, 0), max: Math.max(...flights) }
+}
+
+/** XX first contact with one Ed25519 identity + one attestation per side, no credentials. */
+async function firstContact(): Promise<number> {
+  const protocol = 'Noise_XX_25519_AESGCM_SHA256'
+  const now = Math.floor(Date.now() / 1000)
+  const party = async () => {
+    const vault = await SoftwareVault.open()
+    const key = await vault.generateKey('ed25519')
+    const identity = await createIdentity(vault, key, { now, expires: now + 365 * 86400 })
+    const s = await vaultStaticKey(vault, await vault.generateKey('x25519'))
+    const attestation = await createAttestation(vault, key, identity, s.publicKey, { now, expires: now + 30 * 86400 })
+    return { identity, s, attestation }
+  }
+  const a = await party()
+  const b = await party()
+  const policy = parsePolicy('exists subject.identifier')
+  const { dev, gw, flights } = link()
+  startSecureChannelListener(gw, 'L', { protocol, s: b.s, deliverTo: local('x'), auth: identityAuthenticator({ identity: b.identity, attestation: b.attestation, policy }) })
+  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a.s, auth: identityAuthenticator({ identity: a.identity, attestation: a.attestation, policy }) })
+  await settle()
+  return flights.reduce((x, y) => x + y, 0)
 }
 
 async function overhead(): Promise<number> {
@@ -143,6 +169,7 @@ const run: BenchModule = async (ctx) => {
     figures.push({ name: `channel.kk_${s}.total_bytes`, value: k.total, unit: 'bytes', target: '<= 100' })
     figures.push({ name: `channel.kk_${s}.max_flight_bytes`, value: k.max, unit: 'bytes', target: '<= 51' })
   }
+  figures.push({ name: 'channel.xx_first_contact.total_bytes', value: await firstContact(), unit: 'bytes', target: '<= 512' })
   const t = await throughput(ms)
   figures.push({ name: 'channel.throughput_16k.MBps', value: t.channel, unit: 'MB/s', baseline: { name: 'raw.aes256gcm_16k.MBps', value: t.raw }, target: '>= 0.8x' })
   const count = ctx.quick ? 1000 : 10000
