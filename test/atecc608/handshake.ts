@@ -60,9 +60,9 @@ export async function runChannel(pattern: 'XX' | 'KK', monitor: Party, phone: Pa
   const init = HandshakeState.create({ protocol, initiator: true, s: mS, prologue, crypto, ...(pattern === 'KK' ? { rs: pS.publicKey } : {}), ...(opts.monitorEphemeral ? { e: opts.monitorEphemeral } : {}) })
   const resp = HandshakeState.create({ protocol, initiator: false, s: pS, prologue, crypto, ...(pattern === 'KK' ? { rs: mS.publicKey } : {}) })
   let wire = 0
-  let monitorIdentity = new Uint8Array(0)
-  let att2 = new Uint8Array(0)
-  let att3 = new Uint8Array(0)
+  let monitorIdentity: Uint8Array = new Uint8Array(0)
+  let att2: Uint8Array = new Uint8Array(0)
+  let att3: Uint8Array = new Uint8Array(0)
   if (pattern === 'XX') {
     const m1 = await init.writeMessage()
     await resp.readMessage(m1)

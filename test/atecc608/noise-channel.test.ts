@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { SoftwareVault } from '../../vaults/software/index.ts'
+import type { Vault } from '../../src/vault/index.ts'
 import { Atecc608Vault, KitTransport, openSerialChannel } from '../../vaults/atecc608/index.ts'
 import { Atecc608Sim } from '../../hil-sim/atecc608/index.ts'
 import { needSystem } from '../helpers/system.ts'
@@ -82,7 +83,17 @@ describe('Noise P-256 secure channel with keys in the simulated ATECC608', () =>
     const swapped: Party = { ...monitor, static: monitor.identity, identity: await mv.generateKey('p256') }
     const r = await runChannel('XX', swapped, phone) // consistent swap still verifies
     assert.equal(new TextDecoder().decode(r.phoneGot), 'hr=72bpm')
-    const liar: Party = { ...monitor, vault: { ...mv, name: mv.name, capabilities: () => mv.capabilities(), publicKey: (h) => mv.publicKey(h), sign: async (h, m) => { const s = await mv.sign(h, m); s[5]! ^= 1; return s }, ecdh: (h, p) => mv.ecdh(h, p) } as unknown as Atecc608Vault }
+    const lyingVault: Pick<Vault, 'name' | 'publicKey' | 'sign' | 'ecdh'> = {
+      name: mv.name,
+      publicKey: (h) => mv.publicKey(h),
+      sign: async (h, m) => {
+        const s = await mv.sign(h, m)
+        s[5]! ^= 1 // a signature that does not match
+        return s
+      },
+      ecdh: (h, p) => mv.ecdh(h, p),
+    }
+    const liar: Party = { ...monitor, vault: lyingVault as Vault }
     await assert.rejects(runChannel('XX', liar, phone), (e: Error & { code?: string }) => e.code === 'IDENTITY_ATTESTATION_BAD_SIGNATURE')
     await mv.close()
   })
