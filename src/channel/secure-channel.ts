@@ -161,7 +161,8 @@ export class SecureChannel {
         else await this.sendSealed(MessageType.DATA, msg.payload)
         return
       }
-      await this.sendSealed(MessageType.ROUTED, encodeRoutingMessage({ onward: msg.onward, returnRoute: [], payload: msg.payload }))
+      // The inner return route travels too, so replies find their way back through this channel.
+      await this.sendSealed(MessageType.ROUTED, encodeRoutingMessage({ onward: msg.onward, returnRoute: msg.returnRoute, payload: msg.payload }, this.node.limits))
     })
     this.armIdle()
   }
@@ -250,7 +251,7 @@ export class SecureChannel {
           return
         }
         this.node.count('channel.delivered')
-        await this.node.route({ onward: inner.onward, returnRoute: [this.enc], payload: inner.payload }, peerMeta)
+        await this.node.route({ onward: inner.onward, returnRoute: [this.enc, ...inner.returnRoute], payload: inner.payload }, peerMeta)
         return
       }
       case MessageType.CONTROL:
