@@ -16,3 +16,4 @@ export { ConfigZone, hopsealConfig, REFERENCE_CONFIG, HOPSEAL_KEY_SLOTS, HOPSEAL
 export { decodeSlotMap, encodeSlotMap, type SlotMapEntry } from './slot-map.ts'
 export { Opcode, Status, EXEC_TIME_M0_MS, DEFAULT_I2C_ADDRESS } from './constants.ts'
 export type { Transport } from './transport.ts'
+export { parseAtecc608Spec, openAtecc608Transport, type Atecc608Spec } from './spec.ts'
