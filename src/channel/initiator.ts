@@ -1,0 +1,105 @@
+/** The initiator side: creates a channel to a listener's route. */
+import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
+import { equalConstantTime } from '../bytes/index.ts'
+import { defaultCryptoProvider } from '../crypto/index.ts'
+import { HandshakeState, parseProtocolName } from '../noise/index.ts'
+import { type Route } from '../routing/address.ts'
+import type { Node } from '../routing/node.ts'
+import { systemClock } from './clock.ts'
+import { IDLE_TIMEOUT_MS } from './constants.ts'
+import { ChannelSession } from './session.ts'
+import type { PeerInfo } from './auth.ts'
+import { SecureChannel } from './channel.ts'
+import { countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
+
+/**
+ * Creates a channel to the listener at `route`. Resolves when this side is
+ * established; rejects with CHANNEL_HANDSHAKE_TIMEOUT when no valid answer
+ * arrives (failures are silent on the wire), or ABORTED.
+ */
+export async function createSecureChannel(node: Node, route: Route, opts: InitiatorOptions): Promise<SecureChannel> {
+  const protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
+  const crypto = opts.crypto ?? defaultCryptoProvider()
+  const clock = opts.clock ?? systemClock
+  const hs = HandshakeState.create({ protocol, initiator: true, s: opts.s, crypto, ...(opts.rs ? { rs: opts.rs } : {}), ...(opts.prologue ? { prologue: opts.prologue } : {}) })
+  const dec = node.newAddress()
+  const enc = node.newAddress()
+  const r = opts.retransmit === false ? undefined : (opts.retransmit ?? DEFAULT_RETRANSMIT)
+  const p1 = sendsStaticIn(protocol, true) === 0 ? await identityPayload(opts.auth) : new Uint8Array(0)
+  const msg1 = await hs.writeMessage(p1)
+
+  return await new Promise<SecureChannel>((resolve, reject) => {
+    let timer: unknown
+    let attempts = 0
+    let done = false
+    let channel: SecureChannel | undefined
+    let msg2Seen: Uint8Array | undefined
+    let msg3: Uint8Array | undefined
+    let remote: Route = route
+    const finish = (err?: unknown): void => {
+      if (done) return
+      done = true
+      clock.clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', onAbort)
+      if (err) {
+        node.stopWorker(dec)
+        node.stopWorker(enc) // releases the reserved address
+        hs.destroy()
+        reject(err as Error)
+      } else resolve(channel!)
+    }
+    const onAbort = (): void => finish(new HopsealError(ErrorCode.ABORTED, 'channel creation aborted'))
+    if (opts.signal?.aborted) return onAbort()
+    opts.signal?.addEventListener('abort', onAbort)
+
+    const send = (): void => {
+      attempts++
+      node.send(route, msg1, [dec]).catch((e: unknown) => finish(e))
+      if (!r) {
+        timer = clock.setTimeout(() => finish(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'no answer to the handshake')), 30_000)
+        return
+      }
+      const wait = Math.min(r.initialMs * 2 ** (attempts - 1), r.maxMs)
+      timer = clock.setTimeout(() => {
+        if (done) return
+        if (attempts >= r.attempts) return finish(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, `no valid answer after ${attempts} attempts`))
+        node.count('handshake.retransmitted')
+        send()
+      }, wait)
+    }
+
+    node.startWorker(dec, async (_ctx, msg, meta) => {
+      if (channel) {
+        // A retransmitted msg 2 means our msg 3 was lost: send it again.
+        if (msg3 && msg2Seen && equalConstantTime(msg.payload, msg2Seen)) {
+          node.count('handshake.retransmit_answered')
+          await node.send(remote, msg3, [dec])
+          return
+        }
+        return channel.receive(msg.payload, msg.returnRoute, meta)
+      }
+      if (done) return
+      try {
+        const payload = await hs.readMessage(msg.payload)
+        remote = msg.returnRoute
+        let peer: PeerInfo | undefined
+        if (sendsStaticIn(protocol, false) === 1 || hs.isFinished()) peer = await opts.auth.verify(hs.getRemoteStatic()!, payload)
+        if (!hs.isFinished()) {
+          msg3 = await hs.writeMessage(sendsStaticIn(protocol, true) === 2 ? await identityPayload(opts.auth) : new Uint8Array(0))
+          msg2Seen = msg.payload.slice()
+          await node.send(remote, msg3, [dec])
+        }
+        const t = hs.finish()
+        const session = new ChannelSession(t, () => clock.now(), opts.session)
+        channel = new SecureChannel(node, session, { enc, dec, remote, peer: peer!, protocol, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}), clock, idleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(opts.reliable) ? { reliable: reliableOptions(opts.reliable)! } : {}) })
+        node.count('handshake.completed')
+        finish()
+      } catch (e) {
+        // Silent: a forged or corrupted msg 2 is dropped and counted; keep waiting.
+        countFailure(node, e)
+        if (isHopsealError(e) && (e.code === 'CHANNEL_PEER_REFUSED' || e.code.startsWith('IDENTITY_') || e.code.startsWith('ATTESTATION_') || e.code.startsWith('POLICY_') || e.code.startsWith('CREDENTIAL_'))) finish(e)
+      }
+    })
+    send()
+  })
+}

@@ -1,0 +1,224 @@
+/** The responder side: a listener that answers first flights and establishes channels. */
+import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
+import { toHex } from '../bytes/index.ts'
+import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
+import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
+import { type Address, type Route } from '../routing/address.ts'
+import type { Node } from '../routing/node.ts'
+import { background, systemClock, type Clock } from './clock.ts'
+import { IDLE_TIMEOUT_MS } from './constants.ts'
+import { ChannelSession } from './session.ts'
+import type { PeerInfo } from './auth.ts'
+import { SecureChannel } from './channel.ts'
+import { countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
+
+/**
+ * Starts a listener at `name` on `node`. Returns a handle to stop it and to
+ * inspect established channels.
+ */
+export function startSecureChannelListener(node: Node, name: string | Address, opts: ListenerOptions): SecureChannelListener {
+  return new SecureChannelListener(node, name, opts)
+}
+
+interface Pending {
+  hs: HandshakeState
+  dec: Address
+  enc: Address
+  msg1: Uint8Array
+  msg2: Uint8Array
+  returnRoute: Route
+  timer: unknown
+}
+
+export class SecureChannelListener {
+  readonly address: Address
+  readonly channels = new Set<SecureChannel>()
+  private readonly protocol: NoiseProtocol
+  private readonly pending = new Map<string, Pending>()
+  private readonly byPeer = new Map<string, SecureChannel[]>()
+  /** Recent msg1 → msg2, so a retransmitted msg1 gets the same answer (KK/IK). */
+  private readonly answered = new Map<string, { msg2: Uint8Array; channel: SecureChannel }>()
+  private readonly crypto: CryptoProvider
+  private readonly clock: Clock
+
+  constructor(
+    private readonly node: Node,
+    name: string | Address,
+    private readonly opts: ListenerOptions,
+  ) {
+    this.protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
+    if (!['XX', 'IK', 'KK', 'NK', 'NN', 'XK', 'IX'].includes(this.protocol.pattern.name.replace(/psk\d.*/, ''))) {
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `secure channels use interactive patterns (XX, IK, KK), not ${this.protocol.pattern.name}`)
+    }
+    this.crypto = opts.crypto ?? defaultCryptoProvider()
+    this.clock = opts.clock ?? systemClock
+    this.address = node.startWorker(name, async (_ctx, msg) => this.onMessage1(msg.payload, msg.returnRoute))
+  }
+
+  stop(): void {
+    this.node.stopWorker(this.address)
+    for (const p of this.pending.values()) this.dropPending(p)
+    for (const c of this.channels) c.teardown('listener stopped')
+  }
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  private async onMessage1(msg1: Uint8Array, returnRoute: Route): Promise<void> {
+    const key = toHex(msg1.subarray(0, Math.min(64, msg1.length)))
+    const again = this.answered.get(key)
+    if (again && !again.channel.isClosed) {
+      // A retransmitted msg1: answer with the same msg2 (no new state).
+      this.node.count('handshake.retransmit_answered')
+      await this.node.route({ onward: returnRoute, returnRoute: [again.channel.dec], payload: again.msg2 }, {})
+      return
+    }
+    const pendingAgain = this.pending.get(key)
+    if (pendingAgain) {
+      this.node.count('handshake.retransmit_answered')
+      await this.node.route({ onward: returnRoute, returnRoute: [pendingAgain.dec], payload: pendingAgain.msg2 }, {})
+      return
+    }
+    if (returnRoute.length === 0) {
+      this.node.count('handshake.failed.no_return_route')
+      return
+    }
+    let hs: HandshakeState
+    let firstPayload: Uint8Array
+    try {
+      ;[hs, firstPayload] = await this.readFirst(msg1)
+    } catch (e) {
+      countFailure(this.node, e)
+      return
+    }
+    try {
+      const p = this.protocol
+      // Message 1 may carry the initiator's static (IK): authenticate now.
+      let peer: PeerInfo | undefined
+      if (hs.getRemoteStatic() && sendsStaticIn(p, true) !== 2) peer = await this.opts.auth.verify(hs.getRemoteStatic()!, firstPayload)
+      const mine = sendsStaticIn(p, false) === 1 ? await identityPayload(this.opts.auth) : new Uint8Array(0)
+      const msg2 = await hs.writeMessage(mine)
+      const dec = this.node.newAddress()
+      const enc = this.node.newAddress()
+      if (hs.isFinished()) {
+        const ch = this.establish(hs, dec, enc, returnRoute, peer!)
+        this.remember(key, msg2, ch)
+      } else {
+        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined })
+      }
+      this.node.count('handshake.responded')
+      await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
+    } catch (e) {
+      countFailure(this.node, e)
+      hs.destroy()
+    }
+  }
+
+  /** Reads msg 1, trying each known initiator static for KK. */
+  private async readFirst(msg1: Uint8Array): Promise<[HandshakeState, Uint8Array]> {
+    const needsRs = this.protocol.pattern.preInitiator.includes('s')
+    const candidates = needsRs ? (this.opts.initiatorStatics ?? []) : [undefined]
+    if (candidates.length === 0) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${this.protocol.pattern.name} listener needs initiatorStatics`)
+    // Memoise this side's DH results: es is the same for every candidate.
+    const memo = new Map<string, Uint8Array | Promise<Uint8Array>>()
+    const s: StaticKey = { type: this.opts.s.type, publicKey: this.opts.s.publicKey, dh: (peer) => {
+      const k = toHex(peer)
+      let v = memo.get(k)
+      if (!v) {
+        v = this.opts.s.dh(peer)
+        memo.set(k, v)
+      }
+      return v
+    } }
+    let last: unknown
+    for (const rs of candidates) {
+      const hs = HandshakeState.create({ protocol: this.protocol, initiator: false, s, crypto: this.crypto, ...(rs ? { rs } : {}), ...(this.opts.prologue ? { prologue: this.opts.prologue } : {}) })
+      try {
+        return [hs, await hs.readMessage(msg1)]
+      } catch (e) {
+        last = e
+        hs.destroy()
+      }
+    }
+    throw last
+  }
+
+  private addPending(key: string, p: Pending): void {
+    const max = this.opts.maxPending ?? 64
+    while (this.pending.size >= max) {
+      const oldest = this.pending.keys().next().value as string
+      this.node.count('handshake.pending_evicted')
+      this.dropPending(this.pending.get(oldest)!)
+      this.pending.delete(oldest)
+    }
+    this.pending.set(key, p)
+    // The responder endpoint waits for msg 3 at `dec`.
+    this.node.startWorker(p.dec, async (_ctx, msg) => {
+      if (!this.pending.has(key)) return
+      try {
+        const payload = await p.hs.readMessage(msg.payload)
+        const peer = await this.opts.auth.verify(p.hs.getRemoteStatic()!, payload)
+        this.pending.delete(key)
+        this.clock.clearTimeout(p.timer)
+        this.node.stopWorker(p.dec)
+        const ch = this.establish(p.hs, p.dec, p.enc, msg.returnRoute.length ? msg.returnRoute : p.returnRoute, peer)
+        this.remember(key, p.msg2, ch)
+      } catch (e) {
+        countFailure(this.node, e)
+        if (!isHopsealError(e) || e.code.startsWith('NOISE_') || e.code === 'INVALID_POINT' || e.code === 'WEAK_SHARED_SECRET') return // a forged msg 3: keep waiting for the genuine one
+        this.pending.delete(key)
+        this.dropPending(p)
+      }
+    })
+    const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
+    const total = r ? r.initialMs * 2 ** r.attempts : 30_000
+    p.timer = background(this.clock.setTimeout(() => {
+      if (this.pending.get(key) === p) {
+        this.pending.delete(key)
+        this.node.count('handshake.failed.timeout')
+        this.dropPending(p)
+      }
+    }, Math.min(total, 60_000)))
+  }
+
+  private dropPending(p: Pending): void {
+    this.clock.clearTimeout(p.timer)
+    this.node.stopWorker(p.dec)
+    this.node.stopWorker(p.enc)
+    p.hs.destroy()
+  }
+
+  private remember(key: string, msg2: Uint8Array, channel: SecureChannel): void {
+    this.answered.set(key, { msg2, channel })
+    while (this.answered.size > (this.opts.maxPending ?? 64)) this.answered.delete(this.answered.keys().next().value as string)
+  }
+
+  private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo): SecureChannel {
+    const t = hs.finish()
+    const session = new ChannelSession(t, () => this.clock.now(), this.opts.session)
+    const ch = new SecureChannel(this.node, session, { enc, dec, remote, peer, protocol: this.protocol, deliverTo: this.opts.deliverTo, clock: this.clock, idleTimeoutMs: this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(this.opts.reliable) ? { reliable: reliableOptions(this.opts.reliable)! } : {}) })
+    this.node.startWorker(dec, (_ctx, msg, meta) => ch.receive(msg.payload, msg.returnRoute, meta))
+    this.channels.add(ch)
+    const pk = toHex(peer.staticKey)
+    const list = this.byPeer.get(pk) ?? []
+    list.push(ch)
+    this.byPeer.set(pk, list)
+    ch.onClose(() => {
+      this.channels.delete(ch)
+      const l = this.byPeer.get(pk)
+      if (l) {
+        const i = l.indexOf(ch)
+        if (i >= 0) l.splice(i, 1)
+        if (l.length === 0) this.byPeer.delete(pk)
+      }
+    })
+    const max = this.opts.maxChannelsPerPeer ?? 8
+    while (list.length > max) {
+      this.node.count('channel.evicted_per_peer')
+      list[0]!.teardown('too many channels for one peer')
+    }
+    this.node.count('handshake.completed')
+    return ch
+  }
+}
