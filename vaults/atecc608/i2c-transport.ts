@@ -8,6 +8,7 @@
  * 1 ms, then every 2 ms (at most 2.5 s) write word address 00 and read the
  * count byte (NACK while busy), then read the remaining count−1 bytes.
  */
+import { existsSync } from 'node:fs'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../src/errors.ts'
 import { DEFAULT_I2C_ADDRESS, RSP_SIZE_MAX, RSP_SIZE_MIN, Timing, WordAddress } from './constants.ts'
 import { LinkError, type ExecuteOptions, type Transport } from './transport.ts'
@@ -127,6 +128,8 @@ export class I2cTransport implements Transport {
  */
 export async function openI2cDevBus(busNumber: number): Promise<I2cBus> {
   if (!Number.isInteger(busNumber) || busNumber < 0 || busNumber > 255) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `I2C bus expected 0..255, got ${busNumber}`)
+  // i2c-bus opens lazily on some versions: check the device node first for a clear error
+  if (!existsSync(`/dev/i2c-${busNumber}`)) throw new HopsealError(ErrorCode.VAULT_TOKEN_ABSENT, `/dev/i2c-${busNumber} does not exist (enable I2C: raspi-config, dtparam=i2c_arm=on)`)
   let mod: { openPromisified(bus: number): Promise<PromisifiedBus> }
   try {
     const name = 'i2c-bus'
