@@ -28,6 +28,7 @@ interface Pending {
   msg2: Uint8Array
   returnRoute: Route
   timer: unknown
+  resent: number
 }
 
 export class SecureChannelListener {
@@ -105,7 +106,7 @@ export class SecureChannelListener {
         const ch = this.establish(hs, dec, enc, returnRoute, peer!)
         this.remember(key, msg2, ch)
       } else {
-        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined })
+        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0 })
       }
       this.node.count('handshake.responded')
       await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
@@ -166,7 +167,16 @@ export class SecureChannelListener {
         this.remember(key, p.msg2, ch)
       } catch (e) {
         countFailure(this.node, e)
-        if (!isHopsealError(e) || e.code.startsWith('NOISE_') || e.code === 'INVALID_POINT' || e.code === 'WEAK_SHARED_SECRET') return // a forged msg 3: keep waiting for the genuine one
+        if (!isHopsealError(e) || e.code.startsWith('NOISE_') || e.code === 'INVALID_POINT' || e.code === 'WEAK_SHARED_SECRET') {
+          // Not a valid msg 3: a forgery, or sealed data from an initiator whose msg 3 was lost.
+          // Re-send msg 2 (a bounded number of times): the initiator answers it with msg 3 again.
+          if (p.resent < (this.opts.retransmit === false ? 0 : (this.opts.retransmit ?? DEFAULT_RETRANSMIT).attempts)) {
+            p.resent++
+            this.node.count('handshake.msg2_resent')
+            await this.node.route({ onward: p.returnRoute, returnRoute: [p.dec], payload: p.msg2 }, {})
+          }
+          return
+        }
         this.pending.delete(key)
         this.dropPending(p)
       }
