@@ -11,7 +11,7 @@ import { buildResponse, statusPacket } from '../../vaults/atecc608/packet.ts'
 import type { CommandEngine } from './engine.ts'
 import type { FaultQueue } from './faults.ts'
 
-export type Timing_ = 'realtime' | 'instant'
+export type SimTiming = 'realtime' | 'instant'
 
 export interface Clock {
   now(): number
@@ -34,7 +34,7 @@ export class I2cNack extends Error {
 type Power = 'sleep' | 'idle' | 'active'
 
 export interface LinkOptions {
-  timing: Timing_
+  timing: SimTiming
   clock: Clock
   /** 7-bit I²C address (spec A1: 0x60). */
   address: number

@@ -18,13 +18,13 @@ import type { I2cBus } from '../../vaults/atecc608/i2c-transport.ts'
 import { CommandEngine } from './engine.ts'
 import { FaultQueue, type Fault } from './faults.ts'
 import { KitLineServer, type KitServerOptions } from './kit-server.ts'
-import { PacketLink, realClock, type Clock, type Timing_ } from './link.ts'
+import { PacketLink, realClock, type Clock, type SimTiming } from './link.ts'
 import { deterministicRng } from './rng.ts'
 import { blankState, loadStateFile, saveStateFile, type DeviceState } from './state.ts'
 
 export interface SimOptions {
   /** 'instant' (default: tests) or 'realtime' (M0 execution times, spec A3). */
-  timing?: Timing_
+  timing?: SimTiming
   /** Deterministic RNG seed (keys and Random become reproducible). */
   seed?: string
   /** Config zone to start from (128 bytes); default hopseal's configuration. */
@@ -50,7 +50,7 @@ export class Atecc608Sim {
   readonly engine: CommandEngine
   readonly link: PacketLink
   readonly faults = new FaultQueue()
-  readonly timing: Timing_
+  readonly timing: SimTiming
   private readonly stateFile: string | undefined
 
   private constructor(state: DeviceState, opts: SimOptions) {

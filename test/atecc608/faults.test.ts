@@ -119,3 +119,24 @@ describe('ATECC608 watchdog on a clock (spec A2)', () => {
     assert.equal(toHex(sim.link.response()), '07000060028038')
   })
 })
+
+describe('ATECC608 one command at a time', () => {
+  it('a call queued behind a hung command is aborted at once by its own signal', async () => {
+    const sim = Atecc608Sim.create({ seed: 'queue' })
+    const v = await open('kit', sim, 400)
+    const h = await v.generateKey('p256')
+    sim.injectFault({ kind: 'no-response', opcode: Opcode.SIGN })
+    const hung = v.sign(h, msg)
+    hung.catch(() => undefined)
+    await new Promise((r) => setTimeout(r, 20)) // the Sign sequence now holds the device
+    const ac = new AbortController()
+    const queued = v.random(32, { signal: ac.signal })
+    const t0 = Date.now()
+    setTimeout(() => ac.abort(), 20)
+    await assert.rejects(queued, code('ABORTED'))
+    assert.ok(Date.now() - t0 < 300, 'aborted before the hung command timed out')
+    await assert.rejects(hung, code('VAULT_DEVICE_TIMEOUT'))
+    assert.equal((await v.random(32)).length, 32)
+    await v.close()
+  })
+})

@@ -79,7 +79,7 @@ export class Atecc608Device {
           this.recoveries++
         }
       }
-    })
+    }, opts.signal)
   }
 
   private session(signal: AbortSignal | undefined): Session {

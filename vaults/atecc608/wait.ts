@@ -21,12 +21,34 @@ export const sleep: Sleep = (ms, signal) =>
 /** Runs calls one at a time, in order (one command at a time per device, spec A2). */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve()
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(fn)
+  /** Runs `fn` after every earlier call; an abort while waiting in line rejects at once (and `fn` never runs). */
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let aborted = false
+    const p = this.tail.then(() => {
+      if (aborted) throw new HopsealError(ErrorCode.ABORTED, 'operation aborted while waiting for the device')
+      return fn()
+    })
     this.tail = p.then(
       () => undefined,
       () => undefined,
     )
-    return p
+    if (!signal) return p
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        aborted = true
+        reject(new HopsealError(ErrorCode.ABORTED, 'operation aborted', { cause: signal.reason }))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(v)
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(e)
+        },
+      )
+    })
   }
 }
