@@ -142,19 +142,24 @@ async function heapPerChannel(count: number): Promise<number> {
   startSecureChannelListener(gw, 'L', { protocol, s: b, auth: auth(a.publicKey), deliverTo: local('x'), initiatorStatics: [a.publicKey], maxChannelsPerPeer: count + 1, idleTimeoutMs: 0 })
   const warm = await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: auth(b.publicKey), idleTimeoutMs: 0 })
   void warm
-  gc?.()
   await settle()
   const memNow = () => {
     const m = process.memoryUsage()
     return m.heapUsed + m.arrayBuffers // typed-array backing stores live outside the JS heap
   }
+  const settleGc = async (): Promise<void> => {
+    for (let i = 0; i < 3; i++) {
+      await settle()
+      gc?.()
+    }
+  }
+  await settleGc()
   const before = memNow()
   const keep = []
   for (let i = 0; i < count; i++) keep.push(await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: auth(b.publicKey), idleTimeoutMs: 0, retransmit: false }))
-  await settle()
-  gc?.()
-  await settle()
+  await settleGc()
   const after = memNow()
+  void keep.length
   return (after - before) / (2 * count)
 }
 

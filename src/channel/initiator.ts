@@ -4,7 +4,7 @@ import { equalConstantTime } from '../bytes/index.ts'
 import { defaultCryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName } from '../noise/index.ts'
 import { type Route } from '../routing/address.ts'
-import type { Node } from '../routing/node.ts'
+import type { Node, WorkerHandler } from '../routing/node.ts'
 import { systemClock } from './clock.ts'
 import { IDLE_TIMEOUT_MS } from './constants.ts'
 import { ChannelSession } from './session.ts'
@@ -33,7 +33,6 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
     let attempts = 0
     let done = false
     let channel: SecureChannel | undefined
-    let msg2Seen: Uint8Array | undefined
     let msg3: Uint8Array | undefined
     let remote: Route = route
     const finish = (err?: unknown): void => {
@@ -68,16 +67,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
       }, wait)
     }
 
-    node.startWorker(dec, async (_ctx, msg, meta) => {
-      if (channel) {
-        // A retransmitted msg 2 means our msg 3 was lost: send it again.
-        if (msg3 && msg2Seen && equalConstantTime(msg.payload, msg2Seen)) {
-          node.count('handshake.retransmit_answered')
-          await node.send(remote, msg3, [dec])
-          return
-        }
-        return channel.receive(msg.payload, msg.returnRoute, meta)
-      }
+    node.startWorker(dec, async (_ctx, msg) => {
       if (done) return
       try {
         const payload = await hs.readMessage(msg.payload)
@@ -86,13 +76,16 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
         if (sendsStaticIn(protocol, false) === 1 || hs.isFinished()) peer = await opts.auth.verify(hs.getRemoteStatic()!, payload)
         if (!hs.isFinished()) {
           msg3 = await hs.writeMessage(sendsStaticIn(protocol, true) === 2 ? await identityPayload(opts.auth) : new Uint8Array(0))
-          msg2Seen = msg.payload.slice()
           await node.send(remote, msg3, [dec])
         }
         const t = hs.finish()
         const session = new ChannelSession(t, () => clock.now(), opts.session)
         channel = new SecureChannel(node, session, { enc, dec, remote, peer: peer!, protocol, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}), clock, idleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(opts.reliable) ? { reliable: reliableOptions(opts.reliable)! } : {}) })
         node.count('handshake.completed')
+        // Swap in a handler that holds only the channel (and msg 2/3 until the
+        // peer proves it has msg 3), so the handshake's state can be collected.
+        node.stopWorker(dec)
+        node.startWorker(dec, establishedHandler(node, channel, msg3 ? { msg2: msg.payload.slice(), msg3, remote } : undefined))
         finish()
       } catch (e) {
         // Silent: a forged or corrupted msg 2 is dropped and counted; keep waiting.
@@ -102,4 +95,18 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
     })
     send()
   })
+}
+
+/** The established initiator's `dec` handler: answers a repeated msg 2 with msg 3, else delivers. */
+function establishedHandler(node: Node, channel: SecureChannel, resend: { msg2: Uint8Array; msg3: Uint8Array; remote: Route } | undefined): WorkerHandler {
+  return async (_ctx, msg, meta) => {
+    if (resend && equalConstantTime(msg.payload, resend.msg2)) {
+      node.count('handshake.retransmit_answered')
+      await node.send(resend.remote, resend.msg3, [channel.dec])
+      return
+    }
+    const before = channel.session.highestReceived
+    await channel.receive(msg.payload, msg.returnRoute, meta)
+    if (channel.session.highestReceived > before) resend = undefined // the peer has our msg 3
+  }
 }
