@@ -3,7 +3,6 @@
  * known-peer handshake bytes on a constrained link, first-contact bytes,
  * throughput through an established channel, heap per idle channel.
  */
-import * as nc from 'node:crypto'
 import { cryptoProvider } from '../src/crypto/index.ts'
 import { softwareStaticKey } from '../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../src/routing/index.ts'
@@ -16,7 +15,7 @@ import { identityAuthenticator } from '../src/channel/identity-auth.ts'
 import { createAttestation, createIdentity, parsePolicy } from '../src/identity/index.ts'
 import { vaultStaticKey } from '../src/noise/index.ts'
 import { SoftwareVault } from '../vaults/software/index.ts'
-import type { BenchModule, Figure } from './figure.ts'
+import { megabytesPerSecond, rawAesGcmRoundTrip, type BenchModule, type Figure } from './figure.ts'
 
 const crypto = cryptoProvider('node')
 const mem = (n: string) => address(TransportType.MEMORY, n)
@@ -97,33 +96,10 @@ async function throughput(ms: number): Promise<{ channel: number; raw: number }>
   const a = new ChannelSession(i.finish(), Date.now)
   const b = new ChannelSession(r.finish(), Date.now)
   const data = crypto.randomBytes(size)
-  const time = (fn: () => void): number => {
-    const warm = Date.now() + 100
-    while (Date.now() < warm) fn()
-    let n = 0
-    const t0 = process.hrtime.bigint()
-    const end = Date.now() + ms
-    while (Date.now() < end) {
-      for (let k = 0; k < 16; k++) fn()
-      n += 16
-    }
-    return (n * size) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6
-  }
-  const channel = time(() => {
+  const channel = megabytesPerSecond(() => {
     if (!b.open(a.seal(MessageType.DATA, data))) throw new Error('channel bench: open failed')
-  })
-  const key = crypto.randomBytes(32)
-  const iv = new Uint8Array(12)
-  const raw = time(() => {
-    const c = nc.createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
-    const ct = c.update(data)
-    c.final()
-    const tag = c.getAuthTag()
-    const d = nc.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
-    d.setAuthTag(tag)
-    d.update(ct)
-    d.final()
-  })
+  }, size, ms)
+  const raw = megabytesPerSecond(rawAesGcmRoundTrip(crypto.randomBytes(32), data), size, ms)
   return { channel, raw }
 }
 

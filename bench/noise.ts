@@ -6,7 +6,7 @@
 import * as nc from 'node:crypto'
 import { cryptoProvider, type CryptoProvider, type ProviderName } from '../src/crypto/index.ts'
 import { CipherState, HandshakeState, softwareStaticKey, type StaticKey } from '../src/noise/index.ts'
-import { opsPerSecond, type BenchContext, type BenchModule, type Figure } from './figure.ts'
+import { megabytesPerSecond, opsPerSecond, rawAesGcmRoundTrip, type BenchContext, type BenchModule, type Figure } from './figure.ts'
 
 const XX = 'Noise_XX_25519_ChaChaPoly_SHA256'
 const EMPTY = new Uint8Array(0)
@@ -118,35 +118,13 @@ function transportRate(size: number, ms: number): { noise: number; raw: number }
   const crypto = cryptoProvider('node')
   const key = crypto.randomBytes(32)
   const data = crypto.randomBytes(size)
-  const timeIt = (fn: () => void): number => {
-    const warm = Date.now() + 100
-    while (Date.now() < warm) fn()
-    let n = 0
-    const t0 = process.hrtime.bigint()
-    const end = Date.now() + ms
-    while (Date.now() < end) {
-      for (let i = 0; i < 16; i++) fn()
-      n += 16
-    }
-    return (n * data.length) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6
-  }
   // Noise transport: CipherState with AESGCM (the suite's AES-256-GCM)
   const tx = new CipherState(crypto, 'aes-gcm', key)
   const rx = new CipherState(crypto, 'aes-gcm', key)
-  const noise = timeIt(() => {
+  const noise = megabytesPerSecond(() => {
     rx.decryptWithAd(EMPTY, tx.encryptWithAd(EMPTY, data))
-  })
-  const iv = new Uint8Array(12)
-  const raw = timeIt(() => {
-    const c = nc.createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
-    const ct = c.update(data)
-    c.final()
-    const tag = c.getAuthTag()
-    const d = nc.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
-    d.setAuthTag(tag)
-    d.update(ct)
-    d.final()
-  })
+  }, size, ms)
+  const raw = megabytesPerSecond(rawAesGcmRoundTrip(key, data), size, ms)
   return { noise, raw }
 }
 
