@@ -15,7 +15,7 @@ import { equalConstantTime } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CallOptions, KeyHandle, Vault } from '../vault/index.ts'
-import { decodeCanonical, encodeCanonical, MapReader } from './cbor.ts'
+import { encodeCanonical, decodeSigned } from './cbor.ts'
 import { MAX_ATTESTATION_BYTES, MAX_CHANGES, MAX_TIME } from './constants.ts'
 import type { Identifier } from './identifier.ts'
 import type { Identity } from './identity.ts'
@@ -92,11 +92,7 @@ export async function createAttestation(vault: Vault, key: KeyHandle, identity: 
  * @throws HopsealError IDENTITY_ATTESTATION_MALFORMED.
  */
 export function decodeAttestation(bytes: Uint8Array): DecodedAttestation {
-  const outer = new MapReader(decodeCanonical(bytes, MAX_ATTESTATION_BYTES, CODE, 'attestation'), CODE, 'attestation')
-  const data = outer.bytes(1, [])
-  const signature = outer.bytes(2, [SIGNATURE_LENGTH])
-  outer.done()
-  const r = new MapReader(decodeCanonical(data, MAX_ATTESTATION_BYTES, CODE, 'attestation data'), CODE, 'attestation data')
+  const { data, signature, fields: r } = decodeSigned(bytes, MAX_ATTESTATION_BYTES, SIGNATURE_LENGTH, CODE, 'attestation')
   const changeIndex = r.uint(1, MAX_CHANGES - 1)
   const staticKey = r.bytes(2, [32, 33])
   const expires = r.uint(3, MAX_TIME)

@@ -124,3 +124,16 @@ export function readArray(value: unknown, min: number, max: number, code: string
   if (value.length < min || value.length > max) throw new HopsealError(code, `${what} has ${value.length} entries, expected ${min}..${max}`)
   return value
 }
+
+/**
+ * Decodes a signed object `{1: data (bstr), 2: signature}` and opens its data
+ * map: the envelope shared by attestations, credentials and revocation lists.
+ */
+export function decodeSigned(bytes: unknown, maxBytes: number, signatureLength: number, code: string, what: string): { data: Uint8Array; signature: Uint8Array; fields: MapReader } {
+  const outer = new MapReader(decodeCanonical(bytes, maxBytes, code, what), code, what)
+  const data = outer.bytes(1, [])
+  const signature = outer.bytes(2, [signatureLength])
+  outer.done()
+  const fields = new MapReader(decodeCanonical(data, maxBytes, code, `${what} data`), code, `${what} data`)
+  return { data, signature, fields }
+}

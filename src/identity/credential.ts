@@ -12,7 +12,7 @@ import { equalConstantTime, toHex, utf8 } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CallOptions, KeyHandle, Vault } from '../vault/index.ts'
-import { decodeCanonical, encodeCanonical, MapReader } from './cbor.ts'
+import { encodeCanonical, decodeSigned } from './cbor.ts'
 import {
   CLOCK_SKEW_SECONDS,
   CREDENTIAL_ID_LENGTH,
@@ -119,11 +119,7 @@ export async function issueCredential(vault: Vault, key: KeyHandle, issuer: Iden
  */
 export function decodeCredential(bytes: Uint8Array, opts: { crypto?: CryptoProvider } = {}): DecodedCredential {
   const crypto = opts.crypto ?? defaultCryptoProvider()
-  const outer = new MapReader(decodeCanonical(bytes, MAX_CREDENTIAL_BYTES, CODE, 'credential'), CODE, 'credential')
-  const data = outer.bytes(1, [])
-  const signature = outer.bytes(2, [SIGNATURE_LENGTH])
-  outer.done()
-  const r = new MapReader(decodeCanonical(data, MAX_CREDENTIAL_BYTES, CODE, 'credential data'), CODE, 'credential data')
+  const { data, signature, fields: r } = decodeSigned(bytes, MAX_CREDENTIAL_BYTES, SIGNATURE_LENGTH, CODE, 'credential')
   const issuer = identifierToText(r.bytes(1, [IDENTIFIER_LENGTH]))
   const changeIndex = r.uint(2, MAX_CHANGES - 1)
   const subject = identifierToText(r.bytes(3, [IDENTIFIER_LENGTH]))

@@ -14,7 +14,7 @@ import { equalConstantTime, fromHex, toHex } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CallOptions, KeyHandle, Vault } from '../vault/index.ts'
-import { decodeCanonical, encodeCanonical, MapReader, readArray } from './cbor.ts'
+import { encodeCanonical, readArray, decodeSigned } from './cbor.ts'
 import { CREDENTIAL_ID_LENGTH, IDENTIFIER_LENGTH, MAX_CHANGES, MAX_REVOCATION_BYTES, MAX_REVOKED, MAX_TIME } from './constants.ts'
 import { identifierFromText, identifierToText, type Identifier } from './identifier.ts'
 import type { Identity } from './identity.ts'
@@ -86,11 +86,7 @@ export async function createRevocationList(vault: Vault, key: KeyHandle, issuer:
  * @throws HopsealError CREDENTIAL_REVOCATION_MALFORMED.
  */
 export function decodeRevocationList(bytes: Uint8Array): RevocationList {
-  const outer = new MapReader(decodeCanonical(bytes, MAX_REVOCATION_BYTES, CODE, 'revocation list'), CODE, 'revocation list')
-  const data = outer.bytes(1, [])
-  const signature = outer.bytes(2, [SIGNATURE_LENGTH])
-  outer.done()
-  const r = new MapReader(decodeCanonical(data, MAX_REVOCATION_BYTES, CODE, 'revocation list data'), CODE, 'revocation list data')
+  const { data, signature, fields: r } = decodeSigned(bytes, MAX_REVOCATION_BYTES, SIGNATURE_LENGTH, CODE, 'revocation list')
   const issuer = identifierToText(r.bytes(1, [IDENTIFIER_LENGTH]))
   const changeIndex = r.uint(2, MAX_CHANGES - 1)
   const sequence = r.uint(3, Number.MAX_SAFE_INTEGER)
