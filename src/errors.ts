@@ -52,6 +52,11 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   DECODE_ERROR: 'DECODE_ERROR',
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  // transports and links
+  TRANSPORT_UNAVAILABLE: 'TRANSPORT_UNAVAILABLE', // broker unreachable, serial link unplugged, transport closed
+  FRAME_TOO_LARGE: 'FRAME_TOO_LARGE', // a frame or message over a link's MTU / maximum frame size (sender side)
+  NO_ROUTE: 'NO_ROUTE', // no link or peer for an address on this transport
+  CONFIG_INVALID: 'CONFIG_INVALID', // a config or scenario file: names the file, the key and the fix
   IDENTITY_MALFORMED: 'IDENTITY_MALFORMED', // identity encoding truncated, non-canonical, unknown fields or over a limit
   IDENTITY_BAD_SIGNATURE: 'IDENTITY_BAD_SIGNATURE', // a change not signed by its own key, or a rotation not signed by both keys
   IDENTITY_BAD_CHANGE: 'IDENTITY_BAD_CHANGE', // broken history: wrong previous-change link, times out of order, same key re-used
