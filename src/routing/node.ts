@@ -207,7 +207,7 @@ export class Node {
     const bytes = encodeRoutingMessage({ onward: rest, returnRoute: msg.returnRoute, payload: msg.payload }, this.limits)
     if (bytes.length > t.properties.maxPayload) {
       this.count('drop.over_mtu')
-      throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `message of ${bytes.length} bytes exceeds the transport's maxPayload ${t.properties.maxPayload}`)
+      throw new HopsealError(ErrorCode.FRAME_TOO_LARGE, `message of ${bytes.length} bytes exceeds the transport's maxPayload ${t.properties.maxPayload}`)
     }
     this.count('sent')
     await t.send(next, bytes)

@@ -75,10 +75,10 @@ export class MemoryTransport implements Transport {
   }
 
   async send(to: Address, bytes: Uint8Array): Promise<void> {
-    if (this.closed) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `memory endpoint ${this.name} is closed`)
-    if (bytes.length > this.properties.maxPayload) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `message of ${bytes.length} bytes exceeds maxPayload ${this.properties.maxPayload}`)
+    if (this.closed) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `memory endpoint ${this.name} is closed`)
+    if (bytes.length > this.properties.maxPayload) throw new HopsealError(ErrorCode.FRAME_TOO_LARGE, `message of ${bytes.length} bytes exceeds maxPayload ${this.properties.maxPayload}`)
     const dest = new TextDecoder().decode(to.value)
-    if (!this.network.deliver(this.name, dest, bytes.slice())) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `no memory endpoint ${dest}`)
+    if (!this.network.deliver(this.name, dest, bytes.slice())) throw new HopsealError(ErrorCode.NO_ROUTE, `no memory endpoint ${dest}`)
   }
 
   onReceive(handler: (bytes: Uint8Array, from: Address) => void): void {
