@@ -8,11 +8,23 @@ import { join } from 'node:path'
 import { isHopsealError } from '../errors.ts'
 import type { CliIO, Command } from './command.ts'
 
-const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+type CommandLoader = () => Promise<{ command: Command }>
+
+const COMMANDS: Record<string, CommandLoader> = {
   vault: () => import('./commands/vault.ts'),
   identity: () => import('./commands/identity.ts'),
   credential: () => import('./commands/credential.ts'),
   example: () => import('./commands/example.ts'),
+}
+
+/**
+ * Adds a command from a platform target (targets/node registers `node`,
+ * `demo` and `sim`, which need the Node runtime or hil-sim, which src must not
+ * import). Loaded lazily, like the built-in ones.
+ */
+export function registerCommand(name: string, load: CommandLoader): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new TypeError(`command name ${name}`)
+  COMMANDS[name] = load
 }
 
 export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
