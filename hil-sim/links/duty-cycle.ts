@@ -1,32 +1,43 @@
 /**
- * Duty-cycle measurement over a sliding window (ETSI EN 300 220 counts airtime
- * over an observation period, one hour for EU868): the airtime of every
- * transmission that started within the last `windowMs` is summed.
+ * Duty-cycle measurement: whether each transmission keeps the rule the sender
+ * claims to follow (LinkModelOptions.dutyCycle), so a scenario can assert that
+ * a link profile's pacing is right without the model enforcing anything.
  *
- * A sliding window rather than a token bucket: a bucket allows up to twice the
- * budget within one window, so it would miss real violations; a sender that
- * enforces the stricter LoRaWAN time-off rule never trips the window.
+ * `window` sums the airtime of transmissions that started within the last
+ * `windowMs` (ETSI EN 300 220 counts airtime over an observation period, one
+ * hour for EU868). Whole frames count while their start is in the window, so
+ * a sender that keeps the serial profile's stricter rule (a frame counts until
+ * windowMs after its end) never trips it. Not a token bucket: a bucket allows up
+ * to twice the budget within one window and would miss real violations.
+ *
+ * `time-off` checks start ≥ previous start + previous airtime / ratio (LMIC).
  */
 import { MAX_DUTY_ENTRIES } from './constants.ts'
+import type { DutyCycleRule } from './options.ts'
 
-/** Relative slack so floating-point sums at exactly the budget are not violations. */
-const EPSILON = 1e-9
+/** Slack so floating-point sums exactly at the limit are not violations. */
+const EPSILON = 1e-6
 
-export class DutyCycleWindow {
+export class DutyCycleMeter {
   private starts: number[] = []
   private durations: number[] = []
   private head = 0
   private sum = 0
+  private lastStart = -Infinity
+  private lastAirtime = 0
 
   /**
    * Records a transmission of `durationMs` starting at `startMs` (non-decreasing)
-   * and returns whether it takes the window over ratio·windowMs.
+   * and returns whether it breaks `rule`.
    */
-  record(startMs: number, durationMs: number, ratio: number, windowMs: number): boolean {
-    while (this.head < this.starts.length && (this.starts[this.head] as number) <= startMs - windowMs) this.dropOldest()
+  record(startMs: number, durationMs: number, rule: DutyCycleRule): boolean {
+    const offUntil = this.lastStart + this.lastAirtime / rule.ratio
+    this.lastStart = startMs
+    this.lastAirtime = durationMs
+    if (rule.policy === 'time-off') return startMs + EPSILON < offUntil
+    while (this.head < this.starts.length && (this.starts[this.head] as number) <= startMs - rule.windowMs) this.dropOldest()
     if (this.starts.length - this.head >= MAX_DUTY_ENTRIES) this.dropOldest()
-    const budget = ratio * windowMs
-    const violation = this.sum + durationMs > budget * (1 + EPSILON) + EPSILON
+    const violation = this.sum + durationMs > rule.ratio * rule.windowMs + EPSILON
     this.starts.push(startMs)
     this.durations.push(durationMs)
     this.sum += durationMs
@@ -37,11 +48,6 @@ export class DutyCycleWindow {
       this.sum = this.durations.reduce((a, b) => a + b, 0) // re-sum: no drift over long runs
     }
     return violation
-  }
-
-  /** Airtime (ms) in the window as of the last record. */
-  get usedMs(): number {
-    return this.sum
   }
 
   private dropOldest(): void {

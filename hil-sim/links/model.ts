@@ -17,11 +17,11 @@ import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
 import { systemClock, type Clock } from '../../src/time/clock.ts'
 import { DEFAULT_MAX_QUEUE, DEFAULT_REORDER_DELAY_MS } from './constants.ts'
-import { DutyCycleWindow } from './duty-cycle.ts'
+import { DutyCycleMeter } from './duty-cycle.ts'
 import { checkLinkModelOptions, type LinkModelOptions } from './options.ts'
 import { seededRandom, type Random } from './prng.ts'
 
-export type { LinkModelOptions } from './options.ts'
+export type { LinkModelOptions, DutyCycleRule } from './options.ts'
 
 /** Counters of one model link (a snapshot; frames and bytes on the sending side). */
 export interface LinkStats {
@@ -41,7 +41,7 @@ export interface LinkStats {
   bytes: number
   /** Total time on the medium (ms): airtime, or serialisation at `bandwidthBps`. */
   airtimeMs: number
-  /** Frames that took the duty-cycle window over its limit. */
+  /** Frames that broke the measured duty-cycle rule (still transmitted and delivered). */
   dutyViolations: number
   /** Copies the inner link rejected at delivery time (it went down or closed meanwhile). */
   linkErrors: number
@@ -76,7 +76,7 @@ class Model implements ModelLink {
   private readonly clock: Clock
   private readonly rng: { burst: Random; loss: Random; duplicate: Random; reorder: Random; jitter: Random }
   private readonly s: LinkStats = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, overflow: 0, bytes: 0, airtimeMs: 0, dutyViolations: 0, linkErrors: 0 }
-  private readonly duty = new DutyCycleWindow()
+  private readonly duty = new DutyCycleMeter()
   private queue: Held[] = []
   private seq = 0
   private timer: unknown = undefined
@@ -153,7 +153,7 @@ class Model implements ModelLink {
     this.busyUntil = start + dur
     this.s.bytes += frame.length
     this.s.airtimeMs += dur
-    if (o.dutyCycle && this.duty.record(start, dur, o.dutyCycle.ratio, o.dutyCycle.windowMs)) this.s.dutyViolations++
+    if (o.dutyCycle && this.duty.record(start, dur, o.dutyCycle)) this.s.dutyViolations++
 
     if (this.dark || this.burstBad || rLoss < (o.loss ?? 0)) {
       this.s.lost++

@@ -1,6 +1,16 @@
 /** The knobs of a link model and their checks (scenario files feed them, so typos fail loudly). */
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 
+/** A duty-cycle rule to measure (see LinkModelOptions.dutyCycle). */
+export interface DutyCycleRule {
+  /** Fraction of time on air, in (0, 1]. */
+  ratio: number
+  /** Trailing window (ms) of the `window` policy. */
+  windowMs: number
+  /** Default 'window'. */
+  policy?: 'window' | 'time-off'
+}
+
 /**
  * What a simulated medium does to frames, applied on the sending side.
  * Every field is optional; `{}` is an ideal link (delivery on the next clock tick).
@@ -40,10 +50,15 @@ export interface LinkModelOptions {
   airtimeMs?: (frameBytes: number) => number
   /**
    * Duty-cycle limit to measure (not enforce: the sender's link profile
-   * enforces it): a frame whose airtime would take the sliding window's total
-   * over ratio·windowMs counts one `dutyViolations`.
+   * enforces it); a frame that breaks the rule counts one `dutyViolations`.
+   * `policy` names the rule the sender claims to follow, as in the serial
+   * transport's LinkProfile: `window` (default; the airtime of frames started
+   * within the trailing windowMs, plus this one, ≤ ratio·windowMs) or
+   * `time-off` (a frame starts no earlier than the previous start + previous
+   * airtime / ratio). They differ: evenly spaced time-off frames can exceed an
+   * hour's budget by one frame, and window bursts break the time-off rule.
    */
-  dutyCycle?: { ratio: number; windowMs: number }
+  dutyCycle?: DutyCycleRule
   /** Frames held in flight before new ones are dropped as `overflow` (default DEFAULT_MAX_QUEUE). */
   maxQueue?: number
 }
@@ -97,5 +112,7 @@ export function checkLinkModelOptions(o: LinkModelOptions): void {
     const { ratio, windowMs } = o.dutyCycle
     if (!(typeof ratio === 'number' && ratio > 0 && ratio <= 1)) bad(`dutyCycle.ratio expected a number in (0, 1], got ${String(ratio)}`)
     positive('dutyCycle.windowMs', windowMs)
+    const policy = o.dutyCycle.policy
+    if (policy !== undefined && policy !== 'window' && policy !== 'time-off') bad(`dutyCycle.policy expected 'window' or 'time-off', got ${String(policy)}`)
   }
 }
