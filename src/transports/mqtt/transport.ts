@@ -1,0 +1,417 @@
+/**
+ * The MQTT transport (architecture.md §3, §6): carries encoded routing
+ * messages between nodes through an MQTT broker, on the topic scheme of
+ * ./topics.ts, over mqtt.js.
+ *
+ * - QoS 1 by default: send() resolves on PUBACK (MQTT 5 §4.3.2). A QoS 1
+ *   message can arrive twice and out of order after a reconnect (the client
+ *   re-sends unacknowledged publishes with DUP set, §4.4), so the transport
+ *   declares `ordered: false`; the channel layer's replay window and reliable
+ *   mode deal with both.
+ * - A persistent session (Clean Start 0 and a stable client id, §3.1.2.4) so
+ *   the broker queues ciphertext for an endpoint that is away.
+ * - Reconnects with exponential backoff and jitter (./backoff.ts); the
+ *   subscription is renewed on every connect, which also covers a broker that
+ *   lost its sessions (a restart without persistence).
+ * - Nagle is off on every connection (platform-notes item 2): with it on,
+ *   each QoS 1 round trip waits for the peer's delayed ACK (~40–90 ms).
+ * - Nothing a peer or the broker sends can throw here: oversize payloads,
+ *   unparseable topics and handler errors are dropped and counted.
+ */
+import mqtt from 'mqtt'
+import type { IConnackPacket, MqttClient, Packet } from 'mqtt'
+import { ErrorCode, HopsealError } from '../../errors.ts'
+import { address, TransportType, type Address } from '../../routing/address.ts'
+import type { Transport, TransportProperties } from '../../routing/transport.ts'
+import { Backoff } from './backoff.ts'
+import { EARLY_RECEIVE_LIMIT, FALLBACK_RETRY_MS, TRANSIENT_CONNACK_CODES, UNSUPPORTED_VERSION_CODES } from './constants.ts'
+import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './options.ts'
+import { inboxFilter, isValidName, messageTopic, parseMessageTopic, sharedInboxFilter } from './topics.ts'
+
+type ReceiveHandler = (bytes: Uint8Array, from: Address) => void
+
+interface Pending {
+  reject(e: Error): void
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Connects an MQTT transport and waits (up to `connectTimeoutMs`) until it is
+ * connected and subscribed, so messages addressed to it from then on reach it.
+ *
+ * @throws HopsealError INVALID_ARGUMENT for a bad option; TRANSPORT_UNAVAILABLE
+ *   when the broker stays unreachable for `connectTimeoutMs` or refuses the
+ *   connection or subscription (bad credentials, not authorized); ABORTED
+ *   when `signal` fires first. The client is cleaned up in every case.
+ * @example
+ * const t = await connectMqttTransport({ url: 'mqtt://127.0.0.1:1883', name: 'gw-1' })
+ * node.registerTransport(t)
+ * await node.send([address(TransportType.MQTT, 'sensor-7'), local('echo')], payload)
+ */
+export async function connectMqttTransport(opts: MqttTransportOptions): Promise<MqttTransport> {
+  const o = resolveMqttOptions(opts)
+  if (o.signal?.aborted) throw new HopsealError(ErrorCode.ABORTED, `MQTT connect to ${o.safeUrl} aborted`, { cause: o.signal.reason })
+  const t = new MqttTransport(o)
+  if (o.connectTimeoutMs === 0) return t
+  try {
+    await t.ready(o.connectTimeoutMs)
+  } catch (e) {
+    await t.close()
+    throw e
+  }
+  return t
+}
+
+/** An MQTT endpoint of one node (see {@link connectMqttTransport}). */
+export class MqttTransport implements Transport {
+  readonly type = TransportType.MQTT
+  readonly properties: TransportProperties
+  /** This node's broker name. */
+  readonly name: string
+  /** The broker URL without credentials. */
+  readonly url: string
+
+  private readonly o: ResolvedMqttOptions
+  private readonly client: MqttClient
+  private readonly backoff: Backoff
+  private readonly recipients: readonly string[]
+  private readonly filters: readonly string[]
+  private readonly counts = new Map<string, number>()
+  private readonly pending = new Set<Pending>()
+  private readonly stateHandlers = new Set<(up: boolean) => void>()
+  private readonly reconnectHandlers = new Set<(attempt: number, delayMs: number) => void>()
+  private handler: ReceiveHandler | undefined
+  private early: { bytes: Uint8Array; from: Address }[] = []
+  private up = false
+  private everUp = false
+  private closed = false
+  private closing: Promise<void> | undefined
+  private generation = 0
+  private failedAttempts = 0
+  private refusal: number | undefined
+  private lastError: Error | undefined
+  private readyWaiter: { resolve(): void; reject(e: Error): void } | undefined
+  private readonly onAbort = (): void => {
+    this.fail(new HopsealError(ErrorCode.ABORTED, `MQTT connect to ${this.url} aborted`, { cause: this.o.signal?.reason }))
+    void this.close()
+  }
+
+  /** @internal Use {@link connectMqttTransport}. */
+  constructor(opts: ResolvedMqttOptions | MqttTransportOptions) {
+    const o = 'safeUrl' in opts ? (opts as ResolvedMqttOptions) : resolveMqttOptions(opts)
+    this.o = o
+    this.name = o.name
+    this.url = o.safeUrl
+    this.properties = Object.freeze({ maxPayload: o.maxPayload, reliable: o.qos > 0, ordered: false })
+    this.recipients = o.shared ? [o.name, o.shared.name] : [o.name]
+    this.filters = o.shared ? [inboxFilter(o.prefix, o.name), sharedInboxFilter(o.prefix, o.shared.group, o.shared.name)] : [inboxFilter(o.prefix, o.name)]
+    for (const k of ['published', 'received', 'reconnects']) this.counts.set(k, 0)
+    this.backoff = new Backoff(o.reconnectInitialMs, o.reconnectMaxMs)
+    // A copy: mqtt.js writes into its options (defaults, protocol switches).
+    this.client = mqtt.connect(o.url, { ...o.client, ...(o.client.properties ? { properties: { ...o.client.properties } } : {}) })
+    this.wire()
+    this.armBackoff()
+    o.signal?.addEventListener('abort', this.onAbort, { once: true })
+    this.client.connect()
+  }
+
+  /** This node's own address (what peers put in routes to reach it). */
+  get address(): Address {
+    return address(TransportType.MQTT, this.name)
+  }
+
+  /** True while connected to the broker and subscribed. */
+  get connected(): boolean {
+    return this.up
+  }
+
+  /** The MQTT version in use: 5, or 4 after a fallback to 3.1.1. */
+  get protocolVersion(): number {
+    return this.client.options.protocolVersion ?? this.o.protocolVersion
+  }
+
+  /**
+   * A snapshot of the counters: `published` (acknowledged publishes),
+   * `received`, `reconnects` (connections regained), `connects`,
+   * `connect_errors`, `protocol_fallback`, `subscribe_failed`, and `drop.*`
+   * by reason (`too_large`, `bad_topic`, `no_handler`, `handler_error`).
+   */
+  get counters(): Readonly<Record<string, number>> {
+    return Object.freeze(Object.fromEntries(this.counts))
+  }
+
+  /** Observes connection changes (true: connected and subscribed). Returns an unsubscribe function. */
+  onStateChange(handler: (up: boolean) => void): () => void {
+    this.stateHandlers.add(handler)
+    return () => this.stateHandlers.delete(handler)
+  }
+
+  /** Observes each scheduled reconnect: the attempt number since the last good connection and its delay (ms). */
+  onReconnecting(handler: (attempt: number, delayMs: number) => void): () => void {
+    this.reconnectHandlers.add(handler)
+    return () => this.reconnectHandlers.delete(handler)
+  }
+
+  /**
+   * Publishes `bytes` to the node at `to`; resolves when the broker has
+   * acknowledged it (QoS ≥ 1) or it is written (QoS 0). While disconnected
+   * the message waits and goes out after the reconnect.
+   * @throws HopsealError INVALID_ARGUMENT (not an MQTT address, invalid name),
+   *   FRAME_TOO_LARGE (over maxPayload), LIMIT_EXCEEDED (maxInflight
+   *   unacknowledged), TRANSPORT_UNAVAILABLE (closed, or closed before the
+   *   broker acknowledged it: delivery unknown).
+   */
+  send(to: Address, bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT transport ${this.name} is closed`))
+    if (!to || to.type !== TransportType.MQTT) return Promise.reject(new HopsealError(ErrorCode.INVALID_ARGUMENT, `MQTT send expected an MQTT address (type ${TransportType.MQTT}), got type ${String(to?.type)}`))
+    let toName: string
+    try {
+      toName = decoder.decode(to.value)
+    } catch {
+      toName = ''
+    }
+    if (!isValidName(toName)) return Promise.reject(new HopsealError(ErrorCode.INVALID_ARGUMENT, 'MQTT send: the address is not a valid node name ([A-Za-z0-9._-], 1..64)'))
+    if (!(bytes instanceof Uint8Array)) return Promise.reject(new HopsealError(ErrorCode.INVALID_ARGUMENT, 'MQTT send expected bytes (Uint8Array)'))
+    if (bytes.length > this.o.maxPayload) return Promise.reject(new HopsealError(ErrorCode.FRAME_TOO_LARGE, `MQTT message of ${bytes.length} bytes exceeds maxPayload ${this.o.maxPayload}`))
+    if (this.pending.size >= this.o.maxInflight) return Promise.reject(new HopsealError(ErrorCode.LIMIT_EXCEEDED, `MQTT transport ${this.name} has ${this.pending.size} unacknowledged publishes (maxInflight ${this.o.maxInflight})`))
+    // A copy: the caller may reuse its buffer, and mqtt.js keeps the payload
+    // until the broker acknowledges it (possibly across reconnects).
+    const payload = Buffer.from(bytes)
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = { reject }
+      this.pending.add(p)
+      this.client.publish(messageTopic(this.o.prefix, toName, this.name), payload, { qos: this.o.qos }, (err) => {
+        if (!this.pending.delete(p)) return
+        if (err) {
+          this.count('send_errors')
+          reject(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT publish to ${toName} failed: ${err.message}`, { cause: err }))
+        } else {
+          this.count('published')
+          resolve()
+        }
+      })
+    })
+  }
+
+  /** Installs the receive handler; messages that arrived before it (a persistent session's queue) are delivered now. */
+  onReceive(handler: ReceiveHandler): void {
+    this.handler = handler
+    const early = this.early
+    this.early = []
+    for (const m of early) this.deliver(m.bytes, m.from)
+  }
+
+  /**
+   * Ends the connection gracefully (idempotent): waits up to closeTimeoutMs
+   * for unacknowledged publishes, sends DISCONNECT, and rejects what is still
+   * pending with TRANSPORT_UNAVAILABLE. With a persistent session the broker
+   * keeps queueing for this client id.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  /** @internal Resolves once connected and subscribed; rejects on a fatal refusal or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.up) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readyWaiter = undefined
+        const why = this.lastError ? ` (last error: ${this.lastError.message})` : ''
+        reject(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT broker ${this.url} unreachable for ${timeoutMs} ms${why}`, { cause: this.lastError }))
+      }, timeoutMs)
+      this.readyWaiter = {
+        resolve: () => {
+          clearTimeout(timer)
+          this.readyWaiter = undefined
+          resolve()
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          this.readyWaiter = undefined
+          reject(e)
+        },
+      }
+    })
+  }
+
+  private fail(e: Error): void {
+    this.readyWaiter?.reject(e)
+  }
+
+  private count(k: string, n = 1): void {
+    this.counts.set(k, (this.counts.get(k) ?? 0) + n)
+  }
+
+  private setUp(up: boolean): void {
+    if (this.up === up) return
+    this.up = up
+    for (const h of this.stateHandlers) {
+      try {
+        h(up)
+      } catch {
+        this.count('handler_errors')
+      }
+    }
+  }
+
+  /** The delay the client waits after the current connection or attempt fails. */
+  private armBackoff(): void {
+    this.client.options.reconnectPeriod = this.backoff.next()
+  }
+
+  private wire(): void {
+    const c = this.client
+    c.on('error', (e) => {
+      const rc = this.refusal
+      this.refusal = undefined
+      if (rc !== undefined && this.fallBack(rc)) return
+      this.lastError = e
+      this.count('connect_errors')
+      if (rc !== undefined) this.onRefused(rc, e)
+    })
+    c.on('packetreceive', (p: Packet) => {
+      if (p.cmd !== 'connack') return
+      const ack = p as IConnackPacket
+      const rc = ack.reasonCode ?? ack.returnCode ?? 0
+      if (rc !== 0) this.refusal = rc
+    })
+    c.on('reconnect', () => {
+      this.count('connect_attempts')
+      this.armBackoff()
+    })
+    c.on('connect', () => this.onConnect())
+    c.on('close', () => {
+      this.generation++
+      this.setUp(false)
+      if (this.closed) return
+      this.failedAttempts++
+      const delay = c.options.reconnectPeriod ?? 0
+      for (const h of this.reconnectHandlers) {
+        try {
+          h(this.failedAttempts, delay)
+        } catch {
+          this.count('handler_errors')
+        }
+      }
+    })
+    c.on('disconnect', () => this.count('broker_disconnects'))
+    c.on('message', (topic, payload) => this.onMessage(topic, payload))
+  }
+
+  /**
+   * An MQTT 3.1.1 broker refuses an MQTT 5 CONNECT as an unacceptable
+   * version: retry at once with 3.1.1 (runs inside mqtt.js's CONNACK handler,
+   * before it schedules the reconnect, so the short period applies).
+   */
+  private fallBack(rc: number): boolean {
+    const c = this.client
+    if (!UNSUPPORTED_VERSION_CODES.has(rc) || c.options.protocolVersion !== 5 || !this.o.protocolFallback) return false
+    c.options.protocolVersion = 4
+    delete c.options.properties
+    c.options.reconnectPeriod = FALLBACK_RETRY_MS
+    this.count('protocol_fallback')
+    return true
+  }
+
+  /** Any other CONNACK refusal: fail the first connect on a configuration error, else keep retrying. */
+  private onRefused(rc: number, e: Error): void {
+    this.count('connect_refused')
+    if (!this.everUp && !TRANSIENT_CONNACK_CODES.has(rc)) {
+      this.fail(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT broker ${this.url} refused the connection: ${e.message}`, { cause: e }))
+    }
+  }
+
+  private onConnect(): void {
+    const c = this.client
+    if (this.everUp) this.count('reconnects')
+    this.count('connects')
+    if (this.o.noDelay) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
+    const gen = this.generation
+    const stream = c.stream
+    const topics = Object.fromEntries(this.filters.map((f) => [f, { qos: this.o.qos }]))
+    c.subscribe(topics, (err, granted) => {
+      // This connection is gone (mqtt.js fails a pending SUBSCRIBE as the
+      // stream closes): the next connect subscribes again.
+      if (this.closed || gen !== this.generation || stream.destroyed) return
+      const refused = granted?.find((g) => g.qos >= 0x80)
+      if (err || refused) {
+        this.count('subscribe_failed')
+        const what = refused ? `refused ${refused.topic} (code ${refused.qos})` : (err?.message ?? 'failed')
+        const e = new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT broker ${this.url} subscription ${what}`)
+        this.lastError = e
+        if (!this.everUp) this.fail(e)
+        else c.stream.destroy() // retry through the backoff: maybe an ACL is being deployed
+        return
+      }
+      this.everUp = true
+      this.failedAttempts = 0
+      this.backoff.reset()
+      this.armBackoff()
+      this.setUp(true)
+      this.readyWaiter?.resolve()
+    })
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (this.closed) return
+    if (payload.length > this.o.maxPayload) return this.count('drop.too_large')
+    const fromName = parseMessageTopic(this.o.prefix, this.recipients, topic)
+    if (fromName === undefined) return this.count('drop.bad_topic')
+    this.count('received')
+    // A copy: the payload is a view into the socket chunk; keeping it would
+    // pin the whole chunk for as long as the receiver holds the message.
+    const bytes = new Uint8Array(payload)
+    const from = address(TransportType.MQTT, fromName)
+    if (this.handler) return this.deliver(bytes, from)
+    if (this.early.length >= EARLY_RECEIVE_LIMIT) return this.count('drop.no_handler')
+    this.early.push({ bytes, from })
+  }
+
+  private deliver(bytes: Uint8Array, from: Address): void {
+    try {
+      this.handler?.(bytes, from)
+    } catch {
+      this.count('drop.handler_error')
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true
+    this.o.signal?.removeEventListener('abort', this.onAbort)
+    this.fail(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT transport ${this.name} closed while connecting to ${this.url}`))
+    const c = this.client
+    if (c.connected && this.pending.size > 0 && this.o.closeTimeoutMs > 0) await this.drained(this.o.closeTimeoutMs)
+    const graceful = c.connected && Object.keys(c.outgoing).length === 0
+    this.setUp(false)
+    await new Promise<void>((resolve) => {
+      // A last resort: a graceful end can wait on a broker that stopped answering.
+      const timer = setTimeout(() => {
+        c.stream?.destroy()
+        resolve()
+      }, Math.max(this.o.closeTimeoutMs, 100))
+      c.end(!graceful, () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    const err = new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT transport ${this.name} closed before the broker acknowledged the message (delivery unknown)`)
+    for (const p of this.pending) p.reject(err)
+    this.pending.clear()
+    this.early = []
+  }
+
+  /** Resolves when no publish is pending, or after `ms`. */
+  private drained(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const deadline = Date.now() + ms
+      const tick = (): void => {
+        if (this.pending.size === 0 || Date.now() >= deadline || !this.client.connected) resolve()
+        else setTimeout(tick, 5)
+      }
+      tick()
+    })
+  }
+}
