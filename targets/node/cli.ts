@@ -1,6 +1,9 @@
 /** Node entry point of the `hopseal` command: registers the vault backends, then runs src/cli. */
 import './vaults.ts'
-import { main } from '../../src/cli/main.ts'
+import { main, registerCommand } from '../../src/cli/main.ts'
+
+registerCommand('demo', () => import('../../hil-sim/scenario/demo-command.ts'))
+registerCommand('sim', () => import('../../hil-sim/scenario/sim-command.ts'))
 
 // `hopseal … | head` closes our stdout early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {

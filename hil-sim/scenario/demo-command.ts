@@ -1,0 +1,1 @@
+export { demoCommand as command } from './commands.ts'

@@ -1,0 +1,66 @@
+/**
+ * The endpoints of a scenario: each device and app gets a vault (software, or
+ * the simulated ATECC608 over its KIT protocol), a Noise static key in that
+ * vault and, for XX first contact, a hopseal identity whose key lives in the
+ * same vault plus a purpose-key attestation over the static key. KK uses the
+ * static keys only (provisioned out of band): no identity bytes travel.
+ */
+import { identityAuthenticator } from '../../src/channel/identity-auth.ts'
+import { knownPeers, type ChannelAuthenticator } from '../../src/channel/secure-channel.ts'
+import { allowList, createAttestation, createIdentity, type Identity } from '../../src/identity/index.ts'
+import { vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
+import type { Vault } from '../../src/vault/index.ts'
+import { SoftwareVault } from '../../vaults/software/index.ts'
+import { Atecc608Vault, KitTransport } from '../../vaults/atecc608/index.ts'
+import { Atecc608Sim } from '../atecc608/index.ts'
+import type { VaultKind } from './spec.ts'
+
+export interface Party {
+  name: string
+  vaultKind: VaultKind
+  vault: Vault
+  /** The simulated secure element, when the vault is one. */
+  sim?: Atecc608Sim
+  s: StaticKey
+  identity?: Identity
+  attestation?: Uint8Array
+}
+
+/** Identity lifetimes are fixed relative to `now` so runs are reproducible. */
+const DAY = 86_400
+
+export async function openVault(kind: VaultKind, name: string, seed: string): Promise<{ vault: Vault; sim?: Atecc608Sim }> {
+  if (kind === 'atecc608-sim') {
+    const sim = Atecc608Sim.create({ seed: `${seed}/${name}` })
+    const vault = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
+    return { vault, sim }
+  }
+  // softhsm is resolved by the runner (present → PKCS#11 vault, absent → software); here: software.
+  return { vault: await SoftwareVault.open({ name }) }
+}
+
+/** Creates a party: static key (P-256 whenever any party of the scenario uses a secure element), identity for XX. */
+export async function makeParty(name: string, kind: VaultKind, opened: { vault: Vault; sim?: Atecc608Sim }, dh: 'p256' | 'x25519', mode: 'kk' | 'xx', nowSec: number): Promise<Party> {
+  const { vault, sim } = opened
+  const sh = await vault.generateKey(dh, { label: `${name}-noise-static` })
+  const s = await vaultStaticKey(vault, sh)
+  const party: Party = { name, vaultKind: kind, vault, s, ...(sim ? { sim } : {}) }
+  if (mode === 'xx') {
+    const idType = kind === 'software' ? 'ed25519' : 'p256'
+    const idKey = await vault.generateKey(idType, { label: `${name}-identity` })
+    party.identity = await createIdentity(vault, idKey, { now: nowSec - DAY, expires: nowSec + 365 * DAY })
+    party.attestation = await createAttestation(vault, idKey, party.identity, s.publicKey, { now: nowSec - DAY, expires: nowSec + 30 * DAY })
+  }
+  return party
+}
+
+/** How `self` authenticates its peers: the known static keys (KK) or identities on an allow-list (XX). */
+export function authFor(self: Party, peers: Party[], mode: 'kk' | 'xx', nowSec: number): ChannelAuthenticator {
+  if (mode === 'kk') return knownPeers(peers.map((p) => ({ staticKey: p.s.publicKey, identifier: p.name })))
+  return identityAuthenticator({
+    identity: self.identity!,
+    attestation: self.attestation!,
+    policy: allowList(peers.map((p) => p.identity!.identifier)),
+    now: () => nowSec,
+  })
+}

@@ -1,0 +1,377 @@
+/**
+ * Runs a scenario: builds the topology (broker, gateway, devices on radio
+ * links through seeded link models, apps), establishes one secure channel per
+ * device (KK or XX, reliable mode), sends the workload, injects the faults on
+ * schedule, records what the broker and the gateway saw, and checks the
+ * scenario's expectations. Reproducible from the seed: link decisions and
+ * reading values come from seeded PRNGs; wall-clock timing varies.
+ */
+import { cryptoProvider } from '../../src/crypto/index.ts'
+import { ErrorCode, HopsealError, isHopsealError } from '../../src/errors.ts'
+import { toHex } from '../../src/bytes/index.ts'
+import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
+import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
+import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker } from '../../src/transports/mqtt/index.ts'
+import { SerialTransport, loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { startGateway, type Gateway } from '../../src/transports/gateway/index.ts'
+import type { FrameLink } from '../../src/transports/link.ts'
+import { ScaledClock } from '../../src/time/clock.ts'
+import { modelLink, type ModelLink } from '../links/model.ts'
+import { loraLinkModel, bleUartLinkModel, ideal } from '../links/presets.ts'
+import { memoryLinkPair } from '../links/memory-link.ts'
+import { seededRandom } from '../links/prng.ts'
+import { authFor, makeParty, openVault, type Party } from './parties.ts'
+import { countPlaintext, decodeReading, encodeReading } from './readings.ts'
+import { newTapRecord, tapBroker, tapLink, type TapRecord } from './taps.ts'
+import type { DeviceSpec, ScenarioSpec } from './spec.ts'
+
+const ECDH_OPCODE = 0x43
+const TAP_LIMIT_BYTES = 64 * 1024 * 1024
+/** Fixed identity clock (seconds) so XX identities verify the same in every run. */
+const NOW_SEC = 1_800_000_000
+
+export type ScenarioEvent =
+  | { type: 'phase'; text: string }
+  | { type: 'handshake'; device: string; ms: number; frames: number; bytes: number; airtimeMs: number; attempts: number }
+  | { type: 'handshake-failed'; device: string; code: string }
+  | { type: 'reading'; device: string; seq: number; value: number; brokerHex: string; radioHex: string }
+  | { type: 'fault'; text: string }
+
+export interface RunOptions {
+  /** Overrides of the file's values (CLI flags). */
+  overrides?: { mode?: 'kk' | 'xx'; loss?: number; readings?: number; durationMs?: number; seed?: string; medium?: 'memory' | 'pty' }
+  /** Use this broker instead of the embedded one (e.g. a real Mosquitto); `restart` implements broker-restart faults. */
+  broker?: { url: string; restart?: (downMs: number) => Promise<void> }
+  onEvent?: (e: ScenarioEvent) => void
+}
+
+export interface Check {
+  name: string
+  ok: boolean
+  detail: string
+}
+
+export interface Summary {
+  scenario: string
+  seed: string
+  ok: boolean
+  durationMs: number
+  handshake: { mode: 'kk' | 'xx'; protocol: string; attempts: number; failures: number; frames: number; bytes: number; airtime_ms: number; ms: number }
+  readings: { sent: number; received: number; duplicates: number; out_of_order: number; failed: number }
+  taps: { broker_messages: number; broker_bytes: number; gateway_frames: number; gateway_bytes: number; plaintext_matches: number }
+  radio: { frames: number; bytes: number; airtime_ms: number; lost: number; duplicated: number; reordered: number; duty_violations: number }
+  gateway: Record<string, number>
+  faults: string[]
+  memory: { heap_max_mb: number }
+  checks: Check[]
+}
+
+interface DeviceRun {
+  spec: DeviceSpec
+  name: string
+  index: number
+  party: Party
+  node: Node
+  serial: SerialTransport
+  up: ModelLink
+  down: ModelLink
+  profile: LinkProfile
+  channel?: SecureChannel
+  closeLink: () => Promise<void>
+}
+
+function profileFor(d: DeviceSpec): LinkProfile {
+  if (d.link.profile === 'lora') return loraProfile({ sf: d.link.sf, dutyCycle: d.link.dutyCycle })
+  if (d.link.profile === 'ble-uart') return bleUartProfile()
+  return rawProfile()
+}
+
+function modelFor(d: DeviceSpec, loss: number) {
+  const common = { loss, reorder: d.link.reorder, duplicate: d.link.duplicate, latencyMs: d.link.latencyMs }
+  if (d.link.profile === 'lora') return loraLinkModel({ sf: d.link.sf, ...common, dutyCycle: { ratio: d.link.dutyCycle, windowMs: 3_600_000 } })
+  if (d.link.profile === 'ble-uart') return bleUartLinkModel(common)
+  return { ...ideal(), ...common }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Runs `spec`; resolves with the summary (never rejects for a failed expectation: `ok` is false). */
+export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Promise<Summary> {
+  const o = opts.overrides ?? {}
+  const mode = o.mode ?? spec.mode
+  const seed = o.seed ?? spec.seed
+  const emit = opts.onEvent ?? (() => undefined)
+  const started = Date.now()
+  const clock = new ScaledClock(spec.clockScale)
+  const crypto = cryptoProvider('node')
+  const rnd = seededRandom(`${seed}/readings`)
+  const cleanups: (() => Promise<void>)[] = []
+  const faultsLog: string[] = []
+  const gwTap = newTapRecord()
+  const brokerTap = newTapRecord()
+  let lastBrokerHex = ''
+  let lastRadioHex = ''
+  let heapMax = 0
+  const heapTimer = setInterval(() => (heapMax = Math.max(heapMax, process.memoryUsage().heapUsed)), 100)
+  heapTimer.unref()
+
+  try {
+    // Parties: every device instance and every app, with vaults, static keys and (XX) identities.
+    const usesChip = spec.devices.some((d) => d.vault === 'atecc608-sim')
+    const dh = usesChip ? 'p256' : 'x25519'
+    const protocol = `Noise_${mode.toUpperCase()}_${dh === 'p256' ? 'P256' : '25519'}_AESGCM_SHA256`
+    emit({ type: 'phase', text: `creating keys (${protocol}; devices in ${[...new Set(spec.devices.map((d) => d.vault))].join(', ')})` })
+    const apps = new Map<string, { party: Party; node: Node; alias: number }>()
+    for (const [i, a] of spec.apps.entries()) {
+      const opened = await openVault(a.vault, a.name, seed)
+      cleanups.push(() => opened.vault.close())
+      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, mode, NOW_SEC), node: new Node({ name: a.name }), alias: i + 1 })
+    }
+    const devices: DeviceRun[] = []
+    let index = 0
+    for (const d of spec.devices) {
+      for (let k = 1; k <= d.count; k++) {
+        const name = d.count === 1 ? d.name : `${d.name}-${k}`
+        const opened = await openVault(d.vault, name, seed)
+        cleanups.push(() => opened.vault.close())
+        const party = await makeParty(name, d.vault, opened, dh, mode, NOW_SEC)
+        devices.push({ spec: d, name, index: index++, party, node: new Node({ name }) } as DeviceRun)
+      }
+    }
+
+    // Broker and its tap.
+    let broker: EmbeddedBroker | undefined
+    let brokerUrl: string
+    let restartBroker: (downMs: number) => Promise<void>
+    if (opts.broker) {
+      brokerUrl = opts.broker.url
+      restartBroker = opts.broker.restart ?? (async () => { throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'this broker cannot be restarted by the scenario') })
+    } else {
+      broker = await startEmbeddedBroker()
+      brokerUrl = broker.url
+      const port = broker.port
+      restartBroker = async (downMs) => {
+        await broker!.close()
+        await sleep(downMs)
+        broker = await startEmbeddedBroker({ port })
+      }
+      cleanups.push(async () => { await broker?.close() })
+    }
+    const bt = await tapBroker(brokerUrl, brokerTap, TAP_LIMIT_BYTES, (_t, p) => (lastBrokerHex = toHex(p.subarray(0, 24))))
+    cleanups.push(() => bt.close())
+
+    // Gateway: one serial link per device, MQTT upstream, a 1-byte alias per app listener.
+    const gwNode = new Node({ name: spec.gateway.name })
+    const gwSerial = new SerialTransport({ clock })
+    const routes: Record<number, Address[]> = {}
+    for (const [name, a] of apps) routes[a.alias] = [address(TransportType.MQTT, name), local('hr')]
+    const gwMqtt = await connectMqttTransport({ url: brokerUrl, name: spec.gateway.name, connectTimeoutMs: 10_000 })
+
+    // Radio links: a medium pair (memory or real PTYs), a seeded model each way, the gateway side tapped.
+    for (const dev of devices) {
+      const medium = o.medium ?? dev.spec.link.medium
+      const profile = profileFor(dev.spec)
+      let a: FrameLink, b: FrameLink
+      if (medium === 'pty') {
+        // Loaded only for PTY media: memory scenarios need neither socat nor the serialport binding.
+        const { ptyLinkPair } = await import('../pty.ts')
+        const p = await ptyLinkPair({ mtu: profile.mtu })
+        ;[a, b] = [p.a, p.b]
+        dev.closeLink = () => p.close()
+      } else {
+        ;[a, b] = memoryLinkPair({ mtu: profile.mtu })
+        dev.closeLink = async () => { await a.close(); await b.close() }
+      }
+      const model = modelFor(dev.spec, o.loss ?? dev.spec.link.loss)
+      dev.up = modelLink(a, model, { seed: `${seed}/${dev.name}/up`, clock })
+      dev.down = modelLink(b, model, { seed: `${seed}/${dev.name}/down`, clock })
+      dev.profile = profile
+      dev.serial = new SerialTransport({ clock })
+      dev.serial.addLink('gw', dev.up, profile)
+      dev.node.registerTransport(dev.serial)
+      cleanups.push(async () => {
+        await dev.channel?.close().catch(() => undefined)
+        await dev.serial.close()
+        await dev.closeLink()
+      })
+      gwSerial.addLink(dev.name, tapLink(dev.down, gwTap, TAP_LIMIT_BYTES, (_dir, f) => (lastRadioHex = toHex(f.subarray(0, 24)))), profile)
+    }
+    const gateway: Gateway = startGateway({ node: gwNode, link: gwSerial, upstream: [gwMqtt], routes })
+    cleanups.push(() => gateway.close())
+
+    // Apps: MQTT transport and a secure-channel listener `hr` delivering readings.
+    const received = new Map<number, number[]>()
+    let duplicates = 0
+    let outOfOrder = 0
+    const deviceParties = devices.map((d) => d.party)
+    for (const [name, a] of apps) {
+      const t = await connectMqttTransport({ url: brokerUrl, name, connectTimeoutMs: 10_000 })
+      a.node.registerTransport(t)
+      cleanups.push(() => t.close())
+      const mine = devices.filter((d) => d.spec.app === name).map((d) => d.party)
+      startSecureChannelListener(a.node, 'hr', {
+        protocol, s: a.party.s, crypto, reliable: true,
+        auth: authFor(a.party, mine.length ? mine : deviceParties, mode, NOW_SEC),
+        ...(mode === 'kk' ? { initiatorStatics: mine.map((p) => p.s.publicKey) } : {}),
+        maxChannelsPerPeer: 2,
+        deliverTo: (payload) => {
+          const r = decodeReading(payload)
+          if (!r) return
+          const got = received.get(r.device) ?? []
+          received.set(r.device, got)
+          if (got.includes(r.seq)) duplicates++
+          else if (got.length > 0 && r.seq < got[got.length - 1]!) outOfOrder++
+          got.push(r.seq)
+          const dev = devices[r.device]
+          if (dev) emit({ type: 'reading', device: dev.name, seq: r.seq, value: r.value, brokerHex: lastBrokerHex, radioHex: lastRadioHex })
+        },
+      })
+    }
+
+    // Faults on schedule (wall-clock ms from now).
+    const t0 = Date.now()
+    const faultTimers: NodeJS.Timeout[] = []
+    const faultDone: Promise<void>[] = []
+    for (const f of spec.faults) {
+      faultDone.push(new Promise<void>((resolve) => {
+        faultTimers.push(setTimeout(() => {
+          void (async () => {
+            try {
+              if (f.kind === 'broker-restart') {
+                emit({ type: 'fault', text: `broker restart (down ${f.downMs} ms)` })
+                await restartBroker(f.downMs)
+                faultsLog.push(`broker-restart at ${Date.now() - t0} ms`)
+              } else if (f.kind === 'radio-blackout') {
+                const ds = devices.filter((d) => d.spec.name === f.device)
+                emit({ type: 'fault', text: `radio blackout on ${f.device} for ${f.durationMs} ms` })
+                for (const d of ds) { d.up.blackout(true); d.down.blackout(true) }
+                await sleep(f.durationMs)
+                for (const d of ds) { d.up.blackout(false); d.down.blackout(false) }
+                faultsLog.push(`radio-blackout ${f.device} ${f.durationMs} ms at ${Date.now() - t0 - f.durationMs} ms`)
+              } else {
+                const ds = devices.filter((d) => d.spec.name === f.device)
+                emit({ type: 'fault', text: `secure element of ${f.device} stops answering (${f.commands} ECDH commands)` })
+                for (const d of ds) for (let i = 0; i < f.commands; i++) d.party.sim!.injectFault({ kind: 'no-response', opcode: ECDH_OPCODE })
+                faultsLog.push(`secure-element-stall ${f.device} x${f.commands} at ${Date.now() - t0} ms`)
+              }
+            } catch (e) {
+              faultsLog.push(`${f.kind} failed: ${(e as Error).message}`)
+            }
+            resolve()
+          })()
+        }, f.at))
+      }))
+    }
+    cleanups.push(async () => { for (const t of faultTimers) clearTimeout(t) })
+
+    // Handshakes: each device opens a channel to its app's alias on the gateway, retrying after failures.
+    emit({ type: 'phase', text: `handshakes (${mode.toUpperCase()}) over ${devices[0]!.spec.link.profile} SF${devices[0]!.spec.link.sf}` })
+    const deadline = t0 + (o.durationMs ?? spec.workload.timeoutMs)
+    let hsFailures = 0
+    let hsAttempts = 0
+    let hsFrames = 0
+    let hsBytes = 0
+    let hsAirtime = 0
+    let hsMs = 0
+    await Promise.all(devices.map(async (dev) => {
+      const app = apps.get(dev.spec.app)!
+      const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
+      const before = { f: gwTap.items.length }
+      const t = Date.now()
+      for (let attempt = 1; ; attempt++) {
+        hsAttempts++
+        try {
+          dev.channel = await createSecureChannel(dev.node, route, {
+            protocol, s: dev.party.s, crypto, reliable: true,
+            auth: authFor(dev.party, [app.party], mode, NOW_SEC),
+            ...(mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
+            retransmit: { initialMs: 1000, maxMs: 4000, attempts: 8 },
+          })
+          const frames = gwTap.items.slice(before.f)
+          const bytes = frames.reduce((n, f) => n + f.length, 0)
+          const air = frames.reduce((n, f) => n + dev.profile.airtimeMs(f.length), 0)
+          hsFrames += frames.length
+          hsBytes += bytes
+          hsAirtime += air
+          hsMs = Math.max(hsMs, Date.now() - t)
+          emit({ type: 'handshake', device: dev.name, ms: Date.now() - t, frames: frames.length, bytes, airtimeMs: air, attempts: attempt })
+          return
+        } catch (e) {
+          hsFailures++
+          emit({ type: 'handshake-failed', device: dev.name, code: isHopsealError(e) ? e.code : 'ERROR' })
+          if (Date.now() > deadline) throw e
+          await sleep(Math.min(4000, 250 * 2 ** attempt))
+        }
+      }
+    }))
+
+    // Workload: readings at the configured interval, reliable mode, bounded outstanding sends.
+    emit({ type: 'phase', text: `sending ${o.readings ?? spec.workload.readings} readings per device` })
+    const perDevice = o.readings ?? spec.workload.readings
+    const sentReadings: Uint8Array[] = []
+    let sent = 0
+    let failed = 0
+    await Promise.all(devices.map(async (dev) => {
+      const ch = dev.channel!
+      const pending = new Set<Promise<void>>()
+      for (let seq = 0; seq < perDevice && Date.now() < deadline; seq++) {
+        const value = 55 + rnd.int(60)
+        const r = encodeReading(dev.index, seq, value)
+        while (pending.size >= 32) await Promise.race(pending)
+        sentReadings.push(r)
+        sent++
+        const p: Promise<void> = ch.send(r).then(
+          () => { pending.delete(p) },
+          () => { failed++; pending.delete(p) },
+        )
+        pending.add(p)
+        if (spec.workload.intervalMs > 0) await sleep(spec.workload.intervalMs)
+      }
+      while (pending.size > 0 && Date.now() < deadline + 30_000) await Promise.race(pending)
+    }))
+    await Promise.all(faultDone.map((p) => Promise.race([p, sleep(Math.max(0, deadline - Date.now()))])))
+    await sleep(50)
+
+    // Summary and checks.
+    const receivedCount = [...received.values()].reduce((n, v) => n + v.length, 0) - duplicates
+    const plaintext = countPlaintext(sentReadings, [...brokerTap.items, ...gwTap.items])
+    const radio = { frames: 0, bytes: 0, airtime_ms: 0, lost: 0, duplicated: 0, reordered: 0, duty_violations: 0 }
+    for (const d of devices) for (const m of [d.up, d.down]) {
+      const s = m.stats
+      radio.frames += s.sent
+      radio.bytes += s.bytes
+      radio.airtime_ms += s.airtimeMs
+      radio.lost += s.lost
+      radio.duplicated += s.duplicated
+      radio.reordered += s.reordered
+      radio.duty_violations += s.dutyViolations
+    }
+    const gw: Record<string, number> = {}
+    for (const [k, v] of gwNode.counters) if (k.startsWith('gateway.') || k.startsWith('mailbox.') || k.startsWith('drop.') || k === 'received' || k === 'sent') gw[k] = v
+    const heapMB = Math.round((heapMax / 1048576) * 10) / 10
+    const checks: Check[] = [
+      { name: 'delivered = sent, exactly once, in order', ok: receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && sent === perDevice * devices.length, detail: `sent ${sent}/${perDevice * devices.length}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}` },
+      { name: 'no plaintext at the broker and gateway taps', ok: plaintext <= spec.expect.plaintextAtTaps && brokerTap.skipped === 0 && gwTap.skipped === 0 && brokerTap.items.length > 0 && gwTap.items.length > 0, detail: `${plaintext} matches in ${brokerTap.items.length} publishes and ${gwTap.items.length} radio frames` },
+      { name: 'bounded memory', ok: heapMB <= spec.expect.maxHeapMB, detail: `heap max ${heapMB} MB (limit ${spec.expect.maxHeapMB})` },
+      { name: 'handshake failures as expected', ok: hsFailures >= spec.expect.minHandshakeFailures, detail: `${hsFailures} failed attempts (at least ${spec.expect.minHandshakeFailures} expected)` },
+      { name: 'every fault ran', ok: faultsLog.length === spec.faults.length && faultsLog.every((l) => !l.includes('failed')), detail: faultsLog.join('; ') || 'no faults' },
+    ]
+    return {
+      scenario: spec.name,
+      seed,
+      ok: checks.every((c) => c.ok),
+      durationMs: Date.now() - started,
+      handshake: { mode, protocol, attempts: hsAttempts, failures: hsFailures, frames: hsFrames, bytes: hsBytes, airtime_ms: Math.round(hsAirtime * 10) / 10, ms: hsMs },
+      readings: { sent, received: receivedCount, duplicates, out_of_order: outOfOrder, failed },
+      taps: { broker_messages: brokerTap.items.length, broker_bytes: brokerTap.bytes, gateway_frames: gwTap.items.length, gateway_bytes: gwTap.bytes, plaintext_matches: plaintext },
+      radio: { ...radio, airtime_ms: Math.round(radio.airtime_ms) },
+      gateway: gw,
+      faults: faultsLog,
+      memory: { heap_max_mb: heapMB },
+      checks,
+    }
+  } finally {
+    clearInterval(heapTimer)
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+  }
+}

@@ -1,0 +1,1 @@
+export { simCommand as command } from './commands.ts'
