@@ -77,6 +77,8 @@ interface DeviceRun {
   down: ModelLink
   profile: LinkProfile
   channel?: SecureChannel
+  /** Radio frames (both ways) on this device's link, for per-device handshake figures. */
+  radio: { frames: number; bytes: number; airtimeMs: number }
   closeLink: () => Promise<void>
 }
 
@@ -135,7 +137,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
         const opened = await openVault(d.vault, name, seed)
         cleanups.push(() => opened.vault.close())
         const party = await makeParty(name, d.vault, opened, dh, mode, NOW_SEC)
-        devices.push({ spec: d, name, index: index++, party, node: new Node({ name }) } as DeviceRun)
+        devices.push({ spec: d, name, index: index++, party, node: new Node({ name }), radio: { frames: 0, bytes: 0, airtimeMs: 0 } } as DeviceRun)
       }
     }
 
@@ -194,7 +196,12 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
         await dev.serial.close()
         await dev.closeLink()
       })
-      gwSerial.addLink(dev.name, tapLink(dev.down, gwTap, TAP_LIMIT_BYTES, (_dir, f) => (lastRadioHex = toHex(f.subarray(0, 24)))), profile)
+      gwSerial.addLink(dev.name, tapLink(dev.down, gwTap, TAP_LIMIT_BYTES, (_dir, f) => {
+        lastRadioHex = toHex(f.subarray(0, 24))
+        dev.radio.frames++
+        dev.radio.bytes += f.length
+        dev.radio.airtimeMs += profile.airtimeMs(f.length)
+      }), profile)
     }
     const gateway: Gateway = startGateway({ node: gwNode, link: gwSerial, upstream: [gwMqtt], routes })
     cleanups.push(() => gateway.close())
@@ -276,7 +283,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     await Promise.all(devices.map(async (dev) => {
       const app = apps.get(dev.spec.app)!
       const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
-      const before = { f: gwTap.items.length }
+      const before = { ...dev.radio }
       const t = Date.now()
       for (let attempt = 1; ; attempt++) {
         hsAttempts++
@@ -287,14 +294,14 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
             ...(mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
             retransmit: { initialMs: 1000, maxMs: 4000, attempts: 8 },
           })
-          const frames = gwTap.items.slice(before.f)
-          const bytes = frames.reduce((n, f) => n + f.length, 0)
-          const air = frames.reduce((n, f) => n + dev.profile.airtimeMs(f.length), 0)
-          hsFrames += frames.length
+          const frames = dev.radio.frames - before.frames
+          const bytes = dev.radio.bytes - before.bytes
+          const air = dev.radio.airtimeMs - before.airtimeMs
+          hsFrames += frames
           hsBytes += bytes
           hsAirtime += air
           hsMs = Math.max(hsMs, Date.now() - t)
-          emit({ type: 'handshake', device: dev.name, ms: Date.now() - t, frames: frames.length, bytes, airtimeMs: air, attempts: attempt })
+          emit({ type: 'handshake', device: dev.name, ms: Date.now() - t, frames, bytes, airtimeMs: air, attempts: attempt })
           return
         } catch (e) {
           hsFailures++

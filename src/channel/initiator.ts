@@ -1,5 +1,5 @@
 /** The initiator side: creates a channel to a listener's route. */
-import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
+import { ErrorCode, HopsealError } from '../errors.ts'
 import { equalConstantTime } from '../bytes/index.ts'
 import { defaultCryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName } from '../noise/index.ts'
@@ -69,8 +69,15 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
 
     node.startWorker(dec, async (_ctx, msg) => {
       if (done) return
+      let payload: Uint8Array
       try {
-        const payload = await hs.readMessage(msg.payload)
+        payload = await hs.readMessage(msg.payload)
+      } catch (e) {
+        // Silent: a forged or corrupted msg 2 is dropped and counted (the state did not move); keep waiting.
+        countFailure(node, e)
+        return
+      }
+      try {
         remote = msg.returnRoute
         let peer: PeerInfo | undefined
         if (sendsStaticIn(protocol, false) === 1 || hs.isFinished()) peer = await opts.auth.verify(hs.getRemoteStatic()!, payload)
@@ -88,9 +95,12 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
         node.startWorker(dec, establishedHandler(node, channel, msg3 ? { msg2: msg.payload.slice(), msg3, remote } : undefined))
         finish()
       } catch (e) {
-        // Silent: a forged or corrupted msg 2 is dropped and counted; keep waiting.
+        // msg 2 authenticated and the handshake moved on: a refused peer, a
+        // malformed identity payload or a vault that failed (a busy secure
+        // element) cannot be retried with this handshake state. Fail now with
+        // the typed error (the caller may start a new handshake), counted locally.
         countFailure(node, e)
-        if (isHopsealError(e) && (e.code === 'CHANNEL_PEER_REFUSED' || e.code.startsWith('IDENTITY_') || e.code.startsWith('ATTESTATION_') || e.code.startsWith('POLICY_') || e.code.startsWith('CREDENTIAL_'))) finish(e)
+        finish(e)
       }
     })
     send()
