@@ -4,6 +4,7 @@ import { main, registerCommand } from '../../src/cli/main.ts'
 
 registerCommand('demo', () => import('../../hil-sim/scenario/demo-command.ts'))
 registerCommand('sim', () => import('../../hil-sim/scenario/sim-command.ts'))
+registerCommand('node', () => import('./commands/node.ts'))
 
 // `hopseal … | head` closes our stdout early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {

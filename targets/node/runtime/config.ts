@@ -61,10 +61,20 @@ export function parseConfigText(text: string, file: string): unknown {
     try {
       return JSON.parse(text) as unknown
     } catch (e) {
-      const m = /position (\d+)/.exec((e as Error).message)
-      const pos = m ? Number(m[1]) : -1
-      const where = pos >= 0 ? `:${text.slice(0, pos).split('\n').length}:${pos - text.lastIndexOf('\n', pos - 1)}` : ''
-      throw new HopsealError(ErrorCode.CONFIG_INVALID, `${file}${where}: JSON syntax error: ${(e as Error).message} (fix: check quotes, commas and brackets near that position)`)
+      // V8's message may quote the text around the error (a password?): keep only its first clause.
+      const msg = (e as Error).message
+      const what = msg.split(/, "|, \.\.\."| in JSON at position/)[0]!
+      const m = /position (\d+)/.exec(msg)
+      let where = ''
+      if (m) {
+        const pos = Number(m[1])
+        where = `:${text.slice(0, pos).split('\n').length}:${pos - text.lastIndexOf('\n', pos - 1)}`
+      } else {
+        // V8 gave no position: the YAML parser in JSON mode locates most JSON errors.
+        const p = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0]
+        if (p) where = `:${p.line}:${p.col}`
+      }
+      throw new HopsealError(ErrorCode.CONFIG_INVALID, `${file}${where}: JSON syntax error: ${what} (fix: check quotes, commas and brackets${where ? ' near that position' : ''})`)
     }
   }
   if (ext !== '.yaml' && ext !== '.yml') {

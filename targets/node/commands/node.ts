@@ -1,0 +1,134 @@
+/**
+ * `hopseal node`: run a long-lived node (gateway, relay, listeners) from a
+ * config file, check a config, or ask a running node how it is.
+ *
+ *   hopseal node start --config FILE [--log-level L] [--log-json]
+ *   hopseal node validate --config FILE [--json]
+ *   hopseal node status [--url URL | --config FILE] [--json]
+ *
+ * `start` runs until SIGINT or SIGTERM, shuts down gracefully and exits 0; a
+ * second signal during shutdown exits 1 at once. A bad config exits 1 with
+ * the CONFIG_INVALID message (file, key, fix). docs/operations.md is the guide.
+ */
+import { existsSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { stringify } from 'yaml'
+import { isHopsealError } from '../../../src/errors.ts'
+import type { CliIO, Command } from '../../../src/cli/command.ts'
+import { configToDisplay, loadConfig, LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
+import { DEFAULT_METRICS_PORT } from '../runtime/constants.ts'
+import { createLogger } from '../runtime/logger.ts'
+import { startNodeRuntime } from '../runtime/runtime.ts'
+import { fetchStatus, formatStatus } from '../runtime/status-client.ts'
+
+const USAGE = `usage:
+  hopseal node start --config FILE [--log-level error|warn|info|debug] [--log-json]
+  hopseal node validate --config FILE [--json]
+  hopseal node status [--url http://127.0.0.1:${DEFAULT_METRICS_PORT} | --config FILE] [--json]
+start runs until SIGINT/SIGTERM; logs go to stderr. Config reference: docs/operations.md.`
+
+function usage(io: CliIO, why?: string): number {
+  if (why) io.err(`hopseal node: ${why}`)
+  io.err(USAGE)
+  return 2
+}
+
+export const command: Command = {
+  name: 'node',
+  summary: 'run a gateway / relay / listener node from a config file; validate a config; show a running node',
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'log-level': { type: 'string' },
+        'log-json': { type: 'boolean', default: false },
+        url: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+    if (values.help) {
+      io.out(USAGE)
+      return 0
+    }
+    const [sub, ...extra] = positionals
+    if (!sub) return usage(io, 'missing subcommand (start, validate or status)')
+    if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
+    if (sub === 'status') {
+      if (values.url && values.config) return usage(io, 'give --url or --config, not both')
+      return status(io, values.url, values.config, values.json === true)
+    }
+    if (sub !== 'start' && sub !== 'validate') return usage(io, `unknown subcommand ${sub}`)
+    if (!values.config) return usage(io, `${sub} needs --config FILE`)
+    const level = values['log-level']
+    if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) return usage(io, `--log-level expected ${LOG_LEVELS.join('|')}, got ${level}`)
+    if (sub === 'validate') return validate(io, values.config, values.json === true)
+    const config = loadConfig(values.config, io.env)
+    if (level !== undefined) config.log.level = level as LogLevel
+    if (values['log-json']) config.log.json = true
+    return start(io, config)
+  },
+}
+
+/** Runs the node until SIGINT/SIGTERM. */
+async function start(io: CliIO, config: NodeConfig): Promise<number> {
+  const log = createLogger({ name: config.name, level: config.log.level, json: config.log.json, write: io.err })
+  const stop = new AbortController()
+  let signals = 0
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++
+    if (signals === 1) {
+      log.info('signal received, shutting down', { signal: sig })
+      stop.abort()
+    } else {
+      log.error('second signal during shutdown, exiting now', { signal: sig })
+      process.exit(1)
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const rt = await startNodeRuntime(config, { log, signal: stop.signal, vaultContext: io.ctx })
+    if (!stop.signal.aborted) await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }))
+    await rt.close()
+    return 0
+  } catch (e) {
+    // A signal during start: what had started was closed, as asked.
+    if (isHopsealError(e, 'ABORTED') && stop.signal.aborted) return 0
+    throw e
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** Checks a config and prints its normalised form (secrets redacted). */
+function validate(io: CliIO, file: string, json: boolean): number {
+  const config = loadConfig(file, io.env)
+  const shown = configToDisplay(config)
+  // Not errors: a device may be plugged in later, and the runtime retries it.
+  const warnings = config.transports.serial.filter((l) => !existsSync(l.path)).map((l) => `${l.name}: ${l.path} does not exist now (the node will keep retrying to open it)`)
+  if (json) io.out(JSON.stringify({ ok: true, file: config.file, warnings, config: shown }))
+  else {
+    for (const w of warnings) io.err(`warning: ${w}`)
+    io.out(`# ${config.file}: ok`)
+    io.out(stringify(shown).trimEnd())
+  }
+  return 0
+}
+
+async function status(io: CliIO, url: string | undefined, configFile: string | undefined, json: boolean): Promise<number> {
+  let base = url ?? `http://127.0.0.1:${DEFAULT_METRICS_PORT}`
+  if (configFile) {
+    const c = loadConfig(configFile, io.env)
+    if (!c.metrics) return usage(io, `${configFile} has no metrics: section, so its node serves no /status`)
+    const host = c.metrics.host === '0.0.0.0' ? '127.0.0.1' : c.metrics.host === '::' ? '::1' : c.metrics.host
+    base = `http://${host.includes(':') ? `[${host}]` : host}:${c.metrics.port}`
+  }
+  const s = await fetchStatus(base)
+  if (json) io.out(JSON.stringify(s))
+  else for (const l of formatStatus(s)) io.out(l)
+  return 0
+}
