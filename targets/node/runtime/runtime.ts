@@ -135,12 +135,12 @@ export async function startNodeRuntime(config: NodeConfig, opts: RuntimeOptions)
     }
     throwIfAborted(opts.signal)
     if (config.transports.mqtt) {
-      const t = await openMqtt(config.transports.mqtt, log)
+      const t = await openMqtt(config.transports.mqtt, log, () => state === 'stopping')
       mqtt = t
       closers.push({ what: 'mqtt', close: () => t.close() })
     }
     if (config.transports.serial.length > 0) {
-      const s = await openSerial(config.transports.serial, clock, log)
+      const s = await openSerial(config.transports.serial, clock, log, () => state === 'stopping')
       serial = s
       closers.push({ what: 'serial', close: () => s.transport.close() })
     }

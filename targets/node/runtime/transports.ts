@@ -42,16 +42,29 @@ export function mqttOptions(c: MqttConfig): MqttTransportOptions {
   return o
 }
 
-/** Connects (in the background) and logs connection changes. */
-export async function openMqtt(c: MqttConfig, log: Logger): Promise<MqttTransport> {
+/**
+ * Connects (in the background) and logs connection changes. `stopping()` true
+ * means the node is shutting down: a disconnect is then expected, not a warning.
+ */
+export async function openMqtt(c: MqttConfig, log: Logger, stopping: () => boolean): Promise<MqttTransport> {
   const t = await connectMqttTransport(mqttOptions(c))
   log.info('mqtt connecting', { url: t.url, name: t.name, prefix: c.prefix ?? 'hopseal/v1', ...(c.shared ? { shared: `${c.shared.group}/${c.shared.name}` } : {}) })
   let refused = 0
+  let fallbacks = 0
   t.onStateChange((up) => {
     if (up) log.info('mqtt connected', { url: t.url, protocol: t.protocolVersion === 5 ? 'mqtt5' : 'mqtt3.1.1' })
+    else if (stopping()) log.debug('mqtt disconnected', { url: t.url })
     else log.warn('mqtt disconnected', { url: t.url })
   })
   t.onReconnecting((attempt, delayMs) => {
+    if (stopping()) return
+    const nowFallbacks = t.counters.protocol_fallback ?? 0
+    if (nowFallbacks > fallbacks) {
+      // Not a failure: an MQTT 3.1.1 broker (aedes, older Mosquitto) answered; the retry uses 3.1.1 at once.
+      fallbacks = nowFallbacks
+      log.info('mqtt broker does not speak MQTT 5, using 3.1.1', { url: t.url })
+      return
+    }
     const nowRefused = t.counters.connect_refused ?? 0
     if (nowRefused > refused) {
       refused = nowRefused
@@ -70,13 +83,13 @@ export interface OpenedSerial {
 }
 
 /** Adds every configured link to one SerialTransport; links that cannot open yet retry in the background. */
-export async function openSerial(configs: readonly SerialLinkConfig[], clock: Clock, log: Logger): Promise<OpenedSerial> {
+export async function openSerial(configs: readonly SerialLinkConfig[], clock: Clock, log: Logger, stopping: () => boolean): Promise<OpenedSerial> {
   const transport = new SerialTransport({ clock })
   const links = new Map<string, { config: SerialLinkConfig; link: LateSerialLink }>()
   transport.onLinkEvent((name, event) => {
     const l = links.get(name)
     if (event === 'up') log.info('serial link up', { link: name, path: l?.config.path })
-    else if (event === 'down') log.warn('serial link down', { link: name, path: l?.config.path })
+    else if (event === 'down') (stopping() ? log.debug : log.warn)('serial link down', { link: name, path: l?.config.path })
   })
   for (const c of configs) {
     const profile = buildProfile(c.profile, c.profileOptions)
