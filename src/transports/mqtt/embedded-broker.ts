@@ -11,6 +11,12 @@
  *   filter that matches nothing. Use Mosquitto (or any MQTT 5 broker) for a
  *   fleet of gateways.
  * - No limit on a packet's size: the listener adds one (./packet-guard.ts).
+ * - aedes 1.2 bug: a QoS 1 publish to a topic with an empty level (`a/b/`)
+ *   that matches a persistent subscriber's `a/b/+` makes aedes fail with "no
+ *   such packet" and disconnect that subscriber, so any client could knock a
+ *   hopseal node off with one packet. This broker refuses publishes to topics
+ *   with an empty level (hopseal never uses one); the publisher is
+ *   disconnected instead.
  *
  * Listens on 127.0.0.1 by default: the broker has no authentication unless
  * `aedes.authenticate` is given.
@@ -65,10 +71,21 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `embedded broker port expected 0..65535, got ${port}`)
   if (!Number.isInteger(maxPacketSize) || maxPacketSize < 64 || maxPacketSize > MQTT_MAX_PACKET_SIZE) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `embedded broker maxPacketSize expected 64..${MQTT_MAX_PACKET_SIZE}, got ${maxPacketSize}`)
 
-  const broker = await Aedes.createBroker(opts.aedes)
   const taps = new Set<BrokerTap>()
   const sockets = new Set<net.Socket>()
+  /** Sockets the guard closed: aedes may still parse the chunk that announced the oversize packet. */
+  const oversize = new WeakSet<object>()
   let oversizeRejected = 0
+  const userAuthorize = opts.aedes?.authorizePublish
+  const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
+    if (client && oversize.has(client.conn)) return callback(new Error(`packet over maxPacketSize ${maxPacketSize}`))
+    if (hasEmptyLevel(packet.topic)) return callback(new Error('topics with an empty level are refused (aedes 1.2 persistent-session bug)'))
+    if (userAuthorize) return userAuthorize(client, packet, callback)
+    // aedes's default check (its issue #597): $SYS is the broker's.
+    if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topic is reserved'))
+    callback(null)
+  }
+  const broker = await Aedes.createBroker({ ...opts.aedes, authorizePublish })
 
   broker.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
     if (!client || taps.size === 0) return
@@ -94,7 +111,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
     // read() emits 'data'), before aedes parses them.
     const guard = new PacketSizeGuard(maxPacketSize)
     socket.on('data', (chunk: Buffer) => {
-      if (guard.push(chunk) !== undefined) {
+      if (!oversize.has(socket) && guard.push(chunk) !== undefined) {
+        oversize.add(socket)
         oversizeRejected++
         socket.destroy()
       }
@@ -141,4 +159,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
       return closing
     },
   }
+}
+
+function hasEmptyLevel(topic: string): boolean {
+  return topic.startsWith('/') || topic.endsWith('/') || topic.includes('//')
 }
