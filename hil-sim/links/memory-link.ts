@@ -14,6 +14,7 @@ import { DEFAULT_MEMORY_MAX_PENDING, DEFAULT_MEMORY_MTU } from './constants.ts'
 
 /** One end of a memory cable. */
 export interface MemoryLink extends FrameLink {
+  onStateChange(handler: (up: boolean) => void): void
   /**
    * Unplugs (`false`) or re-plugs (`true`) this end. The cable is up only while
    * both ends are plugged and open; both ends see the state change, frames in

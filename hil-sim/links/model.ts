@@ -49,6 +49,8 @@ export interface LinkStats {
 
 /** A FrameLink with a seeded medium in front of it. */
 export interface ModelLink extends FrameLink {
+  /** Forwards to the inner link's state changes (a no-op when it has none). */
+  onStateChange(handler: (up: boolean) => void): void
   /** A snapshot of the counters. */
   readonly stats: LinkStats
   /** Frames scheduled for delivery and not yet handed to the inner link. */

@@ -22,7 +22,7 @@ import { memoryLinkPair } from '../links/memory-link.ts'
 import { seededRandom } from '../links/prng.ts'
 import { authFor, makeParty, openVault, type Party } from './parties.ts'
 import { countPlaintext, decodeReading, encodeReading } from './readings.ts'
-import { newTapRecord, tapBroker, tapLink, type TapRecord } from './taps.ts'
+import { newTapRecord, tapBroker, tapLink } from './taps.ts'
 import type { DeviceSpec, ScenarioSpec } from './spec.ts'
 
 const ECDH_OPCODE = 0x43
@@ -324,7 +324,8 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       for (let seq = 0; seq < perDevice && Date.now() < deadline; seq++) {
         const value = 55 + rnd.int(60)
         const r = encodeReading(dev.index, seq, value)
-        while (pending.size >= 32) await Promise.race(pending)
+        // Stay inside the reliable sending window (span from the oldest unacknowledged message).
+        while (ch.unacked >= 32 && pending.size > 0) await Promise.race(pending)
         sentReadings.push(r)
         sent++
         const p: Promise<void> = ch.send(r).then(
@@ -355,6 +356,11 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     }
     const gw: Record<string, number> = {}
     for (const [k, v] of gwNode.counters) if (k.startsWith('gateway.') || k.startsWith('mailbox.') || k.startsWith('drop.') || k === 'received' || k === 'sent') gw[k] = v
+    if (process.env.HOPSEAL_SCENARIO_DEBUG) {
+      for (const d of devices) console.error(d.name, Object.fromEntries(d.node.counters), JSON.stringify(d.serial.stats('gw')), JSON.stringify(d.up.stats), JSON.stringify(d.down.stats))
+      for (const [n, a] of apps) console.error(n, Object.fromEntries(a.node.counters))
+      console.error('gateway', Object.fromEntries(gwNode.counters))
+    }
     const heapMB = Math.round((heapMax / 1048576) * 10) / 10
     const checks: Check[] = [
       { name: 'delivered = sent, exactly once, in order', ok: receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && sent === perDevice * devices.length, detail: `sent ${sent}/${perDevice * devices.length}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}` },

@@ -8,7 +8,7 @@ import type { IncomingMeta, Node } from '../routing/node.ts'
 import { background, type Clock } from './clock.ts'
 import type { ChannelSession } from './session.ts'
 import { Control, MessageType } from './wire.ts'
-import { ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
+import { MAX_SACK_BYTES, ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
 import type { PeerInfo } from './auth.ts'
 import { type Delivery } from './options.ts'
 
@@ -47,7 +47,7 @@ export class SecureChannel {
       this.receiver = new ReliableReceiver(
         init.reliable,
         (payload) => this.deliver(payload, this.lastMeta),
-        (next) => this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next))),
+        (next, sack) => this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next), sack)),
         count,
       )
     }
@@ -154,7 +154,10 @@ export class SecureChannel {
         if (opened.plaintext[0] === Control.CLOSE) this.teardown('closed by peer')
         else if (opened.plaintext[0] === Control.ACK && this.sender) {
           try {
-            this.sender.onAck(decodeVarint(opened.plaintext, 1).value)
+            const v = decodeVarint(opened.plaintext, 1)
+            const sack = opened.plaintext.subarray(1 + v.length)
+            if (sack.length > MAX_SACK_BYTES) throw new RangeError('sack too long')
+            this.sender.onAck(v.value, sack)
           } catch {
             this.node.count('channel.drop.bad_ack')
           }

@@ -27,6 +27,12 @@ export interface ReliableOptions {
   receiveBuffer: number
 }
 
+/** Later messages selectively acknowledged before a gap counts as lost (TCP's three duplicate acks). */
+export const FAST_RETRANSMIT_AFTER = 3
+
+/** Largest selective-ack bitmap (bytes): covers the 64 messages after the first gap, the default receive buffer. */
+export const MAX_SACK_BYTES = 8
+
 /** Defaults sized for a broker restart or a radio blackout of about a minute. */
 export const DEFAULT_RELIABLE: ReliableOptions = Object.freeze({ ackTimeoutMs: 1000, maxBackoffMs: 8000, maxRetransmits: 12, sendBuffer: 64, receiveBuffer: 64 })
 
@@ -36,6 +42,8 @@ interface Outstanding {
   timer: unknown
   resolve: () => void
   reject: (e: Error) => void
+  /** This transmission was a fast retransmit (at most one per transmission). */
+  fastSent?: boolean
 }
 
 export class ReliableSender {
@@ -50,13 +58,21 @@ export class ReliableSender {
     private readonly count: (reason: string) => void,
   ) {}
 
+  /**
+   * The sending window in use: from the oldest unacknowledged sequence to the
+   * next one. It bounds memory here and, because it never exceeds the
+   * receiver's early buffer, no message the receiver would have to drop is
+   * ever sent (counting only unacknowledged messages let selective acks slide
+   * the window past a lost message until the receiver dropped everything).
+   */
   get unacked(): number {
-    return this.outstanding.size
+    for (const seq of this.outstanding.keys()) return this.next - seq // Map keeps insertion (= sequence) order
+    return 0
   }
 
   send(payload: Uint8Array): Promise<void> {
-    if (this.outstanding.size >= this.opts.sendBuffer) {
-      return Promise.reject(new HopsealError(ErrorCode.LIMIT_EXCEEDED, `reliable send buffer full (${this.opts.sendBuffer} unacknowledged messages)`))
+    if (this.unacked >= Math.min(this.opts.sendBuffer, this.opts.receiveBuffer)) {
+      return Promise.reject(new HopsealError(ErrorCode.LIMIT_EXCEEDED, `reliable send window full (${this.unacked} messages since the oldest unacknowledged one)`))
     }
     const seq = this.next++
     return new Promise<void>((resolve, reject) => {
@@ -66,14 +82,42 @@ export class ReliableSender {
     })
   }
 
-  /** ACK(n): every sequence below n arrived. */
-  onAck(n: number): void {
+  /**
+   * ACK(n, sack): every sequence below n arrived, and so did n + 1 + i for
+   * every bit i set in `sack` (LSB first). The selective part stops the
+   * sender from retransmitting messages the receiver already buffers behind
+   * one lost message (on a radio with 20 % loss, cumulative acks alone made
+   * every outstanding message go out again at each timeout).
+   */
+  onAck(n: number, sack?: Uint8Array): void {
+    let highest = n - 1
     for (const [seq, o] of this.outstanding) {
-      if (seq >= n) continue
+      const d = seq - n - 1
+      const sacked = sack !== undefined && d >= 0 && d < sack.length * 8 && (sack[d >> 3]! & (1 << (d & 7))) !== 0
+      if (seq >= n && !sacked) continue
+      highest = Math.max(highest, seq)
       this.clock.clearTimeout(o.timer)
       this.outstanding.delete(seq)
       o.resolve()
     }
+    // Fast retransmit: a message FAST_RETRANSMIT_AFTER later messages overtook
+    // is lost, not late; resend it now (once per transmission) rather than
+    // after its backoff timer, which on a lossy radio doubles at each loss.
+    for (const [seq, o] of this.outstanding) {
+      if (seq >= highest) break
+      if (!o.fastSent && highest - seq >= FAST_RETRANSMIT_AFTER && this.sackedAbove(seq, n, sack) >= FAST_RETRANSMIT_AFTER) {
+        this.clock.clearTimeout(o.timer)
+        this.count('reliable.fast_retransmit')
+        this.fire(seq, o, true)
+      }
+    }
+  }
+
+  private sackedAbove(seq: number, n: number, sack: Uint8Array | undefined): number {
+    if (!sack) return 0
+    let c = 0
+    for (let d = Math.max(0, seq - n); d < sack.length * 8; d++) if (sack[d >> 3]! & (1 << (d & 7))) c++
+    return c
   }
 
   /** Fails everything still outstanding (channel closed). */
@@ -85,7 +129,8 @@ export class ReliableSender {
     this.outstanding.clear()
   }
 
-  private fire(seq: number, o: Outstanding): void {
+  private fire(seq: number, o: Outstanding, fast = false): void {
+    o.fastSent = fast
     o.attempts++
     if (o.attempts > 1) this.count('reliable.retransmitted')
     this.transmit(concat(encodeVarint(seq), o.payload)).catch(() => this.count('reliable.send_error'))
@@ -110,7 +155,8 @@ export class ReliableReceiver {
   constructor(
     private readonly opts: ReliableOptions,
     private readonly deliver: (payload: Uint8Array) => Promise<void>,
-    private readonly ack: (next: number) => Promise<void>,
+    /** Sends ACK(next, sack): `sack` has bit i set when next + 1 + i is buffered (empty when nothing is). */
+    private readonly ack: (next: number, sack: Uint8Array) => Promise<void>,
     private readonly count: (reason: string) => void,
   ) {}
 
@@ -138,6 +184,20 @@ export class ReliableReceiver {
     } else if (this.early.size < this.opts.receiveBuffer && seq < this.expected + 4 * this.opts.receiveBuffer) {
       this.early.set(seq, framed.slice(off))
     } else this.count('reliable.drop_buffer_full')
-    await this.ack(this.expected)
+    await this.ack(this.expected, this.sack())
+  }
+
+  /** The selective-ack bitmap of the early buffer, at most MAX_SACK_BYTES, trailing zero bytes trimmed. */
+  private sack(): Uint8Array {
+    if (this.early.size === 0) return new Uint8Array(0)
+    const bits = new Uint8Array(MAX_SACK_BYTES)
+    let len = 0
+    for (const seq of this.early.keys()) {
+      const d = seq - this.expected - 1
+      if (d < 0 || d >= MAX_SACK_BYTES * 8) continue
+      bits[d >> 3]! |= 1 << (d & 7)
+      len = Math.max(len, (d >> 3) + 1)
+    }
+    return bits.subarray(0, len)
   }
 }

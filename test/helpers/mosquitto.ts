@@ -39,6 +39,8 @@ export interface MosquittoOptions {
   port?: number
   /** Save sessions and queued messages in the temp dir (default false). */
   persistence?: boolean
+  /** PEM file paths: the listener speaks TLS (`mqtts://`). */
+  tls?: { certfile: string; keyfile: string }
 }
 
 export interface Mosquitto {
@@ -109,6 +111,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     'log_type notice',
     'log_type information',
     'connection_messages true',
+    ...(opts.tls ? [`certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`] : []),
   ]
   if (userInfo().uid === 0) lines.push('user root')
   /** (Re)creates the temp dir and config: restart() after stop() gets the same config, without saved state. */
@@ -166,7 +169,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   }
 
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     get pid() {
       return child?.pid ?? -1

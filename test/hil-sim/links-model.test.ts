@@ -32,7 +32,10 @@ describe('hil-sim links: model link on a manual clock', () => {
     let cur = 0
     for (let i = 0; i < 10_000; i++) {
       if (!got.has(i)) cur++
-      else if (cur > 0) runs.push(cur), (cur = 0)
+      else if (cur > 0) {
+        runs.push(cur)
+        cur = 0
+      }
     }
     const lostFrac = r.radio.stats.lost / 10_000
     const meanRun = runs.reduce((a, b) => a + b, 0) / runs.length

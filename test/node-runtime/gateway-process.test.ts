@@ -173,7 +173,7 @@ describe('hopseal node start: the example gateway as a child process', { skip },
     assert.equal(code, 0, gw!.stderr())
     const log = gw!.stderr()
     const lines = log.trim().split('\n')
-    assert.match(lines.at(-1)!, / info  gateway stopped$/)
+    assert.match(lines.at(-1)!, / info {2}gateway stopped$/)
     const stopping = lines.findIndex((l) => / stopping /.test(l))
     assert.ok(stopping > lines.findIndex((l) => / ready /.test(l)))
     assert.deepEqual(lines.filter((l) => / (error|warn) /.test(l.slice(24, 31))), [], 'no error or warning lines')

@@ -94,6 +94,21 @@ export const TRANSIENT_CONNACK_CODES: ReadonlySet<number> = new Set([3, 0x80, 0x
 /** CONNACK "unacceptable / unsupported protocol version": 1 from a 3.1.1 broker, 0x84 from a v5 broker. */
 export const UNSUPPORTED_VERSION_CODES: ReadonlySet<number> = new Set([1, 0x84])
 
+/**
+ * TLS errors that retrying cannot fix (Node/OpenSSL codes): the first connect
+ * fails at once with them instead of waiting for connectTimeoutMs.
+ */
+export const TLS_FATAL_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
 /** Embedded broker: listen address (loopback only by default, it has no authentication). */
 export const DEFAULT_BROKER_HOST = '127.0.0.1'
 

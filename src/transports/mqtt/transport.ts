@@ -24,7 +24,7 @@ import { ErrorCode, HopsealError } from '../../errors.ts'
 import { address, TransportType, type Address } from '../../routing/address.ts'
 import type { Transport, TransportProperties } from '../../routing/transport.ts'
 import { Backoff } from './backoff.ts'
-import { EARLY_RECEIVE_LIMIT, FALLBACK_RETRY_MS, TRANSIENT_CONNACK_CODES, UNSUPPORTED_VERSION_CODES } from './constants.ts'
+import { EARLY_RECEIVE_LIMIT, FALLBACK_RETRY_MS, TLS_FATAL_CODES, TRANSIENT_CONNACK_CODES, UNSUPPORTED_VERSION_CODES } from './constants.ts'
 import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './options.ts'
 import { inboxFilter, isValidName, messageTopic, parseMessageTopic, sharedInboxFilter } from './topics.ts'
 
@@ -41,8 +41,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
  * connected and subscribed, so messages addressed to it from then on reach it.
  *
  * @throws HopsealError INVALID_ARGUMENT for a bad option; TRANSPORT_UNAVAILABLE
- *   when the broker stays unreachable for `connectTimeoutMs` or refuses the
- *   connection or subscription (bad credentials, not authorized); ABORTED
+ *   when the broker stays unreachable for `connectTimeoutMs`, or at once when
+ *   it refuses the connection or subscription (bad credentials, not
+ *   authorized) or its TLS certificate does not verify; ABORTED
  *   when `signal` fires first. The client is cleaned up in every case.
  * @example
  * const t = await connectMqttTransport({ url: 'mqtt://127.0.0.1:1883', name: 'gw-1' })
@@ -271,6 +272,9 @@ export class MqttTransport implements Transport {
       this.lastError = e
       this.count('connect_errors')
       if (rc !== undefined) this.onRefused(rc, e)
+      else if (!this.everUp && TLS_FATAL_CODES.has(String((e as { code?: unknown }).code))) {
+        this.fail(new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT broker ${this.url}: TLS certificate rejected: ${e.message}`, { cause: e }))
+      }
     })
     c.on('packetreceive', (p: Packet) => {
       if (p.cmd !== 'connack') return
