@@ -12,6 +12,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   channel: () => import('./channel.ts'),
   pkcs11: () => import('./pkcs11.ts'),
   atecc608: () => import('./atecc608.ts'),
+  transports: () => import('./transports.ts'),
 }
 
 async function main(): Promise<void> {
