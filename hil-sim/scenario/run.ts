@@ -337,7 +337,14 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       }
       while (pending.size > 0 && Date.now() < deadline + 30_000) await Promise.race(pending)
     }))
-    await Promise.all(faultDone.map((p) => Promise.race([p, sleep(Math.max(0, deadline - Date.now()))])))
+    // Faults still running at the deadline are abandoned; the timer goes as soon as they end (no idle wait at exit).
+    let stopWaiting = (): void => undefined
+    const atDeadline = new Promise<void>((r) => {
+      const t = setTimeout(r, Math.max(0, deadline - Date.now()))
+      stopWaiting = () => { clearTimeout(t); r() }
+    })
+    await Promise.race([Promise.all(faultDone), atDeadline])
+    stopWaiting()
     await sleep(50)
 
     // Summary and checks.

@@ -46,7 +46,7 @@ export class SecureChannel {
       this.sender = new ReliableSender(init.reliable, this.clock, (framed) => this.sendSealed(MessageType.DATA, framed), count)
       this.receiver = new ReliableReceiver(
         init.reliable,
-        (payload) => this.deliver(payload, this.lastMeta),
+        (payload, meta) => this.deliver(payload, meta),
         (next, sack) => this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next), sack)),
         count,
       )
@@ -67,8 +67,7 @@ export class SecureChannel {
   private readonly idleTimeoutMs: number
   private deliverTo: Delivery | undefined
   private sender: ReliableSender | undefined
-  private receiver: ReliableReceiver | undefined
-  private lastMeta: IncomingMeta = {}
+  private receiver: ReliableReceiver<IncomingMeta> | undefined
 
   /**
    * Sends one application message to the worker behind the peer's endpoint.
@@ -130,8 +129,7 @@ export class SecureChannel {
       case MessageType.DATA:
         this.node.count('channel.delivered')
         if (this.receiver) {
-          this.lastMeta = peerMeta
-          await this.receiver.receive(opened.plaintext)
+          await this.receiver.receive(opened.plaintext, peerMeta)
         } else await this.deliver(opened.plaintext, peerMeta)
         return
       case MessageType.ROUTED: {

@@ -5,7 +5,9 @@
  * (CONTROL ACK with the next sequence it expects), delivers in order exactly
  * once, and buffers a bounded number of early messages; the sender keeps a
  * bounded number of unacknowledged messages and retransmits them (re-sealed
- * with a new channel counter) with exponential backoff.
+ * with a new channel counter) with exponential backoff from a retransmission
+ * timeout measured like TCP's (RFC 6298: smoothed RTT + 4 × its variation,
+ * first transmissions only), floored at `minAckTimeoutMs`.
  *
  * Both ends must enable it. `send()` resolves when the peer acknowledged,
  * rejects LIMIT_EXCEEDED when the send buffer is full (nothing accepted is
@@ -16,8 +18,14 @@ import { concat, decodeVarint, encodeVarint } from '../bytes/index.ts'
 import type { Clock } from './clock.ts'
 
 export interface ReliableOptions {
-  /** First retransmission after this long without an ack (ms); doubles up to maxBackoffMs. */
+  /**
+   * Retransmission timeout before the first round trip is measured (ms);
+   * afterwards it follows the measured RTT (never below minAckTimeoutMs) and
+   * doubles at each retransmission of a message, up to maxBackoffMs.
+   */
   ackTimeoutMs: number
+  /** Floor of the measured retransmission timeout (ms). */
+  minAckTimeoutMs: number
   maxBackoffMs: number
   /** Retransmissions of one message before delivery fails. */
   maxRetransmits: number
@@ -34,7 +42,7 @@ export const FAST_RETRANSMIT_AFTER = 3
 export const MAX_SACK_BYTES = 8
 
 /** Defaults sized for a broker restart or a radio blackout of about a minute. */
-export const DEFAULT_RELIABLE: ReliableOptions = Object.freeze({ ackTimeoutMs: 1000, maxBackoffMs: 8000, maxRetransmits: 12, sendBuffer: 64, receiveBuffer: 64 })
+export const DEFAULT_RELIABLE: ReliableOptions = Object.freeze({ ackTimeoutMs: 1000, minAckTimeoutMs: 100, maxBackoffMs: 8000, maxRetransmits: 12, sendBuffer: 64, receiveBuffer: 64 })
 
 interface Outstanding {
   payload: Uint8Array
@@ -44,11 +52,19 @@ interface Outstanding {
   reject: (e: Error) => void
   /** This transmission was a fast retransmit (at most one per transmission). */
   fastSent?: boolean
+  /** When the first transmission went out (clock ms): the RTT sample if it is acknowledged without a retransmission. */
+  sentAt: number
 }
+
+/** RFC 6298 gains: SRTT ← 7/8 SRTT + 1/8 R, RTTVAR ← 3/4 RTTVAR + 1/4 |SRTT − R|. */
+const RTT_ALPHA = 1 / 8
+const RTT_BETA = 1 / 4
 
 export class ReliableSender {
   private next = 0
   private readonly outstanding = new Map<number, Outstanding>()
+  private srtt: number | undefined
+  private rttvar = 0
 
   constructor(
     private readonly opts: ReliableOptions,
@@ -76,7 +92,7 @@ export class ReliableSender {
     }
     const seq = this.next++
     return new Promise<void>((resolve, reject) => {
-      const o: Outstanding = { payload: payload.slice(), attempts: 0, timer: undefined, resolve, reject }
+      const o: Outstanding = { payload: payload.slice(), attempts: 0, timer: undefined, resolve, reject, sentAt: this.clock.now() }
       this.outstanding.set(seq, o)
       this.fire(seq, o)
     })
@@ -91,15 +107,18 @@ export class ReliableSender {
    */
   onAck(n: number, sack?: Uint8Array): void {
     let highest = n - 1
+    let sample: Outstanding | undefined
     for (const [seq, o] of this.outstanding) {
       const d = seq - n - 1
       const sacked = sack !== undefined && d >= 0 && d < sack.length * 8 && (sack[d >> 3]! & (1 << (d & 7))) !== 0
       if (seq >= n && !sacked) continue
       highest = Math.max(highest, seq)
+      if (o.attempts === 1) sample = o // Karn: a retransmitted message's ack is ambiguous
       this.clock.clearTimeout(o.timer)
       this.outstanding.delete(seq)
       o.resolve()
     }
+    if (sample) this.measure(this.clock.now() - sample.sentAt)
     // Fast retransmit: a message FAST_RETRANSMIT_AFTER later messages overtook
     // is lost, not late; resend it now (once per transmission) rather than
     // after its backoff timer, which on a lossy radio doubles at each loss.
@@ -110,6 +129,23 @@ export class ReliableSender {
         this.count('reliable.fast_retransmit')
         this.fire(seq, o, true)
       }
+    }
+  }
+
+  /** The retransmission timeout now in use (ms). */
+  get rto(): number {
+    if (this.srtt === undefined) return this.opts.ackTimeoutMs
+    return Math.min(Math.max(this.opts.minAckTimeoutMs, this.srtt + 4 * this.rttvar), this.opts.maxBackoffMs)
+  }
+
+  private measure(r: number): void {
+    if (!(r >= 0)) return
+    if (this.srtt === undefined) {
+      this.srtt = r
+      this.rttvar = r / 2
+    } else {
+      this.rttvar = (1 - RTT_BETA) * this.rttvar + RTT_BETA * Math.abs(this.srtt - r)
+      this.srtt = (1 - RTT_ALPHA) * this.srtt + RTT_ALPHA * r
     }
   }
 
@@ -134,7 +170,7 @@ export class ReliableSender {
     o.attempts++
     if (o.attempts > 1) this.count('reliable.retransmitted')
     this.transmit(concat(encodeVarint(seq), o.payload)).catch(() => this.count('reliable.send_error'))
-    const wait = Math.min(this.opts.ackTimeoutMs * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
+    const wait = Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
     o.timer = this.clock.setTimeout(() => {
       if (!this.outstanding.has(seq)) return
       if (o.attempts > this.opts.maxRetransmits) {
@@ -148,20 +184,28 @@ export class ReliableSender {
   }
 }
 
-export class ReliableReceiver {
+export class ReliableReceiver<M = unknown> {
   private expected = 0
-  private readonly early = new Map<number, Uint8Array>()
+  private readonly early = new Map<number, { payload: Uint8Array; meta: M }>()
+  /** Accepted in order, not yet handed to `deliver` (one drain loop keeps them in order). */
+  private readonly ready: { payload: Uint8Array; meta: M }[] = []
+  private draining: Promise<void> | undefined
 
   constructor(
     private readonly opts: ReliableOptions,
-    private readonly deliver: (payload: Uint8Array) => Promise<void>,
+    private readonly deliver: (payload: Uint8Array, meta: M) => Promise<void>,
     /** Sends ACK(next, sack): `sack` has bit i set when next + 1 + i is buffered (empty when nothing is). */
     private readonly ack: (next: number, sack: Uint8Array) => Promise<void>,
     private readonly count: (reason: string) => void,
   ) {}
 
-  /** Handles one framed plaintext; delivers what is now in order; always acks. */
-  async receive(framed: Uint8Array): Promise<void> {
+  /**
+   * Handles one framed plaintext; once what it made deliverable was
+   * delivered, acks. The sequence state changes synchronously,
+   * before any await, so a retransmission that arrives while an earlier copy
+   * is still being delivered is a duplicate, never a second delivery.
+   */
+  async receive(framed: Uint8Array, meta: M): Promise<void> {
     let seq: number
     let off: number
     try {
@@ -174,17 +218,34 @@ export class ReliableReceiver {
     }
     if (seq < this.expected || this.early.has(seq)) this.count('reliable.duplicate')
     else if (seq === this.expected) {
-      await this.deliver(framed.subarray(off))
+      this.ready.push({ payload: framed.slice(off), meta })
       this.expected++
       for (let m = this.early.get(this.expected); m; m = this.early.get(this.expected)) {
         this.early.delete(this.expected)
-        await this.deliver(m)
+        this.ready.push(m)
         this.expected++
       }
     } else if (this.early.size < this.opts.receiveBuffer && seq < this.expected + 4 * this.opts.receiveBuffer) {
-      this.early.set(seq, framed.slice(off))
+      this.early.set(seq, { payload: framed.slice(off), meta })
     } else this.count('reliable.drop_buffer_full')
+    await this.drain()
+    // Acked once delivered: a resolved send() means the peer's application has it.
     await this.ack(this.expected, this.sack())
+  }
+
+  private drain(): Promise<void> {
+    if (this.draining) return this.draining
+    if (this.ready.length === 0) return Promise.resolve()
+    const run = async (): Promise<void> => {
+      try {
+        for (let m = this.ready.shift(); m; m = this.ready.shift()) await this.deliver(m.payload, m.meta)
+      } finally {
+        this.draining = undefined
+      }
+    }
+    // Assigned before the loop's first await can clear it (the loop always awaits: ready is not empty).
+    this.draining = run()
+    return this.draining
   }
 
   /** The selective-ack bitmap of the early buffer, at most MAX_SACK_BYTES, trailing zero bytes trimmed. */

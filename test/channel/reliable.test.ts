@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { utf8 } from '../../src/bytes/index.ts'
+import { concat, encodeVarint, utf8 } from '../../src/bytes/index.ts'
+import { DEFAULT_RELIABLE, ReliableReceiver, ReliableSender } from '../../src/channel/reliable.ts'
+import { ManualClock } from '../../src/time/clock.ts'
 import { cryptoProvider } from '../../src/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { softwareStaticKey } from '../../src/noise/index.ts'
@@ -75,5 +77,68 @@ describe('reliable mode', () => {
     const { ch, net } = await setup({ ackTimeoutMs: 5, maxBackoffMs: 5, maxRetransmits: 3 })
     net.fault = () => ({ drop: true })
     await assert.rejects(ch.send(utf8('lost')), (e: unknown) => isHopsealError(e, 'CHANNEL_DELIVERY_FAILED'))
+  })
+})
+
+describe('reliable mode units', () => {
+  const opts = { ...DEFAULT_RELIABLE }
+  const framed = (seq: number, text: string) => concat(encodeVarint(seq), utf8(text))
+
+  it('a copy that arrives while the first is still being delivered is a duplicate, not a second delivery', async () => {
+    const delivered: string[] = []
+    const counts: string[] = []
+    const acks: number[] = []
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const rx = new ReliableReceiver<string>(
+      opts,
+      async (p, meta) => {
+        delivered.push(`${new TextDecoder().decode(p)}@${meta}`)
+        await gate
+      },
+      async (next) => void acks.push(next),
+      (r) => void counts.push(r),
+    )
+    const first = rx.receive(framed(0, 'a'), 'm0')
+    const copy = rx.receive(framed(0, 'a'), 'm0-copy') // the retransmission, mid-delivery
+    const next = rx.receive(framed(1, 'b'), 'm1')
+    release()
+    await Promise.all([first, copy, next])
+    assert.deepEqual(delivered, ['a@m0', 'b@m1'])
+    assert.deepEqual(counts, ['reliable.duplicate'])
+    assert.equal(acks.at(-1), 2, 'the last ack says everything below 2 arrived')
+    assert.ok(acks.every((n) => n >= 1), `no ack sent before its delivery: ${acks}`)
+  })
+
+  it('the retransmission timeout follows the measured RTT (RFC 6298), floored and capped; retransmitted acks are not samples', async () => {
+    const clock = new ManualClock()
+    const sent: Uint8Array[] = []
+    const tx = new ReliableSender({ ...opts, ackTimeoutMs: 1000, minAckTimeoutMs: 50, maxBackoffMs: 8000 }, clock, async (f) => void sent.push(f), () => undefined)
+    assert.equal(tx.rto, 1000, 'before any sample')
+    for (let i = 0; i < 20; i++) {
+      const p = tx.send(utf8('x'))
+      clock.advance(200)
+      tx.onAck(i + 1)
+      await p
+    }
+    // Constant 200 ms RTT: SRTT → 200, RTTVAR → 0, so RTO → max(50, 200 + 4·RTTVAR) ≈ 200.
+    assert.ok(tx.rto >= 200 && tx.rto < 210, `rto ${tx.rto}`)
+    // A message acknowledged only after a retransmission (Karn) does not move the estimate.
+    const before = tx.rto
+    const p = tx.send(utf8('slow'))
+    clock.advance(before) // the timer fires: second transmission
+    assert.equal(sent.length, 22)
+    clock.advance(5000)
+    tx.onAck(21)
+    await p
+    assert.equal(tx.rto, before)
+    // Fast acks never push it below the floor.
+    for (let i = 21; i < 60; i++) {
+      const q = tx.send(utf8('y'))
+      clock.advance(1)
+      tx.onAck(i + 1)
+      await q
+    }
+    assert.equal(tx.rto, 50)
   })
 })
