@@ -116,6 +116,8 @@ describe('fragment header', () => {
     assert.deepEqual(parseFrame(Uint8Array.of(0x80)), { kind: 'invalid', reason: 'truncated' })
     assert.deepEqual(parseFrame(Uint8Array.of(0x80, 0)), { kind: 'invalid', reason: 'truncated' })
     assert.deepEqual(parseFrame(Uint8Array.of(0x80, 2, 1, 0xaa)), { kind: 'invalid', reason: 'bad_index' })
+    // A one-fragment message is never sent (it would travel whole): forged, dropped.
+    assert.deepEqual(parseFrame(Uint8Array.of(0x85, 0, 0, 0xaa)), { kind: 'invalid', reason: 'single_fragment' })
     assert.deepEqual(parseFrame(Uint8Array.of(0x80, 0, 1)), { kind: 'invalid', reason: 'empty_fragment' })
   })
 
@@ -125,7 +127,7 @@ describe('fragment header', () => {
         const p = parseFrame(b)
         if (p.kind === 'whole') assert.ok(b[0] === 0 && p.payload.length === b.length - 1)
         else if (p.kind === 'fragment') assert.ok(b[0]! >= 0x80 && p.index <= p.last && p.payload.length === b.length - 3 && p.msgId === (b[0]! & 0x7f))
-        else assert.ok(['empty', 'reserved', 'truncated', 'bad_index', 'empty_fragment'].includes(p.reason))
+        else assert.ok(['empty', 'reserved', 'truncated', 'bad_index', 'empty_fragment', 'single_fragment'].includes(p.reason))
       }),
       { numRuns: 2000 },
     )

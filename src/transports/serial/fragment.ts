@@ -67,7 +67,7 @@ export function fragmentMessage(message: Uint8Array, mtu: number, msgId: number)
 }
 
 /** Why a received frame was not a usable message or fragment. */
-export type FrameDropReason = 'empty' | 'reserved' | 'truncated' | 'bad_index' | 'empty_fragment'
+export type FrameDropReason = 'empty' | 'reserved' | 'truncated' | 'bad_index' | 'empty_fragment' | 'single_fragment'
 
 /** A parsed frame; `payload` is a view into the frame (no copy). */
 export type ParsedFrame =
@@ -87,6 +87,9 @@ export function parseFrame(frame: Uint8Array): ParsedFrame {
   const index = frame[1]!
   const last = frame[2]!
   if (index > last) return { kind: 'invalid', reason: 'bad_index' }
+  // A message that fits one frame travels whole (0x00 header): a one-fragment message is
+  // forged, and accepting it would mark its msgId as done and drop the sender's next real one.
+  if (last === 0) return { kind: 'invalid', reason: 'single_fragment' }
   if (frame.length === FRAGMENT_HEADER_LENGTH) return { kind: 'invalid', reason: 'empty_fragment' }
   return { kind: 'fragment', msgId: b0 & (MSG_ID_MODULUS - 1), index, last, payload: frame.subarray(FRAGMENT_HEADER_LENGTH) }
 }
