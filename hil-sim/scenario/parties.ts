@@ -12,7 +12,9 @@ import { vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
 import type { Vault } from '../../src/vault/index.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 import { Atecc608Vault, KitTransport } from '../../vaults/atecc608/index.ts'
+import { Pkcs11Vault } from '../../vaults/pkcs11/index.ts'
 import { Atecc608Sim } from '../atecc608/index.ts'
+import { processSoftHsmToken, softHsmAvailable } from '../softhsm.ts'
 import type { VaultKind } from './spec.ts'
 
 export interface Party {
@@ -29,25 +31,44 @@ export interface Party {
 /** Identity lifetimes are fixed relative to `now` so runs are reproducible. */
 const DAY = 86_400
 
-export async function openVault(kind: VaultKind, name: string, seed: string): Promise<{ vault: Vault; sim?: Atecc608Sim }> {
+export interface OpenedVault {
+  vault: Vault
+  sim?: Atecc608Sim
+  /** What the vault really is: `softhsm` falls back to `software` where SoftHSM2 is not installed. */
+  used: 'software' | 'atecc608-sim' | 'softhsm'
+}
+
+/**
+ * Opens a party's vault. `softhsm` is a PKCS#11 vault on a SoftHSM2 token
+ * (one per process, created on first use) when SoftHSM2 is installed, and a
+ * software vault otherwise, so the demo runs with no system packages.
+ */
+export async function openVault(kind: VaultKind, name: string, seed: string): Promise<OpenedVault> {
   if (kind === 'atecc608-sim') {
     const sim = Atecc608Sim.create({ seed: `${seed}/${name}` })
     const vault = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
-    return { vault, sim }
+    return { vault, sim, used: kind }
   }
-  // softhsm is resolved by the runner (present → PKCS#11 vault, absent → software); here: software.
-  return { vault: await SoftwareVault.open({ name }) }
+  if (kind === 'softhsm' && softHsmAvailable()) {
+    const t = await processSoftHsmToken()
+    return { vault: await Pkcs11Vault.open({ module: t.module, token: t.label, pin: t.pin, name: `softhsm:${name}`, sessions: 2 }), used: 'softhsm' }
+  }
+  return { vault: await SoftwareVault.open({ name }), used: 'software' }
 }
+
+/** Key labels stay unique when runs in one process share a SoftHSM2 token. */
+let runCounter = 0
 
 /** Creates a party: static key (P-256 whenever any party of the scenario uses a secure element), identity for XX. */
 export async function makeParty(name: string, kind: VaultKind, opened: { vault: Vault; sim?: Atecc608Sim }, dh: 'p256' | 'x25519', mode: 'kk' | 'xx', nowSec: number): Promise<Party> {
   const { vault, sim } = opened
-  const sh = await vault.generateKey(dh, { label: `${name}-noise-static` })
+  const run = ++runCounter
+  const sh = await vault.generateKey(dh, { label: `${name}-noise-static-${run}` })
   const s = await vaultStaticKey(vault, sh)
   const party: Party = { name, vaultKind: kind, vault, s, ...(sim ? { sim } : {}) }
   if (mode === 'xx') {
     const idType = kind === 'software' ? 'ed25519' : 'p256'
-    const idKey = await vault.generateKey(idType, { label: `${name}-identity` })
+    const idKey = await vault.generateKey(idType, { label: `${name}-identity-${run}` })
     party.identity = await createIdentity(vault, idKey, { now: nowSec - DAY, expires: nowSec + 365 * DAY })
     party.attestation = await createAttestation(vault, idKey, party.identity, s.publicKey, { now: nowSec - DAY, expires: nowSec + 30 * DAY })
   }

@@ -56,6 +56,8 @@ export interface Summary {
   seed: string
   ok: boolean
   durationMs: number
+  /** The vault each party really used (`softhsm` falls back to `software` without SoftHSM2). */
+  vaults: Record<string, string>
   handshake: { mode: 'kk' | 'xx'; protocol: string; attempts: number; failures: number; frames: number; bytes: number; airtime_ms: number; ms: number }
   readings: { sent: number; received: number; duplicates: number; out_of_order: number; failed: number }
   taps: { broker_messages: number; broker_bytes: number; gateway_frames: number; gateway_bytes: number; plaintext_matches: number }
@@ -109,6 +111,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
   const rnd = seededRandom(`${seed}/readings`)
   const cleanups: (() => Promise<void>)[] = []
   const faultsLog: string[] = []
+  const vaultsUsed: Record<string, string> = {}
   const gwTap = newTapRecord()
   const brokerTap = newTapRecord()
   let lastBrokerHex = ''
@@ -119,13 +122,15 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
 
   try {
     // Parties: every device instance and every app, with vaults, static keys and (XX) identities.
-    const usesChip = spec.devices.some((d) => d.vault === 'atecc608-sim')
+    // P-256 whenever a hardware-style vault takes part: the ATECC608 has only P-256, and P-256 is what every PKCS#11 token offers.
+    const usesChip = spec.devices.some((d) => d.vault !== 'software') || spec.apps.some((a) => a.vault !== 'software')
     const dh = usesChip ? 'p256' : 'x25519'
     const protocol = `Noise_${mode.toUpperCase()}_${dh === 'p256' ? 'P256' : '25519'}_AESGCM_SHA256`
     emit({ type: 'phase', text: `creating keys (${protocol}; devices in ${[...new Set(spec.devices.map((d) => d.vault))].join(', ')})` })
     const apps = new Map<string, { party: Party; node: Node; alias: number }>()
     for (const [i, a] of spec.apps.entries()) {
       const opened = await openVault(a.vault, a.name, seed)
+      vaultsUsed[a.name] = opened.used
       cleanups.push(() => opened.vault.close())
       apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, mode, NOW_SEC), node: new Node({ name: a.name }), alias: i + 1 })
     }
@@ -135,6 +140,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       for (let k = 1; k <= d.count; k++) {
         const name = d.count === 1 ? d.name : `${d.name}-${k}`
         const opened = await openVault(d.vault, name, seed)
+        vaultsUsed[name] = opened.used
         cleanups.push(() => opened.vault.close())
         const party = await makeParty(name, d.vault, opened, dh, mode, NOW_SEC)
         devices.push({ spec: d, name, index: index++, party, node: new Node({ name }), radio: { frames: 0, bytes: 0, airtimeMs: 0 } } as DeviceRun)
@@ -148,6 +154,18 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     if (opts.broker) {
       brokerUrl = opts.broker.url
       restartBroker = opts.broker.restart ?? (async () => { throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'this broker cannot be restarted by the scenario') })
+    } else if (spec.broker === 'mosquitto') {
+      // A real Mosquitto child process; a broker-restart fault kills it (SIGKILL: sessions lost) and starts it again.
+      const { mosquittoPath, startMosquitto } = await import('../mosquitto.ts')
+      if (!mosquittoPath()) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `${spec.file}: broker: mosquitto, but mosquitto is not installed (apt-get install mosquitto, or use broker: embedded)`)
+      const m = await startMosquitto()
+      brokerUrl = m.url
+      restartBroker = async (downMs) => {
+        await m.kill()
+        await sleep(downMs)
+        await m.restart()
+      }
+      cleanups.push(() => m.stop())
     } else {
       broker = await startEmbeddedBroker()
       brokerUrl = broker.url
@@ -381,6 +399,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       seed,
       ok: checks.every((c) => c.ok),
       durationMs: Date.now() - started,
+      vaults: vaultsUsed,
       handshake: { mode, protocol, attempts: hsAttempts, failures: hsFailures, frames: hsFrames, bytes: hsBytes, airtime_ms: Math.round(hsAirtime * 10) / 10, ms: hsMs },
       readings: { sent, received: receivedCount, duplicates, out_of_order: outOfOrder, failed },
       taps: { broker_messages: brokerTap.items.length, broker_bytes: brokerTap.bytes, gateway_frames: gwTap.items.length, gateway_bytes: gwTap.bytes, plaintext_matches: plaintext },

@@ -17,6 +17,7 @@ export function summaryLines(s: Summary, color = false): string[] {
   const c = (k: keyof typeof C, t: string): string => (color ? C[k] + t + C.off : t)
   const lines = [
     `${c('bold', `scenario ${s.scenario}`)} (seed ${s.seed}) in ${(s.durationMs / 1000).toFixed(1)} s`,
+    `  vaults       ${Object.entries(s.vaults).map(([n, v]) => `${n}: ${v}`).join(', ')}`,
     `  handshake    ${s.handshake.protocol}: ${s.handshake.attempts} attempt(s), ${s.handshake.failures} failed; ${s.handshake.frames} radio frames, ${s.handshake.bytes} B, ${s.handshake.airtime_ms} ms airtime`,
     `  readings     sent ${s.readings.sent}, received ${s.readings.received}, duplicates ${s.readings.duplicates}, out of order ${s.readings.out_of_order}`,
     `  radio        ${s.radio.frames} frames, ${s.radio.bytes} B, ${s.radio.airtime_ms} ms airtime, ${s.radio.lost} lost, ${s.radio.reordered} reordered`,

@@ -29,6 +29,8 @@ interface Pending {
   returnRoute: Route
   timer: unknown
   resent: number
+  /** When msg 2 last went out (clock ms). */
+  lastSent: number
 }
 
 export class SecureChannelListener {
@@ -106,7 +108,7 @@ export class SecureChannelListener {
         const ch = this.establish(hs, dec, enc, returnRoute, peer!)
         this.remember(key, msg2, ch)
       } else {
-        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0 })
+        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now() })
       }
       this.node.count('handshake.responded')
       await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
@@ -169,9 +171,14 @@ export class SecureChannelListener {
         countFailure(this.node, e)
         if (!isHopsealError(e) || e.code.startsWith('NOISE_') || e.code === 'INVALID_POINT' || e.code === 'WEAK_SHARED_SECRET') {
           // Not a valid msg 3: a forgery, or sealed data from an initiator whose msg 3 was lost.
-          // Re-send msg 2 (a bounded number of times): the initiator answers it with msg 3 again.
-          if (p.resent < (this.opts.retransmit === false ? 0 : (this.opts.retransmit ?? DEFAULT_RETRANSMIT).attempts)) {
+          // Re-send msg 2: at once the first time, then at most once per retransmission interval while the handshake is pending
+          // (so at most lifetime / initialMs times: bounded amplification); the initiator answers it
+          // with msg 3 again. A count limit alone ran out within one burst of the initiator's data
+          // on a lossy radio, and the handshake then timed out with the initiator already sending.
+          const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
+          if (r && (p.resent === 0 || this.clock.now() - p.lastSent >= r.initialMs)) {
             p.resent++
+            p.lastSent = this.clock.now()
             this.node.count('handshake.msg2_resent')
             await this.node.route({ onward: p.returnRoute, returnRoute: [p.dec], payload: p.msg2 }, {})
           }
