@@ -147,6 +147,19 @@ export class Node {
     return this.transports.get(type)
   }
 
+  /**
+   * Stops every worker and closes every registered transport (what a process
+   * does before it exits). Channels should be closed first, so their peers
+   * are told; a transport that fails to close does not stop the others.
+   */
+  async close(): Promise<void> {
+    this.workers.clear()
+    this.reserved.clear()
+    const ts = [...this.transports.values()]
+    this.transports.clear()
+    await Promise.allSettled(ts.map((t) => t.close()))
+  }
+
   /** Sends a message from outside any worker (tests, CLI). */
   send(onward: Route, payload: Uint8Array, returnRoute: Route = []): Promise<void> {
     return this.route({ onward, returnRoute, payload }, {})

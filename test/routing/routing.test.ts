@@ -137,3 +137,25 @@ describe('node routing over the memory transport', () => {
     assert.equal(new TextDecoder().decode((await got2).msg.payload), 'moved')
   })
 })
+
+describe('Node.close', () => {
+  it('stops the workers and closes the transports: later sends to it are refused, its own sends fail', async () => {
+    const net = new MemoryNetwork()
+    const a = new Node({ name: 'a' })
+    const b = new Node({ name: 'b' })
+    a.registerTransport(net.endpoint('a'))
+    b.registerTransport(net.endpoint('b'))
+    const got: string[] = []
+    b.startWorker('w', (_c, m) => void got.push(new TextDecoder().decode(m.payload)))
+    await a.send([address(TransportType.MEMORY, 'b'), local('w')], utf8('before'))
+    await new Promise((r) => setTimeout(r, 5))
+    assert.deepEqual(got, ['before'])
+    await b.close()
+    assert.equal(b.hasWorker(local('w')), false)
+    assert.equal(b.transport(TransportType.MEMORY), undefined)
+    await assert.rejects(b.send([address(TransportType.MEMORY, 'a'), local('x')], utf8('x')), (e) => isHopsealError(e))
+    await a.send([address(TransportType.MEMORY, 'b'), local('w')], utf8('after')).catch(() => undefined)
+    await new Promise((r) => setTimeout(r, 5))
+    assert.deepEqual(got, ['before'], 'nothing delivered after close')
+  })
+})
