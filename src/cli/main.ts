@@ -27,6 +27,11 @@ export function registerCommand(name: string, load: CommandLoader): void {
   COMMANDS[name] = load
 }
 
+/** Every registered command, loaded, in registration order (help, docs checks). */
+export async function listCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).command))
+}
+
 export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
   const env = io?.env ?? process.env
   const full: CliIO = {
@@ -34,14 +39,22 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
     err: io?.err ?? ((l) => process.stderr.write(l + '\n')),
     env,
     ctx: io?.ctx ?? { env, home: env.HOPSEAL_HOME ?? join(homedir(), '.hopseal') },
+    ...(io?.signal ? { signal: io.signal } : {}),
   }
+  if (argv[0] === 'help' && argv.length > 1) argv = [...argv.slice(1), '--help'] // `hopseal help vault keygen`
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    full.out('usage: hopseal <command> [options]\n\ncommands:')
-    for (const [n, load] of Object.entries(COMMANDS)) full.out(`  ${n.padEnd(12)} ${(await load()).command.summary}`)
+    full.out('usage: hopseal <command> [<subcommand>] [options]\n\ncommands:')
+    for (const [n, load] of Object.entries(COMMANDS)) {
+      const c = (await load()).command
+      full.out(`  ${n.padEnd(15)} ${c.summary}`)
+      if (c.subcommands?.length) full.out(`  ${''.padEnd(15)} (${c.subcommands.join(', ')})`)
+    }
+    full.out('\nhopseal <command> --help (or hopseal help <command> [<subcommand>]) shows its usage, options and an example.')
+    full.out('Errors print "error CODE: message" and exit 1; usage errors exit 2.')
     return name ? 0 : 2
   }
-  const load = COMMANDS[name]
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (!load) {
     full.err(`hopseal: unknown command "${name}" (try hopseal --help)`)
     return 2
@@ -55,6 +68,7 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       full.err(`hopseal ${name}: ${e.message}`)
+      full.err(`(try: hopseal ${name} --help)`)
       return 2
     }
     throw e

@@ -15,22 +15,52 @@ import { fromHex, toHex } from '../../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../errors.ts'
 import { attributeText, createRevocationList, decodeCredential, isIdentifier, issueCredential, IdentityStore, verifyCredential, type AttributeValue } from '../../identity/index.ts'
 import type { Command } from '../command.ts'
-import { cliNow, COMMON_OPTIONS, currentKey, days, iso, nameOf, storePath, withVault } from './identity.ts'
+import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
+import { cliNow, COMMON_OPTIONS, currentKey, days, iso, nameOf, storePath, STORE_OPTIONS, withVault } from './identity.ts'
 
 /** Default credential lifetime, days. */
 const DEFAULT_CREDENTIAL_DAYS = 90
 
-const USAGE = `usage:
-  hopseal credential issue --issuer NAME --subject NAME|IDENTIFIER --attr KEY=VALUE [--attr …] [--days N]
-  hopseal credential verify ID|HEX [--subject NAME|IDENTIFIER]
-  hopseal credential revoke --issuer NAME ID
-  hopseal credential list
-attribute values: text, or 0x… for bytes
-options: --vault SPEC  --store PATH  --json`
+const HELP: CommandHelp = {
+  help: {
+    usage: ['credential issue|verify|revoke|list [options]'],
+    summary: "Issue, verify, revoke and list credentials: attributes an issuer's identity signs about a subject (docs/identity.md).",
+    details: ['Attribute values are text, or 0x… for bytes. HOPSEAL_NOW (integer seconds) overrides the clock.'],
+    options: STORE_OPTIONS,
+    examples: ['hopseal credential issue --issuer hospital --subject monitor-7 --attr role=monitor', 'hopseal credential list'],
+  },
+  subcommands: {
+    issue: {
+      usage: ['credential issue --issuer NAME --subject NAME|IDENTIFIER --attr KEY=VALUE [--attr …] [--days N]'],
+      summary: 'An own identity signs attributes about a subject; the credential is stored and printed (hex).',
+      options: [['--issuer NAME', 'an own identity (its key is in the vault)'], ['--subject S', 'a name in the store or an identifier'], ['--attr KEY=VALUE', 'an attribute (repeatable)'], ['--days N', `lifetime in days (default ${DEFAULT_CREDENTIAL_DAYS})`], ...STORE_OPTIONS],
+      examples: ['hopseal credential issue --issuer hospital --subject monitor-7 --attr role=monitor --attr site=ward-3'],
+    },
+    verify: {
+      usage: ['credential verify ID|HEX [--subject NAME|IDENTIFIER]'],
+      summary: "Check a credential against the store's trusted issuers and revocation lists; exit 1 with the code when refused.",
+      options: [['--subject S', 'the subject it must be about (default: the one it names)'], ...STORE_OPTIONS],
+      examples: ['hopseal credential verify 0123456789abcdef0123456789abcdef --subject monitor-7'],
+    },
+    revoke: {
+      usage: ['credential revoke --issuer NAME ID'],
+      summary: "Publish the issuer's next revocation list including the credential, accept it locally and print it (hex).",
+      options: [['--issuer NAME', 'the issuer (an own identity)'], ...STORE_OPTIONS],
+      examples: ['hopseal credential revoke --issuer hospital 0123456789abcdef0123456789abcdef'],
+    },
+    list: {
+      usage: ['credential list'],
+      summary: 'List the stored credentials: id, issuer, subject, expiry, revoked or not.',
+      options: STORE_OPTIONS,
+      examples: ['hopseal credential list --json'],
+    },
+  },
+}
 
 export const command: Command = {
   name: 'credential',
   summary: 'issue, verify, revoke and list credentials',
+  subcommands: Object.keys(HELP.subcommands),
   async run(argv, io) {
     const { values: o, positionals: p } = parseArgs({
       args: argv,
@@ -39,9 +69,11 @@ export const command: Command = {
       options: { ...COMMON_OPTIONS, issuer: { type: 'string' }, subject: { type: 'string' }, attr: { type: 'string', multiple: true }, days: { type: 'string' } },
     })
     const [sub, ...rest] = p
-    if (o.help || !sub) {
-      ;(o.help ? io.out : io.err)(USAGE)
-      return o.help ? 0 : 2
+    if (o.help) return answerHelp(io, 'credential', HELP, sub)
+    if (!sub) {
+      usageError(io, 'credential', 'missing subcommand')
+      io.err(usageLines(HELP).join('\n'))
+      return 2
     }
     const store = IdentityStore.open(storePath(io, o.store))
     const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
@@ -114,7 +146,8 @@ export const command: Command = {
         return 0
       }
       default:
-        io.err(`hopseal credential: unknown subcommand "${sub}"\n${USAGE}`)
+        usageError(io, 'credential', `unknown subcommand "${sub}"`)
+        io.err(usageLines(HELP).join('\n'))
         return 2
     }
   },

@@ -8,6 +8,22 @@ import { defaultCryptoProvider } from '../../crypto/index.ts'
 import { HandshakeState, parseProtocolName, vaultStaticKey } from '../../noise/index.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 import type { Command } from '../command.ts'
+import { answerHelp, usageError, type CommandHelp } from '../help.ts'
+
+const DEFAULT_SUITE = 'Noise_XX_25519_ChaChaPoly_SHA256'
+
+const HELP: CommandHelp = {
+  help: {
+    usage: ['example [--suite NOISE_XX_SUITE] [--json]'],
+    summary: 'Two endpoints with their static keys in (in-memory) software vaults complete a Noise XX handshake and exchange one message each way; prints the bytes on the wire.',
+    options: [
+      ['--suite NAME', `an XX protocol name (default ${DEFAULT_SUITE}; e.g. Noise_XX_P256_AESGCM_SHA256)`],
+      ['--json', 'print one JSON object for scripts'],
+    ],
+    examples: ['hopseal example --suite Noise_XX_P256_AESGCM_SHA256'],
+  },
+  subcommands: {},
+}
 
 const short = (b: Uint8Array): string => (b.length <= 24 ? toHex(b) : `${toHex(b.subarray(0, 12))}…${toHex(b.subarray(b.length - 4))}`)
 
@@ -15,12 +31,10 @@ export const command: Command = {
   name: 'example',
   summary: 'two endpoints complete a Noise XX handshake and exchange a message',
   async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { suite: { type: 'string', default: 'Noise_XX_25519_ChaChaPoly_SHA256' }, json: { type: 'boolean', default: false } } })
+    const { values } = parseArgs({ args: argv, options: { suite: { type: 'string', default: DEFAULT_SUITE }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
+    if (values.help) return answerHelp(io, 'example', HELP, undefined)
     const protocol = parseProtocolName(values.suite!)
-    if (protocol.pattern.name !== 'XX') {
-      io.err('hopseal example: --suite must be an XX suite, e.g. Noise_XX_P256_AESGCM_SHA256')
-      return 2
-    }
+    if (protocol.pattern.name !== 'XX') return usageError(io, 'example', '--suite must be an XX suite, e.g. Noise_XX_P256_AESGCM_SHA256')
     const crypto = defaultCryptoProvider()
     const alice = await openVaultSpec('software:memory', io.ctx)
     const bob = await openVaultSpec('software:memory', io.ctx)

@@ -13,6 +13,7 @@ import { ErrorCode, HopsealError } from '../../errors.ts'
 import { createIdentity, decodeIdentity, IdentityStore, isIdentityName, systemNow, type Identity, type StoredIdentity } from '../../identity/index.ts'
 import type { KeyHandle, Vault } from '../../vault/index.ts'
 import type { CliIO, Command } from '../command.ts'
+import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 
 /** Options every identity/credential subcommand takes. */
@@ -75,18 +76,68 @@ export function iso(t: number): string {
   return new Date(t * 1000).toISOString().replace('.000Z', 'Z')
 }
 
-const USAGE = `usage:
-  hopseal identity create NAME [--type ed25519|p256] [--days N] [--issuer]
-  hopseal identity show [NAME|IDENTIFIER]
-  hopseal identity rotate NAME [--type ed25519|p256] [--days N] [--revoke-all]
-  hopseal identity export NAME                 (prints the identity, hex)
-  hopseal identity import NAME HEX [--issuer]  (a peer's or issuer's identity)
-  hopseal identity trust NAME|IDENTIFIER       (accept its credentials: a trust anchor)
-options: --vault SPEC (default software:, $HOPSEAL_HOME/vault.hsv)  --store PATH (default $HOPSEAL_HOME/identities.json)  --json`
+/** `--vault` and `--store` as every identity/credential help lists them. */
+export const STORE_OPTIONS = [
+  ['--vault SPEC', 'vault of the identity keys (default software: = $HOPSEAL_HOME/vault.hsv)'],
+  ['--store PATH', 'identity store (default $HOPSEAL_IDENTITY_STORE, else $HOPSEAL_HOME/identities.json)'],
+  ['--json', 'print JSON for scripts'],
+] as const
+
+const TYPE_OPTION = ['--type T', 'key type of the identity key: ed25519 (default) or p256'] as const
+const DAYS_OPTION = ['--days N', `lifetime of the key in days (default ${DEFAULT_DAYS})`] as const
+
+const HELP: CommandHelp = {
+  help: {
+    usage: ['identity create|show|rotate|export|import|trust [NAME] [options]'],
+    summary: 'Create, show, rotate, export, import and trust identities (docs/identity.md). Keys stay in the vault; the store keeps public data only.',
+    details: ['HOPSEAL_NOW (integer seconds) overrides the clock.'],
+    options: STORE_OPTIONS,
+    examples: ['hopseal identity create monitor-7', 'hopseal identity show --json'],
+  },
+  subcommands: {
+    create: {
+      usage: ['identity create NAME [--type ed25519|p256] [--days N] [--issuer]'],
+      summary: 'Create an identity: a key in the vault (label hopseal-id:NAME:0) and its first change in the store.',
+      options: [TYPE_OPTION, DAYS_OPTION, ['--issuer', 'also trust it as an issuer of credentials'], ...STORE_OPTIONS],
+      examples: ['hopseal identity create hospital --type p256 --issuer'],
+    },
+    show: {
+      usage: ['identity show [NAME|IDENTIFIER]'],
+      summary: 'Show one identity, or all of them: identifier, changes, keys (public), trust.',
+      options: STORE_OPTIONS,
+      examples: ['hopseal identity show hospital'],
+    },
+    rotate: {
+      usage: ['identity rotate NAME [--type ed25519|p256] [--days N] [--revoke-all]'],
+      summary: 'Add a change signed by the current and the next key (the next key is generated in the vault).',
+      options: [TYPE_OPTION, DAYS_OPTION, ['--revoke-all', 'refuse everything signed by earlier keys'], ...STORE_OPTIONS],
+      examples: ['hopseal identity rotate hospital --type p256'],
+    },
+    export: {
+      usage: ['identity export NAME'],
+      summary: 'Print the identity (hex), to give to a peer (hopseal identity import on its side).',
+      options: STORE_OPTIONS,
+      examples: ['hopseal identity export monitor-7'],
+    },
+    import: {
+      usage: ['identity import NAME HEX [--issuer]'],
+      summary: "Import a peer's or an issuer's identity (checked: signatures, history, validity now).",
+      options: [['--issuer', 'also trust it as an issuer of credentials'], ...STORE_OPTIONS],
+      examples: ['hopseal identity import gateway-1 "$(cat gateway-1.hex)"'],
+    },
+    trust: {
+      usage: ['identity trust NAME|IDENTIFIER'],
+      summary: 'Trust an identity as an issuer: its credentials are then accepted (a trust anchor).',
+      options: STORE_OPTIONS,
+      examples: ['hopseal identity trust hospital'],
+    },
+  },
+}
 
 export const command: Command = {
   name: 'identity',
   summary: 'create, show, rotate, export, import and trust identities',
+  subcommands: Object.keys(HELP.subcommands),
   async run(argv, io) {
     const { values: o, positionals: p } = parseArgs({
       args: argv,
@@ -95,9 +146,11 @@ export const command: Command = {
       options: { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } },
     })
     const [sub, ...rest] = p
-    if (o.help || !sub) {
-      ;(o.help ? io.out : io.err)(USAGE)
-      return o.help ? 0 : 2
+    if (o.help) return answerHelp(io, 'identity', HELP, sub)
+    if (!sub) {
+      usageError(io, 'identity', 'missing subcommand')
+      io.err(usageLines(HELP).join('\n'))
+      return 2
     }
     const store = IdentityStore.open(storePath(io, o.store))
     const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
@@ -180,7 +233,8 @@ export const command: Command = {
         return 0
       }
       default:
-        io.err(`hopseal identity: unknown subcommand "${sub}"\n${USAGE}`)
+        usageError(io, 'identity', `unknown subcommand "${sub}"`)
+        io.err(usageLines(HELP).join('\n'))
         return 2
     }
   },

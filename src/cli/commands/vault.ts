@@ -14,16 +14,49 @@ import { toHex } from '../../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../errors.ts'
 import type { KeyHandle, KeyType, Vault } from '../../vault/index.ts'
 import type { CliIO, Command } from '../command.ts'
+import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
 import { openVaultSpec, vaultKinds } from '../vault-registry.ts'
 
 const KEY_TYPES: readonly KeyType[] = ['ed25519', 'x25519', 'p256']
 
-const USAGE = `usage:
-  hopseal vault keygen --type ed25519|x25519|p256 --label L [--vault SPEC] [--json]
-  hopseal vault list [--vault SPEC] [--json]
-  hopseal vault public-key --label L [--vault SPEC] [--json]
-  hopseal vault delete --label L [--vault SPEC] [--json]
-SPEC defaults to $HOPSEAL_VAULT, else software: ($HOPSEAL_HOME/vault.hsv).`
+const VAULT_OPTION = ['--vault SPEC', 'the vault (default $HOPSEAL_VAULT, else software: = $HOPSEAL_HOME/vault.hsv); kinds: software:, pkcs11:, atecc608:'] as const
+const JSON_OPTION = ['--json', 'print JSON for scripts'] as const
+
+const HELP: CommandHelp = {
+  help: {
+    usage: ['vault keygen|list|public-key|delete [options]'],
+    summary: 'Generate, list, show and delete keys in a vault. No vault can return a private key, so none is ever printed.',
+    options: [VAULT_OPTION, JSON_OPTION],
+    examples: ['hopseal vault keygen --type x25519 --label node-static', 'hopseal vault list --json'],
+  },
+  subcommands: {
+    keygen: {
+      usage: ['vault keygen --type ed25519|x25519|p256 --label L [--vault SPEC] [--json]'],
+      summary: 'Generate a persistent key in the vault and print its label, type, public key and id.',
+      details: ['x25519 and p256 keys are Noise static keys (listeners, channels); ed25519 and p256 sign identities.'],
+      options: [['--type T', 'ed25519, x25519 or p256 (required)'], ['--label L', 'the label to find it by (required, unique in the vault)'], VAULT_OPTION, JSON_OPTION],
+      examples: ['hopseal vault keygen --type x25519 --label node-static --vault software:./node.hsv'],
+    },
+    list: {
+      usage: ['vault list [--vault SPEC] [--json]'],
+      summary: 'List the keys in the vault: label, type, public key (hex) and id, one per line.',
+      options: [VAULT_OPTION, JSON_OPTION],
+      examples: ['hopseal vault list --vault software:./node.hsv --json'],
+    },
+    'public-key': {
+      usage: ['vault public-key --label L [--vault SPEC] [--json]'],
+      summary: "Print a key's public key (hex): what a peer's config lists under trust.knownPeers.",
+      options: [['--label L', 'the key (required)'], VAULT_OPTION, JSON_OPTION],
+      examples: ['hopseal vault public-key --label node-static --vault software:./node.hsv'],
+    },
+    delete: {
+      usage: ['vault delete --label L [--vault SPEC] [--json]'],
+      summary: 'Delete a key from the vault (it cannot be recovered).',
+      options: [['--label L', 'the key (required)'], VAULT_OPTION, JSON_OPTION],
+      examples: ['hopseal vault delete --label old-key'],
+    },
+  },
+}
 
 interface KeyInfo {
   label: string | null
@@ -46,9 +79,9 @@ async function byLabel(vault: Vault, label: string): Promise<KeyHandle> {
   return h
 }
 
-function usage(io: CliIO, why?: string): number {
-  if (why) io.err(`hopseal vault: ${why}`)
-  io.err(USAGE)
+function usage(io: CliIO, why: string, sub?: string): number {
+  usageError(io, 'vault', why, sub)
+  io.err(usageLines(HELP).join('\n'))
   const kinds = vaultKinds()
   if (kinds.length > 0) io.err(`vault kinds:\n${kinds.map((k) => `  ${k.kind.padEnd(10)} ${k.help}`).join('\n')}`)
   return 2
@@ -57,6 +90,7 @@ function usage(io: CliIO, why?: string): number {
 export const command: Command = {
   name: 'vault',
   summary: 'generate, list, show and delete keys in a vault (software, pkcs11, atecc608)',
+  subcommands: Object.keys(HELP.subcommands),
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -70,18 +104,15 @@ export const command: Command = {
       },
     })
     const [sub, ...extra] = positionals
-    if (values.help) {
-      io.out(USAGE)
-      return 0
-    }
+    if (values.help) return answerHelp(io, 'vault', HELP, sub)
     if (!sub) return usage(io, 'missing subcommand')
     if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
     const needsLabel = sub === 'keygen' || sub === 'public-key' || sub === 'delete'
     if (!['keygen', 'list', 'public-key', 'delete'].includes(sub)) return usage(io, `unknown subcommand ${sub}`)
-    if (needsLabel && !values.label) return usage(io, `${sub} needs --label`)
-    if (sub === 'keygen' && !KEY_TYPES.includes(values.type as KeyType)) return usage(io, `keygen needs --type ${KEY_TYPES.join('|')}`)
-    if (sub !== 'keygen' && values.type !== undefined) return usage(io, `--type is only for keygen`)
-    if (sub === 'list' && values.label !== undefined) return usage(io, `list takes no --label`)
+    if (needsLabel && !values.label) return usage(io, `${sub} needs --label`, sub)
+    if (sub === 'keygen' && !KEY_TYPES.includes(values.type as KeyType)) return usage(io, `keygen needs --type ${KEY_TYPES.join('|')}`, sub)
+    if (sub !== 'keygen' && values.type !== undefined) return usage(io, `--type is only for keygen`, sub)
+    if (sub === 'list' && values.label !== undefined) return usage(io, `list takes no --label`, sub)
 
     const spec = values.vault ?? io.env.HOPSEAL_VAULT ?? 'software:'
     const vault = await openVaultSpec(spec, io.ctx)

@@ -15,27 +15,55 @@ import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
 import { isHopsealError } from '../../../src/errors.ts'
 import type { CliIO, Command } from '../../../src/cli/command.ts'
+import { answerHelp, usageError, usageLines, type CommandHelp } from '../../../src/cli/help.ts'
 import { configToDisplay, loadConfig, LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
 import { DEFAULT_METRICS_PORT } from '../runtime/constants.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { startNodeRuntime } from '../runtime/runtime.ts'
 import { fetchStatus, formatStatus } from '../runtime/status-client.ts'
 
-const USAGE = `usage:
-  hopseal node start --config FILE [--log-level error|warn|info|debug] [--log-json]
-  hopseal node validate --config FILE [--json]
-  hopseal node status [--url http://127.0.0.1:${DEFAULT_METRICS_PORT} | --config FILE] [--json]
-start runs until SIGINT/SIGTERM; logs go to stderr. Config reference: docs/operations.md.`
+const CONFIG_OPTION = ['-c, --config FILE', 'the node config, YAML or JSON (examples/gateway.yaml; reference docs/operations.md)'] as const
 
-function usage(io: CliIO, why?: string): number {
-  if (why) io.err(`hopseal node: ${why}`)
-  io.err(USAGE)
+const HELP: CommandHelp = {
+  help: {
+    usage: ['node start|validate|status [options]'],
+    summary: 'Run a gateway / relay / listener node from a config file, check a config, or ask a running node how it is.',
+    options: [CONFIG_OPTION],
+    examples: ['hopseal node validate --config examples/gateway.yaml', 'hopseal node start --config examples/gateway.yaml'],
+  },
+  subcommands: {
+    start: {
+      usage: ['node start --config FILE [--log-level error|warn|info|debug] [--log-json]'],
+      summary: 'Run the node until SIGINT/SIGTERM, then shut down gracefully and exit 0 (a second signal exits 1 at once).',
+      details: ['Logs go to stderr. A bad config exits 1 with CONFIG_INVALID naming the file, the key and the fix.'],
+      options: [CONFIG_OPTION, ['--log-level L', 'error, warn, info or debug (overrides log.level)'], ['--log-json', 'one JSON object per log line (overrides log.json)']],
+      examples: ['hopseal node start --config examples/gateway.yaml --log-level debug'],
+    },
+    validate: {
+      usage: ['node validate --config FILE [--json]'],
+      summary: 'Check a config and print its normalised form (defaults filled in, paths absolute, secrets redacted).',
+      options: [CONFIG_OPTION, ['--json', 'print {ok, file, warnings, config} as JSON']],
+      examples: ['hopseal node validate --config examples/gateway.yaml --json'],
+    },
+    status: {
+      usage: [`node status [--url http://127.0.0.1:${DEFAULT_METRICS_PORT} | --config FILE] [--json]`],
+      summary: "Show a running node's state, transports, channels and counters (its /status endpoint).",
+      options: [['--url URL', `the node's metrics endpoint (default http://127.0.0.1:${DEFAULT_METRICS_PORT})`], ['-c, --config FILE', "take the endpoint from the config's metrics: section"], ['--json', 'print the /status document as is']],
+      examples: ['hopseal node status --config examples/gateway.yaml'],
+    },
+  },
+}
+
+function usage(io: CliIO, why: string, sub?: string): number {
+  usageError(io, 'node', why, sub)
+  io.err(usageLines(HELP).join('\n'))
   return 2
 }
 
 export const command: Command = {
   name: 'node',
   summary: 'run a gateway / relay / listener node from a config file; validate a config; show a running node',
+  subcommands: Object.keys(HELP.subcommands),
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -49,21 +77,18 @@ export const command: Command = {
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
-    if (values.help) {
-      io.out(USAGE)
-      return 0
-    }
     const [sub, ...extra] = positionals
+    if (values.help) return answerHelp(io, 'node', HELP, sub)
     if (!sub) return usage(io, 'missing subcommand (start, validate or status)')
     if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
     if (sub === 'status') {
-      if (values.url && values.config) return usage(io, 'give --url or --config, not both')
+      if (values.url && values.config) return usage(io, 'give --url or --config, not both', 'status')
       return status(io, values.url, values.config, values.json === true)
     }
     if (sub !== 'start' && sub !== 'validate') return usage(io, `unknown subcommand ${sub}`)
-    if (!values.config) return usage(io, `${sub} needs --config FILE`)
+    if (!values.config) return usage(io, `${sub} needs --config FILE`, sub)
     const level = values['log-level']
-    if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) return usage(io, `--log-level expected ${LOG_LEVELS.join('|')}, got ${level}`)
+    if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) return usage(io, `--log-level expected ${LOG_LEVELS.join('|')}, got ${level}`, sub)
     if (sub === 'validate') return validate(io, values.config, values.json === true)
     const config = loadConfig(values.config, io.env)
     if (level !== undefined) config.log.level = level as LogLevel
@@ -89,6 +114,12 @@ async function start(io: CliIO, config: NodeConfig): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // io.signal (tests, embedders) stops the node as a first SIGINT would (never as a second).
+  const onIoAbort = (): void => {
+    if (signals === 0) onSignal('SIGINT')
+  }
+  if (io.signal?.aborted) onIoAbort()
+  else io.signal?.addEventListener('abort', onIoAbort, { once: true })
   try {
     const rt = await startNodeRuntime(config, { log, signal: stop.signal, vaultContext: io.ctx })
     if (!stop.signal.aborted) await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }))
@@ -101,6 +132,7 @@ async function start(io: CliIO, config: NodeConfig): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    io.signal?.removeEventListener('abort', onIoAbort)
   }
 }
 
@@ -123,7 +155,7 @@ async function status(io: CliIO, url: string | undefined, configFile: string | u
   let base = url ?? `http://127.0.0.1:${DEFAULT_METRICS_PORT}`
   if (configFile) {
     const c = loadConfig(configFile, io.env)
-    if (!c.metrics) return usage(io, `${configFile} has no metrics: section, so its node serves no /status`)
+    if (!c.metrics) return usage(io, `${configFile} has no metrics: section, so its node serves no /status`, 'status')
     const host = c.metrics.host === '0.0.0.0' ? '127.0.0.1' : c.metrics.host === '::' ? '::1' : c.metrics.host
     base = `http://${host.includes(':') ? `[${host}]` : host}:${c.metrics.port}`
   }
