@@ -390,6 +390,10 @@ export class MqttTransport implements Transport {
     if (c.connected && this.pending.size > 0 && this.o.closeTimeoutMs > 0) await this.drained(this.o.closeTimeoutMs)
     const graceful = c.connected && Object.keys(c.outgoing).length === 0
     this.setUp(false)
+    // mqtt.js with manualConnect clears its `disconnecting` flag once end() finishes; a socket
+    // still connecting then closes afterwards and schedules a reconnect interval that nothing
+    // ever clears (the process never exits). No reconnect period: nothing to schedule.
+    c.options.reconnectPeriod = 0
     await new Promise<void>((resolve) => {
       // A last resort: a graceful end can wait on a broker that stopped answering.
       const timer = setTimeout(() => {
