@@ -153,6 +153,10 @@ describe('hopseal node start: the example gateway as a child process', { skip },
     assert.equal(metric(text, 'hopseal_transport_up{link="gateway",transport="mqtt"}'), 1)
     assert.equal(metric(text, 'hopseal_transport_up{link="lora0",transport="serial"}'), 1)
     assert.ok(metric(text, 'hopseal_serial_airtime_ms_total{link="lora0"}')! > 0)
+    // Every radio frame counted once: what the gateway says it sent is what the monitor received (a lossless PTY), and back.
+    const dev = deviceSerial!.stats('gw')
+    assert.equal(metric(text, 'hopseal_transport_events_total{event="framesSent",link="lora0",transport="serial"}'), dev.framesReceived)
+    assert.equal(metric(text, 'hopseal_transport_events_total{event="framesReceived",link="lora0",transport="serial"}'), dev.framesSent)
     assert.equal(metric(text, 'hopseal_info{name="gateway",version="0.1.0"}'), 1)
     assert.ok(metric(text, 'hopseal_events_total{event="gateway.route_compressed"}')! >= 1, 'downlinks carried a 1-byte return alias')
   })

@@ -244,7 +244,8 @@ function collect(config: NodeConfig, node: Node, p: Parts, uptimeSeconds: number
       const st = p.serial!.transport.stats(name)
       s.serialAirtimeMs.push({ link: name, ms: st.airtimeMs })
       for (const [reason, value] of Object.entries(st.drops)) s.transportEvents.push({ transport: 'serial', link: name, event: `drop.${reason}`, value })
-      for (const k of ['framesSent', 'framesReceived'] as const) s.transportEvents.push({ transport: 'serial', link: name, event: k, value: st[k] })
+      // The link reports its own frame counts when it is open; adding the transport's as well counted every frame twice.
+      for (const k of ['framesSent', 'framesReceived'] as const) if (!(k in link.counters)) s.transportEvents.push({ transport: 'serial', link: name, event: k, value: st[k] })
     } catch {
       // the transport is closed: no stats
     }
