@@ -10,6 +10,7 @@ import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import type { CliIO, Command } from '../../src/cli/command.ts'
+import { answerHelp, HELP_OPTION, usageError, type CommandHelp } from '../../src/cli/help.ts'
 import { parseDuration, parseScenario, type ScenarioSpec } from './spec.ts'
 import { runScenario, type RunOptions, type Summary } from './run.ts'
 import { lineView, ttyView, type View } from './view.ts'
@@ -40,10 +41,28 @@ async function runAndReport(spec: ScenarioSpec, opts: RunOptions, io: CliIO, jso
   return summary
 }
 
-const DEMO_USAGE = `usage: hopseal demo [--scenario heart-rate|flood] [--mode kk|xx] [--loss P] [--duration 10s] [--seed S] [--json]
-Runs the heart-rate scenario on embedded defaults (no system packages): a monitor with its
-keys in a simulated ATECC608, a LoRa-style link with loss, a gateway, an embedded MQTT
-broker and the phone app. --json prints one summary object.`
+const DEMO_HELP: CommandHelp = {
+  help: {
+    usage: ['demo [--scenario heart-rate|flood] [--mode kk|xx] [--loss P] [--duration 10s] [--seed S] [--json]'],
+    summary: 'run the heart-rate demo (or --scenario flood) end to end, on embedded defaults',
+    details: [
+      'A monitor with its keys in a simulated ATECC608, a LoRa-style link with loss, a gateway, an',
+      'embedded MQTT broker and the phone app (SoftHSM2 when installed). No system packages needed.',
+      'Exit 0 when every check of the scenario holds (delivered = sent, no plaintext at the taps), else 1.',
+    ],
+    options: [
+      ['--scenario NAME', 'heart-rate (default) or flood (12 river-level sensors to a dashboard)'],
+      ['--mode kk|xx', 'KK: keys known in advance (default); XX: first contact with identities'],
+      ['--loss P', 'radio frame loss probability, 0..0.9'],
+      ['--duration D', 'how long to send readings (1s..1h, e.g. 20s)'],
+      ['--seed S', 'seed of every random choice (same seed, same run)'],
+      ['--json', 'print one summary object, no live view'],
+      HELP_OPTION,
+    ],
+    examples: ['hopseal demo', 'hopseal demo --mode xx --loss 0.2 --duration 20s', 'hopseal demo --scenario flood --json'],
+  },
+  subcommands: {},
+}
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -54,11 +73,8 @@ export const demoCommand: Command = {
       options: { scenario: { type: 'string', default: 'heart-rate' }, mode: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     })
-    if (values.help) {
-      io.out(DEMO_USAGE)
-      return 0
-    }
-    if (!/^[a-z0-9-]+$/.test(values.scenario)) return usage(io, DEMO_USAGE, `--scenario: unknown scenario "${values.scenario}"`)
+    if (values.help) return answerHelp(io, 'demo', DEMO_HELP, undefined)
+    if (!/^[a-z0-9-]+$/.test(values.scenario)) return usageError(io, 'demo', `--scenario: unknown scenario "${values.scenario}"`)
     const file = join(SCENARIO_DIR, `${values.scenario}.yaml`)
     const spec = await loadScenario(file).catch((e: unknown) => {
       if (values.scenario !== 'heart-rate' && values.scenario !== 'flood') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `--scenario: unknown scenario "${values.scenario}" (use heart-rate or flood, or run any file with hopseal sim run FILE)`)
@@ -66,17 +82,17 @@ export const demoCommand: Command = {
     })
     const overrides: NonNullable<RunOptions['overrides']> = {}
     if (values.mode !== undefined) {
-      if (values.mode !== 'kk' && values.mode !== 'xx') return usage(io, DEMO_USAGE, `--mode expects kk or xx, got "${values.mode}"`)
+      if (values.mode !== 'kk' && values.mode !== 'xx') return usageError(io, 'demo', `--mode expects kk or xx, got "${values.mode}"`)
       overrides.mode = values.mode
     }
     if (values.loss !== undefined) {
       const p = Number(values.loss)
-      if (!(p >= 0 && p <= 0.9)) return usage(io, DEMO_USAGE, `--loss expects a probability 0..0.9, got "${values.loss}"`)
+      if (!(p >= 0 && p <= 0.9)) return usageError(io, 'demo', `--loss expects a probability 0..0.9, got "${values.loss}"`)
       overrides.loss = p
     }
     if (values.duration !== undefined) {
       const ms = parseDuration(values.duration)
-      if (!(ms >= 1000 && ms <= 3_600_000)) return usage(io, DEMO_USAGE, `--duration expects 1s..1h (e.g. 20s), got "${values.duration}"`)
+      if (!(ms >= 1000 && ms <= 3_600_000)) return usageError(io, 'demo', `--duration expects 1s..1h (e.g. 20s), got "${values.duration}"`)
       overrides.readings = Math.max(1, Math.floor(ms / Math.max(1, spec.workload.intervalMs)))
       overrides.durationMs = Math.max(spec.workload.timeoutMs, ms * 3)
     }
@@ -86,14 +102,28 @@ export const demoCommand: Command = {
   },
 }
 
-const SIM_USAGE = `usage:
-  hopseal sim run FILE… [--seed S] [--json]   run scenario files; exit 1 if any expectation fails
-  hopseal sim list                             the bundled scenarios (${SCENARIO_DIR})`
-
-function usage(io: CliIO, text: string, why: string): number {
-  io.err(`hopseal: ${why}`)
-  io.err(text)
-  return 2
+const SIM_HELP: CommandHelp = {
+  help: {
+    usage: ['sim run FILE… [--seed S] [--json]', 'sim list'],
+    summary: 'run hardware-in-the-loop scenario files (hil-sim/scenarios/*.yaml)',
+    options: [HELP_OPTION],
+    examples: ['hopseal sim list', 'hopseal sim run hil-sim/scenarios/broker-restart.yaml'],
+  },
+  subcommands: {
+    run: {
+      usage: ['sim run FILE… [--seed S] [--json]'],
+      summary: 'run scenario files; exit 1 if any expectation fails',
+      details: ['A scenario file describes a topology, a workload, faults over time and the checks.'],
+      options: [['--seed S', "override the file's seed"], ['--json', 'one summary object per file'], HELP_OPTION],
+      examples: ['hopseal sim run hil-sim/scenarios/broker-restart.yaml', 'hopseal sim run hil-sim/scenarios/heart-rate.yaml --seed docs --json'],
+    },
+    list: {
+      usage: ['sim list'],
+      summary: 'list the bundled scenarios (hil-sim/scenarios)',
+      options: [HELP_OPTION],
+      examples: ['hopseal sim list'],
+    },
+  },
 }
 
 export const simCommand: Command = {
@@ -101,24 +131,20 @@ export const simCommand: Command = {
   summary: 'run hardware-in-the-loop scenario files (hil-sim/scenarios/*.yaml)',
   async run(argv, io) {
     const [sub, ...rest] = argv
-    if (sub === '--help' || sub === '-h' || sub === 'help') {
-      io.out(SIM_USAGE)
-      return 0
-    }
+    if (sub === '--help' || sub === '-h' || sub === 'help') return answerHelp(io, 'sim', SIM_HELP, rest[0])
     if (sub === 'list') {
+      if (rest.includes('--help') || rest.includes('-h')) return answerHelp(io, 'sim', SIM_HELP, 'list')
+      if (rest.length > 0) return usageError(io, 'sim', `sim list takes no arguments, got "${rest.join(' ')}"`, 'list')
       for (const f of (await readdir(SCENARIO_DIR)).filter((f) => f.endsWith('.yaml')).sort()) {
         const spec = await loadScenario(join(SCENARIO_DIR, f))
         io.out(`${basename(f, '.yaml').padEnd(24)} ${spec.description}`)
       }
       return 0
     }
-    if (sub !== 'run') return usage(io, SIM_USAGE, sub ? `sim: unknown subcommand "${sub}"` : 'sim: missing subcommand')
+    if (sub !== 'run') return usageError(io, 'sim', sub ? `unknown subcommand "${sub}" (known: run, list)` : 'missing subcommand (run or list)')
     const { values, positionals } = parseArgs({ args: rest, options: { seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
-    if (values.help) {
-      io.out(SIM_USAGE)
-      return 0
-    }
-    if (positionals.length === 0) return usage(io, SIM_USAGE, 'sim run: give at least one scenario FILE')
+    if (values.help) return answerHelp(io, 'sim', SIM_HELP, 'run')
+    if (positionals.length === 0) return usageError(io, 'sim', 'give at least one scenario FILE', 'run')
     let ok = true
     for (const file of positionals) {
       const spec = await loadScenario(file)
