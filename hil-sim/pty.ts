@@ -27,6 +27,8 @@ export interface PtyPair {
   readonly a: string
   /** Path of end B. */
   readonly b: string
+  /** The pair's temp dir (removed by close(); callers may keep files there). */
+  readonly dir: string
   /** socat's PID, -1 while unplugged. */
   readonly pid: number
   /** Kills socat: both ends close, like a cable pulled out. */
@@ -44,7 +46,8 @@ export function hasSocat(): boolean {
   return socatChecked
 }
 
-function killAndWait(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after a grace period; resolves when the child has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve()
   return new Promise((resolve) => {
     const t = setTimeout(() => {
@@ -93,7 +96,7 @@ export async function startPtyPair(): Promise<PtyPair> {
     const end = Date.now() + PTY_START_TIMEOUT_MS
     while (!(existsSync(a) && existsSync(b))) {
       if (c.exitCode !== null || Date.now() > end) {
-        await killAndWait(c)
+        await stopChild(c)
         child = undefined
         throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `socat did not create the PTY pair within ${PTY_START_TIMEOUT_MS} ms: ${log.trim() || 'no output'}`)
       }
@@ -110,13 +113,14 @@ export async function startPtyPair(): Promise<PtyPair> {
   return {
     a,
     b,
+    dir,
     get pid() {
       return child?.pid ?? -1
     },
     async unplug() {
       const c = child
       child = undefined
-      if (c) await killAndWait(c)
+      if (c) await stopChild(c)
     },
     async replug() {
       if (closed) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, 'PTY pair is closed')
@@ -127,7 +131,7 @@ export async function startPtyPair(): Promise<PtyPair> {
       closed = true
       const c = child
       child = undefined
-      if (c) await killAndWait(c)
+      if (c) await stopChild(c)
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -1,14 +1,13 @@
 /**
  * Test harness for the ATECC608 simulator on a real pseudo-terminal
  * (architecture.md §6): `socat -d -d pty,raw,echo=0,link=HOST pty,raw,echo=0,link=DEV`
- * spawned per test file, the simulator CLI (`hil-sim/atecc608/cli.ts`) serving
+ * (hil-sim/pty.ts) spawned per test file, the simulator CLI (`hil-sim/atecc608/cli.ts`) serving
  * DEV in a child process, and the driver opening HOST with `serialport` as if
  * it were a KIT board on USB-CDC. Both children are killed by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { join, resolve } from 'node:path'
+import { startPtyPair, stopChild } from '../../hil-sim/pty.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const CLI = join(ROOT, 'hil-sim/atecc608/cli.ts')
@@ -19,66 +18,6 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-export interface PtyPair {
-  /** The end the host (driver) opens. */
-  host: string
-  /** The end the simulator serves. */
-  dev: string
-  dir: string
-  stop(): Promise<void>
-}
-
-function killAndWait(child: ChildProcess, timeoutMs = 3000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve()
-  return new Promise((res) => {
-    const t = setTimeout(() => {
-      try {
-        process.kill(child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-      res()
-    }, timeoutMs)
-    child.once('exit', () => {
-      clearTimeout(t)
-      res()
-    })
-    try {
-      process.kill(child.pid!, 'SIGTERM')
-    } catch {
-      clearTimeout(t)
-      res()
-    }
-  })
-}
-
-/** Spawns a socat PTY pair in a fresh temp dir and waits for both links. */
-export async function startPtyPair(): Promise<PtyPair> {
-  const dir = mkdtempSync(join(tmpdir(), 'hopseal-pty-'))
-  const host = join(dir, 'kit-host')
-  const dev = join(dir, 'kit-dev')
-  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${dev}`], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let log = ''
-  socat.stderr!.on('data', (d: Buffer) => (log += d.toString()))
-  try {
-    await waitFor(() => (existsSync(host) && existsSync(dev)) || socat.exitCode !== null, 5000, 'the socat PTY links')
-    if (socat.exitCode !== null) throw new Error(`socat exited (${socat.exitCode}): ${log}`)
-  } catch (e) {
-    await killAndWait(socat)
-    rmSync(dir, { recursive: true, force: true })
-    throw e
-  }
-  return {
-    host,
-    dev,
-    dir,
-    stop: async () => {
-      await killAndWait(socat)
-      rmSync(dir, { recursive: true, force: true })
-    },
   }
 }
 
@@ -100,10 +39,10 @@ export async function startSimCli(tty: string, args: string[] = []): Promise<Sim
     await waitFor(() => out.includes('atecc608-sim: serving') || child.exitCode !== null, 30_000, 'the simulator CLI')
     if (child.exitCode !== null) throw new Error(`simulator CLI exited (${child.exitCode}): ${err}`)
   } catch (e) {
-    await killAndWait(child)
+    await stopChild(child)
     throw e
   }
-  return { pid: child.pid!, stop: () => killAndWait(child), stderr: () => err }
+  return { pid: child.pid!, stop: () => stopChild(child), stderr: () => err }
 }
 
 export interface PtySim {
@@ -126,19 +65,19 @@ export async function startPtySim(args: string[] = []): Promise<PtySim> {
   const stateFile = join(pair.dir, 'atecc608-state.json')
   let sim: SimProcess
   try {
-    sim = await startSimCli(pair.dev, ['--state', stateFile, ...args])
+    sim = await startSimCli(pair.b, ['--state', stateFile, ...args])
   } catch (e) {
-    await pair.stop()
+    await pair.close()
     throw e
   }
   return {
-    hostPath: pair.host,
-    devPath: pair.dev,
+    hostPath: pair.a,
+    devPath: pair.b,
     stateFile,
     simPid: sim.pid,
     stop: async () => {
       await sim.stop()
-      await pair.stop()
+      await pair.close()
     },
   }
 }
