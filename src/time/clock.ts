@@ -30,7 +30,7 @@ export class ManualClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): unknown {
     const id = ++this.seq
-    this.timers.set(id, { at: this.t + ms, fn })
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn })
     return id
   }
   clearTimeout(h: unknown): void {
@@ -38,16 +38,41 @@ export class ManualClock implements Clock {
   }
   advance(ms: number): void {
     const end = this.t + ms
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e
-      if (!next) break
-      this.timers.delete(next[0])
-      this.t = next[1].at
-      next[1].fn()
-    }
+    for (let next = this.due(end); next; next = this.due(end)) this.fire(next)
     this.t = end
   }
+
+  /**
+   * Like advance() but to the absolute time `limit`, letting promise and
+   * setImmediate work settle before and after each timer, so async code that
+   * reacts to a timer (a send queue, a backoff) can schedule its next one in time.
+   */
+  async runUntil(limit: number): Promise<void> {
+    for (;;) {
+      await settle()
+      const next = this.due(limit)
+      if (!next) break
+      this.fire(next)
+    }
+    this.t = Math.max(this.t, limit)
+    await settle()
+  }
+
+  private due(limit: number): [number, { at: number; fn: () => void }] | undefined {
+    let next: [number, { at: number; fn: () => void }] | undefined
+    for (const e of this.timers) if (e[1].at <= limit && (!next || e[1].at < next[1].at)) next = e
+    return next
+  }
+
+  private fire([id, timer]: [number, { at: number; fn: () => void }]): void {
+    this.timers.delete(id)
+    this.t = Math.max(this.t, timer.at)
+    timer.fn()
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r))
 }
 
 /**

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
-import type { Clock } from '../../src/time/clock.ts'
+import { ManualClock, type Clock } from '../../src/time/clock.ts'
 import {
   bleUartProfile,
   loraAirtimeMs,
@@ -25,41 +25,7 @@ import { memoryLinkPair, type MemoryLink } from '../../hil-sim/links/memory-link
 const code = (c: string) => (e: unknown) => isHopsealError(e, c)
 const close = (a: number, b: number, what = ''): void => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what} ${a} ≠ ${b}`)
 
-/**
- * A test clock that jumps exactly to each due timer (no float drift from
- * stepping), letting promises and setImmediate work settle in between.
- */
-class StepClock implements Clock {
-  private t = 0
-  private seq = 0
-  private readonly timers = new Map<number, { at: number; fn: () => void }>()
-  now(): number {
-    return this.t
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq
-    this.timers.set(id, { at: this.t + Math.max(0, ms), fn })
-    return id
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number)
-  }
-  /** Runs every timer due up to `limit`, at its exact time, then sets the time to `limit`. */
-  async runUntil(limit: number): Promise<void> {
-    for (;;) {
-      await settle()
-      let next: [number, { at: number; fn: () => void }] | undefined
-      for (const e of this.timers) if (e[1].at <= limit && (!next || e[1].at < next[1].at)) next = e
-      if (!next) break
-      this.timers.delete(next[0])
-      this.t = Math.max(this.t, next[1].at)
-      next[1].fn()
-    }
-    this.t = Math.max(this.t, limit)
-    await settle()
-  }
-}
-
+/** Lets promise and setImmediate work settle (what ManualClock.runUntil does between timers). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r))
 }
@@ -241,7 +207,7 @@ describe('LoRa profile', () => {
 
 describe('duty cycle and send queue (injected clock)', () => {
   it('time-off at 1 %: a frame of airtime T keeps the radio silent for 99·T after it ends', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const profile = loraProfile({ sf: 7, dutyPolicy: 'time-off' })
     const T = loraAirtimeMs(51, { sf: 7 }) // a 50-byte message in one frame: 0x00 + 50 bytes
     const r = rig(profile, clock)
@@ -267,7 +233,7 @@ describe('duty cycle and send queue (injected clock)', () => {
   })
 
   it('sliding window at 1 %: bursts up to ratio × window, then a frame waits until the oldest leaves the window', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const T = loraAirtimeMs(51, { sf: 7 })
     const W = 350 * T // budget 3.5·T: three frames fit, a fourth does not
     const profile = loraProfile({ sf: 7, mtu: 51, windowMs: W })
@@ -286,7 +252,7 @@ describe('duty cycle and send queue (injected clock)', () => {
   })
 
   it('the default hour window lets a burst within 1 % go out back to back', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const profile = loraProfile({ dataRate: 0 }) // SF12, 51-byte frames of ~2.5 s, 36 s of budget per hour
     const T = loraAirtimeMs(51, { sf: 12 })
     const r = rig(profile, clock)
@@ -302,7 +268,7 @@ describe('duty cycle and send queue (injected clock)', () => {
   })
 
   it('the queue is bounded (maxQueuedFrames): a message that does not fit rejects LIMIT_EXCEEDED and is counted; queued ones still go', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const T = loraAirtimeMs(51, { sf: 7 })
     const r = rig(loraProfile({ sf: 7, mtu: 51, dutyPolicy: 'time-off' }), clock, { maxQueuedFrames: 4 })
     const ok = [r.send(50, 0)] // handed to the link at once: the queue is empty again
@@ -324,7 +290,7 @@ describe('duty cycle and send queue (injected clock)', () => {
   })
 
   it('messages waiting for budget fail TRANSPORT_UNAVAILABLE when the link goes down (counted link_down); sends while down reject at once', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const r = rig(loraProfile({ sf: 7, mtu: 51, dutyPolicy: 'time-off' }), clock)
     const first = r.send(50, 0)
     const waiting = [r.send(50, 1), r.send(200, 2)] // one frame, then five fragments
@@ -363,7 +329,7 @@ describe('BLE UART profile', () => {
 
   for (const interval of [8, 15]) {
     it(`a 100-byte message goes as 20-byte writes, one every ${interval} ms`, async () => {
-      const clock = new StepClock()
+      const clock = new ManualClock()
       const r = rig(bleUartProfile({ writeIntervalMs: interval }), clock)
       const sent = r.send(100)
       await clock.runUntil(10 * interval)
@@ -391,7 +357,7 @@ describe('BLE UART profile', () => {
   }
 
   it('without a write interval, writes are spaced by their airtime only', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const r = rig(bleUartProfile({ writeIntervalMs: 0 }), clock)
     const sent = r.send(40) // 17 + 17 + 6
     await clock.runUntil(10)
@@ -403,7 +369,7 @@ describe('BLE UART profile', () => {
   })
 
   it('a raw profile sends back to back with no waiting', async () => {
-    const clock = new StepClock()
+    const clock = new ManualClock()
     const r = rig(rawProfile({ mtu: 20 }), clock)
     await Promise.all([r.send(100), r.send(5)])
     await settle()
