@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import net from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { stopChild } from './pty.ts'
 
 const FALLBACK_PATH = '/usr/sbin/mosquitto'
 /** Lines of broker log kept for error messages. */
@@ -144,19 +145,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   }
 
   const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    const c = child
-    if (!c || c.exitCode !== null || c.signalCode !== null) return
-    const pid = c.pid
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, sig)
-      } catch {
-        // already gone
-      }
-    }
-    const timer = setTimeout(() => c.pid !== undefined && process.kill(c.pid, 'SIGKILL'), STOP_TIMEOUT_MS)
-    await exited(c)
-    clearTimeout(timer)
+    if (child) await stopChild(child, sig, STOP_TIMEOUT_MS)
   }
 
   try {

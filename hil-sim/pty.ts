@@ -46,8 +46,8 @@ export function hasSocat(): boolean {
   return socatChecked
 }
 
-/** SIGTERM, then SIGKILL after a grace period; resolves when the child has exited. */
-export function stopChild(child: ChildProcess): Promise<void> {
+/** Sends `signal` (SIGTERM by default), then SIGKILL after `graceMs`; resolves when the child has exited. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = PTY_KILL_GRACE_MS): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve()
   return new Promise((resolve) => {
     const t = setTimeout(() => {
@@ -56,13 +56,13 @@ export function stopChild(child: ChildProcess): Promise<void> {
       } catch {
         // already gone
       }
-    }, PTY_KILL_GRACE_MS)
+    }, graceMs)
     child.once('exit', () => {
       clearTimeout(t)
       resolve()
     })
     try {
-      process.kill(child.pid!, 'SIGTERM')
+      process.kill(child.pid!, signal)
     } catch {
       clearTimeout(t)
       resolve()
