@@ -1,0 +1,65 @@
+/**
+ * Scenario files are user input: every mistake is CONFIG_INVALID naming the
+ * file, the key path and a fix, never a crash; a valid file gets its defaults.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { isHopsealError } from '../../src/errors.ts'
+import { parseDuration, parseScenario } from '../../hil-sim/scenario/spec.ts'
+
+const BASE = `
+name: t
+apps:
+  - { name: phone }
+devices:
+  - { name: monitor, vault: atecc608-sim }
+workload: { readings: 5 }
+`
+
+function rejects(text: string, pattern: RegExp): void {
+  assert.throws(() => parseScenario(text, 'x.yaml'), (e: unknown) => {
+    assert.ok(isHopsealError(e, 'CONFIG_INVALID'), String(e))
+    assert.match(e.message, /x\.yaml/)
+    assert.match(e.message, pattern)
+    return true
+  })
+}
+
+describe('scenario spec', () => {
+  it('a minimal file gets the documented defaults', () => {
+    const s = parseScenario(BASE, 'x.yaml')
+    assert.equal(s.mode, 'kk')
+    assert.equal(s.broker, 'embedded')
+    assert.equal(s.seed, 't')
+    assert.equal(s.clockScale, 1000)
+    assert.deepEqual(s.devices[0]!.link, { medium: 'memory', profile: 'lora', sf: 7, dutyCycle: 0.01, loss: 0, reorder: 0, duplicate: 0, latencyMs: 0 })
+    assert.equal(s.devices[0]!.app, 'phone')
+    assert.deepEqual(s.workload, { readings: 5, intervalMs: 100, timeoutMs: 120_000 })
+    assert.deepEqual(s.faults, [])
+  })
+
+  it('durations: ms, s, m; anything else is NaN', () => {
+    assert.equal(parseDuration('250'), 250)
+    assert.equal(parseDuration('1.5s'), 1500)
+    assert.equal(parseDuration('2m'), 120_000)
+    assert.ok(Number.isNaN(parseDuration('10 hours')))
+  })
+
+  const cases: [string, string, RegExp][] = [
+    ['YAML syntax', 'name: [unclosed', /x\.yaml:\d+:\d+: YAML syntax/],
+    ['not a mapping', '- a\n- b', /expected a mapping at the top level/],
+    ['unknown key with a suggestion', BASE + 'worklaod: {}\n', /worklaod.*unknown key.*did you mean "workload"/],
+    ['missing name', BASE.replace('name: t', ''), /name/],
+    ['bad mode', BASE + 'mode: nk\n', /mode.*"nk" is not allowed.*kk, xx/],
+    ['loss out of range', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, link: { loss: 2 } }'), /link\.loss.*0\.\.0\.9/],
+    ['bad duration', BASE.replace('readings: 5', 'readings: 5, timeoutMs: soon'), /timeoutMs.*duration/],
+    ['unknown app', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, app: tablet }'), /no app named "tablet".*phone/],
+    ['invalid node name', BASE.replace('name: monitor', 'name: "9 lives"'), /not a valid node name/],
+    ['no devices', BASE.replace(/devices:\n.*\n/, 'devices: []\n'), /no devices/],
+    ['fault on an unknown device', BASE + 'faults:\n  - { at: 1s, kind: radio-blackout, device: ghost, durationMs: 100 }\n', /no device named "ghost"/],
+    ['unknown fault kind', BASE + 'faults:\n  - { at: 1s, kind: meteor }\n', /kind.*"meteor" is not allowed/],
+    ['secure-element stall without a secure element', BASE.replace('vault: atecc608-sim', 'vault: software') + 'faults:\n  - { at: 1s, kind: secure-element-stall, device: monitor }\n', /has no secure element.*atecc608-sim/],
+    ['duplicate keys', BASE + 'mode: kk\nmode: xx\n', /YAML syntax/],
+  ]
+  for (const [what, text, pattern] of cases) it(`rejects: ${what}`, () => rejects(text, pattern))
+})
