@@ -1,16 +1,53 @@
-/** An established channel endpoint: `enc`/`dec` workers, sealing, delivery, reliable mode, idle timeout, close. */
+/**
+ * An established channel endpoint: `enc`/`dec` workers, sealing, delivery,
+ * reliable mode, renewal, passive keep-alive, idle reaping and close.
+ *
+ * A channel outlives its keys: its current session is replaced by a renewed
+ * one (renewal.ts) before the session's limits, and the application keeps the
+ * same object. During a renewal up to three sessions are live:
+ * - `session`: the one this side seals with;
+ * - `next` (responder only): made by a renewal, not yet confirmed: the
+ *   initiator's first message under it promotes it;
+ * - `previous`: the one before, kept to open messages still in flight until
+ *   it passes its own hard limit or the next renewal.
+ */
 import { ErrorCode, HopsealError } from '../errors.ts'
-import { concat, decodeVarint, encodeVarint } from '../bytes/index.ts'
-import { type NoiseProtocol } from '../noise/index.ts'
+import { concat, decodeVarint, encodeVarint, equalConstantTime } from '../bytes/index.ts'
+import type { CryptoProvider } from '../crypto/index.ts'
+import { HandshakeState, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
 import { addressKey, type Address, type Route } from '../routing/address.ts'
 import { decodeRoutingMessage, encodeRoutingMessage } from '../routing/codec.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
 import { background, type Clock } from './clock.ts'
-import type { ChannelSession } from './session.ts'
-import { Control, MessageType } from './wire.ts'
+import type { ChannelLimits, RetransmitOptions } from './limits.ts'
+import { ChannelSession, type DropReason } from './session.ts'
+import { CloseReason, Control, decodeRenewalHeader, encodeRenewalHeader, MessageType } from './wire.ts'
 import { MAX_SACK_BYTES, ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
-import type { PeerInfo } from './auth.ts'
-import { type Delivery } from './options.ts'
+import { renewalPrologue, renewalProtocol, reverifyPeer } from './renewal.ts'
+import type { ChannelAuthenticator, PeerInfo } from './auth.ts'
+import { countFailure, type Delivery } from './options.ts'
+
+/** What every channel of one listener (or one initiator call) shares: immutable per-endpoint state. */
+export interface ChannelContext {
+  node: Node
+  role: 'initiator' | 'responder'
+  protocol: NoiseProtocol
+  s: StaticKey
+  auth: ChannelAuthenticator
+  crypto: CryptoProvider
+  clock: Clock
+  limits: ChannelLimits
+  reliable?: ReliableOptions
+}
+
+interface RenewalWait {
+  epoch: number
+  hs: HandshakeState
+  busy: boolean
+  done: (err?: unknown) => void
+}
+
+const EMPTY = new Uint8Array(0)
 
 /** One end of an established channel. */
 export class SecureChannel {
@@ -18,62 +55,108 @@ export class SecureChannel {
   readonly enc: Address
   /** The peer's messages arrive here. */
   readonly dec: Address
-  readonly peer: PeerInfo
-  readonly protocol: NoiseProtocol
+  private peerInfo: PeerInfo
   private remote: Route
+  private current: ChannelSession
+  private next: ChannelSession | undefined
+  private previous: ChannelSession | undefined
+  /** The first handshake's hash: binds renewals to this channel. */
+  private readonly channelBinding: Uint8Array
+  /** The peer's identity payload of the first handshake (empty for known peers), re-verified at each renewal. */
+  private readonly peerPayload: Uint8Array
+  private deliverTo: Delivery | undefined
+  private sender: ReliableSender | undefined
+  private receiver: ReliableReceiver<IncomingMeta> | undefined
   private idleTimer: unknown
-  private lastActivity: number
+  private keepaliveTimer: unknown
+  /** Clock ms of the last authenticated message from the peer. */
+  private lastHeard: number
+  /** Data arrived and nothing was sealed since (a passive keep-alive is due). */
+  private owesKeepalive = false
   private closed = false
-  private readonly onCloseHandlers: (() => void)[] = []
+  private closeError: HopsealError | undefined
+  private renewals_ = 0
+  private renewing: Promise<void> | undefined
+  private renewWait: RenewalWait | undefined
+  /** Responder: the last renewal flight 1 answered and its flight 2 (a retransmitted flight 1 gets the same answer). */
+  private renewAnswer: { flight1: Uint8Array; flight2: Uint8Array } | undefined
+  private renewBusy = false
+  /** The session a RENEW request was sent in (one request per session). */
+  private renewRequested: ChannelSession | undefined
+  private readonly onCloseHandlers: ((error: HopsealError | undefined) => void)[] = []
+  private readonly onRenewHandlers: (() => void)[] = []
 
   /** @internal */
   constructor(
-    private readonly node: Node,
-    readonly session: ChannelSession,
-    init: { enc: Address; dec: Address; remote: Route; peer: PeerInfo; protocol: NoiseProtocol; deliverTo?: Delivery; clock: Clock; idleTimeoutMs: number; reliable?: ReliableOptions },
+    private readonly ctx: ChannelContext,
+    session: ChannelSession,
+    init: { enc: Address; dec: Address; remote: Route; peer: PeerInfo; peerPayload?: Uint8Array; deliverTo?: Delivery },
   ) {
     this.enc = init.enc
     this.dec = init.dec
     this.remote = init.remote
-    this.peer = init.peer
-    this.protocol = init.protocol
-    this.clock = init.clock
-    this.idleTimeoutMs = init.idleTimeoutMs
+    this.peerInfo = init.peer
+    this.peerPayload = init.peerPayload && init.peerPayload.length > 0 ? init.peerPayload.slice() : EMPTY
+    this.current = session
+    this.channelBinding = session.handshakeHash.slice()
     this.deliverTo = init.deliverTo
-    this.lastActivity = this.clock.now()
-    if (init.reliable) {
-      const count = (r: string): void => this.node.count(r)
-      this.sender = new ReliableSender(init.reliable, this.clock, (framed) => this.sendSealed(MessageType.DATA, framed), count)
+    this.lastHeard = ctx.clock.now()
+    const node = ctx.node
+    if (ctx.reliable) {
+      const count = (r: string): void => node.count(r)
+      this.sender = new ReliableSender(ctx.reliable, ctx.clock, (framed) => this.sendSealed(MessageType.DATA, framed), count)
       this.receiver = new ReliableReceiver(
-        init.reliable,
+        ctx.reliable,
         (payload, meta) => this.deliver(payload, meta),
-        (next, sack) => this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next), sack)),
+        async (next, sack) => void (await this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.ACK), encodeVarint(next), sack))),
         count,
       )
     }
     node.startWorker(this.enc, async (_ctx, msg) => {
       if (msg.onward.length === 0) {
-        if (this.sender) this.sender.send(msg.payload).catch(() => this.node.count('reliable.local_send_failed'))
+        if (this.sender) this.sender.send(msg.payload).catch(() => node.count('reliable.local_send_failed'))
         else await this.sendSealed(MessageType.DATA, msg.payload)
         return
       }
       // The inner return route travels too, so replies find their way back through this channel.
-      await this.sendSealed(MessageType.ROUTED, encodeRoutingMessage({ onward: msg.onward, returnRoute: msg.returnRoute, payload: msg.payload }, this.node.limits))
+      await this.sendSealed(MessageType.ROUTED, encodeRoutingMessage({ onward: msg.onward, returnRoute: msg.returnRoute, payload: msg.payload }, node.limits))
     })
     this.armIdle()
   }
 
-  private readonly clock: Clock
-  private readonly idleTimeoutMs: number
-  private deliverTo: Delivery | undefined
-  private sender: ReliableSender | undefined
-  private receiver: ReliableReceiver<IncomingMeta> | undefined
+  /** Who the peer is (re-verified at each renewal). */
+  get peer(): PeerInfo {
+    return this.peerInfo
+  }
+
+  get protocol(): NoiseProtocol {
+    return this.ctx.protocol
+  }
+
+  /** The session this side seals with now. */
+  get session(): ChannelSession {
+    return this.current
+  }
+
+  /** Completed renewals (new handshakes behind this object). */
+  get renewals(): number {
+    return this.renewals_
+  }
+
+  /** Why the channel closed: undefined for an ordinary close, else the typed error (e.g. CHANNEL_PEER_REFUSED). */
+  get closeReason(): HopsealError | undefined {
+    return this.closeError
+  }
 
   /**
    * Sends one application message to the worker behind the peer's endpoint.
-   * In reliable mode it resolves once the peer acknowledged it.
+   * In reliable mode it resolves once the peer acknowledged it. An initiator
+   * whose session passed its hard limit (a device waking after a long sleep)
+   * renews first, then sends.
+   * @throws CHANNEL_CLOSED, CHANNEL_EXPIRED (a responder whose peer has not renewed), CHANNEL_HANDSHAKE_TIMEOUT (renewal unanswered)
    */
   async send(payload: Uint8Array): Promise<void> {
+    if (this.closed) throw this.closedError()
     if (this.sender) return this.sender.send(payload)
     await this.sendSealed(MessageType.DATA, payload)
   }
@@ -88,8 +171,14 @@ export class SecureChannel {
     this.deliverTo = deliver
   }
 
-  onClose(fn: () => void): void {
+  /** Runs `fn` when the channel closes, with the typed reason when it did not close normally. */
+  onClose(fn: (error: HopsealError | undefined) => void): void {
     this.onCloseHandlers.push(fn)
+  }
+
+  /** Runs `fn` after each completed renewal. */
+  onRenew(fn: () => void): void {
+    this.onRenewHandlers.push(fn)
   }
 
   get isClosed(): boolean {
@@ -101,6 +190,19 @@ export class SecureChannel {
     return this.remote
   }
 
+  /**
+   * Renews the session now. The initiator runs a KK handshake with the peer's
+   * endpoint; the responder asks the initiator to (an encrypted RENEW) and
+   * resolves when the new session is in use.
+   * @throws CHANNEL_CLOSED, CHANNEL_PEER_REFUSED (the peer is no longer acceptable), CHANNEL_HANDSHAKE_TIMEOUT, CHANNEL_EXPIRED
+   */
+  renew(): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError())
+    if (this.ctx.role === 'responder') return this.awaitPeerRenewal()
+    this.renewing ??= this.runRenewal().finally(() => (this.renewing = undefined))
+    return this.renewing
+  }
+
   /** Sends an encrypted close and tears down both local addresses. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -109,100 +211,427 @@ export class SecureChannel {
     } catch {
       /* best effort */
     }
-    this.teardown('closed')
+    this.teardown()
   }
 
-  /** @internal the dec worker's handler for sealed messages. */
+  /** @internal the dec worker's handler for the peer's messages. */
   async receive(bytes: Uint8Array, returnRoute: Route, meta: IncomingMeta): Promise<void> {
     if (this.closed) return
-    const topBefore = this.session.highestReceived
-    const opened = this.session.open(bytes)
-    if (!opened) {
-      this.node.count('channel.drop')
+    if (bytes.length > 0 && bytes[0]! >>> 6 === MessageType.HANDSHAKE) return this.onRenewalFlight(bytes, returnRoute)
+    const node = this.ctx.node
+    if (this.previous?.receiveExpired) this.dropPrevious()
+    // The current session first; a renewed one the initiator may already use; the one before for messages in flight.
+    let from: ChannelSession | undefined
+    let opened
+    let reason: DropReason | undefined
+    let topBefore = -1n
+    for (const s of [this.current, this.next, this.previous]) {
+      if (!s) continue
+      topBefore = s.highestReceived
+      const r = s.tryOpen(bytes)
+      if (typeof r !== 'string') {
+        from = s
+        opened = r
+        break
+      }
+      reason ??= r
+    }
+    if (!from || !opened) {
+      this.current.countDrop(reason ?? 'decode')
+      node.count('channel.drop')
       return
     }
-    this.lastActivity = this.clock.now()
+    if (from === this.next) this.promoteNext()
+    this.lastHeard = this.ctx.clock.now()
     // Mobility: follow the latest authenticated return route.
-    if (opened.counter > topBefore && returnRoute.length > 0) this.remote = returnRoute
-    const peerMeta: IncomingMeta = { ...meta, peer: { channel: addressKey(this.enc), ...(this.peer.identifier ? { identifier: this.peer.identifier } : {}), ...(this.peer.attributes ? { attributes: this.peer.attributes } : {}) } }
+    if (from === this.current && opened.counter > topBefore && returnRoute.length > 0) this.remote = returnRoute
+    if (this.ctx.role === 'initiator' && from === this.current && this.current.sendState() !== 'ok') this.renewInBackground()
+    const peer = this.peerInfo
+    const peerMeta: IncomingMeta = { ...meta, peer: { channel: addressKey(this.enc), ...(peer.identifier ? { identifier: peer.identifier } : {}), ...(peer.attributes ? { attributes: peer.attributes } : {}) } }
     switch (opened.type) {
       case MessageType.DATA:
-        this.node.count('channel.delivered')
-        if (this.receiver) {
-          await this.receiver.receive(opened.plaintext, peerMeta)
-        } else await this.deliver(opened.plaintext, peerMeta)
+        node.count('channel.delivered')
+        this.noteDataIn()
+        if (this.receiver) await this.receiver.receive(opened.plaintext, peerMeta)
+        else await this.deliver(opened.plaintext, peerMeta)
         return
       case MessageType.ROUTED: {
         let inner
         try {
-          inner = decodeRoutingMessage(opened.plaintext, this.node.limits)
+          inner = decodeRoutingMessage(opened.plaintext, node.limits)
         } catch {
-          this.node.count('channel.drop.inner_decode')
+          node.count('channel.drop.inner_decode')
           return
         }
         if (inner.onward.length === 0) {
-          this.node.count('channel.drop.inner_decode')
+          node.count('channel.drop.inner_decode')
           return
         }
-        this.node.count('channel.delivered')
-        await this.node.route({ onward: inner.onward, returnRoute: [this.enc, ...inner.returnRoute], payload: inner.payload }, peerMeta)
+        node.count('channel.delivered')
+        this.noteDataIn()
+        await node.route({ onward: inner.onward, returnRoute: [this.enc, ...inner.returnRoute], payload: inner.payload }, peerMeta)
         return
       }
       case MessageType.CONTROL:
-        if (opened.plaintext[0] === Control.CLOSE) this.teardown('closed by peer')
-        else if (opened.plaintext[0] === Control.ACK && this.sender) {
+        return this.onControl(opened.plaintext, from)
+    }
+  }
+
+  private onControl(p: Uint8Array, from: ChannelSession): void {
+    const node = this.ctx.node
+    switch (p[0]) {
+      case Control.CLOSE:
+        this.teardown(p[1] === CloseReason.PEER_REFUSED ? new HopsealError(ErrorCode.CHANNEL_PEER_REFUSED, 'the peer refused to renew the channel') : undefined)
+        return
+      case Control.KEEPALIVE:
+        node.count('channel.keepalive_received')
+        if (p.length > 1) {
+          // The peer's report: one past the highest counter it accepted in this session.
           try {
-            const v = decodeVarint(opened.plaintext, 1)
-            const sack = opened.plaintext.subarray(1 + v.length)
-            if (sack.length > MAX_SACK_BYTES) throw new RangeError('sack too long')
-            this.sender.onAck(v.value, sack)
+            const v = decodeVarint(p, 1)
+            if (v.value > 0) from.confirm(BigInt(v.value - 1))
           } catch {
-            this.node.count('channel.drop.bad_ack')
+            node.count('channel.drop.bad_keepalive')
           }
         }
         return
+      case Control.ACK:
+        if (!this.sender) return
+        try {
+          const v = decodeVarint(p, 1)
+          const sack = p.subarray(1 + v.length)
+          if (sack.length > MAX_SACK_BYTES) throw new RangeError('sack too long')
+          this.sender.onAck(v.value, sack)
+        } catch {
+          node.count('channel.drop.bad_ack')
+        }
+        return
+      case Control.RENEW:
+        node.count('channel.renewal.requested_by_peer')
+        if (this.ctx.role === 'initiator') this.renewInBackground()
+        return
       default:
-        this.node.count('channel.drop.unknown_type')
+        node.count('channel.drop.unknown_control')
     }
   }
 
   private async deliver(payload: Uint8Array, meta: IncomingMeta): Promise<void> {
     const d = this.deliverTo
     if (!d) {
-      this.node.count('channel.drop.no_destination')
+      this.ctx.node.count('channel.drop.no_destination')
       return
     }
-    if (typeof d === 'function') d(payload, this.peer, this)
-    else await this.node.route({ onward: [d], returnRoute: [this.enc], payload }, meta)
+    if (typeof d === 'function') d(payload, this.peerInfo, this)
+    else await this.ctx.node.route({ onward: [d], returnRoute: [this.enc], payload }, meta)
   }
 
-  private async sendSealed(type: MessageType, plaintext: Uint8Array): Promise<void> {
-    if (this.closed) throw new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel is closed')
-    const sealed = this.session.seal(type, plaintext)
-    this.lastActivity = this.clock.now()
-    await this.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {})
+  /**
+   * Seals and sends one message with the session that may seal now (renewing
+   * first where the initiator must). Resolves with a callback that confirms
+   * the message's counter (for reliable mode's ACKs).
+   */
+  private async sendSealed(type: MessageType, plaintext: Uint8Array): Promise<() => void> {
+    if (this.closed) throw this.closedError()
+    const s = await this.sealingSession()
+    const sealed = s.seal(type, plaintext)
+    const counter = s.messagesSent - 1n
+    this.owesKeepalive = false
+    await this.ctx.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {})
+    return () => s.confirm(counter)
   }
 
-  private armIdle(): void {
-    if (!this.idleTimeoutMs) return
-    this.idleTimer = background(this.clock.setTimeout(() => {
+  private async sealingSession(): Promise<ChannelSession> {
+    const state = this.current.sendState()
+    if (state === 'ok') return this.current
+    if (this.ctx.role === 'initiator') {
+      if (state === 'renew') {
+        this.renewInBackground()
+        return this.current
+      }
+      await this.renew()
+      if (this.closed) throw this.closedError()
+      return this.current
+    }
+    if (state === 'renew') {
+      this.requestRenewal()
+      return this.current
+    }
+    // Past the hard limit: a renewed session the initiator made is usable even before it confirmed it.
+    if (this.next) {
+      this.promoteNext()
+      return this.current
+    }
+    throw new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'session reached its hard limit and the peer has not renewed it yet')
+  }
+
+  private renewInBackground(): void {
+    if (this.closed || this.renewing) return
+    this.renew().catch((e: unknown) => countFailure(this.ctx.node, e, 'channel.renewal.failed'))
+  }
+
+  /** Responder: asks the initiator to renew (once per session), sealed in the current session. */
+  private requestRenewal(): void {
+    if (this.renewRequested === this.current || this.current.sendState() === 'expired') return
+    this.renewRequested = this.current
+    const sealed = this.current.seal(MessageType.CONTROL, Uint8Array.of(Control.RENEW))
+    this.ctx.node.count('channel.renewal.requested')
+    this.ctx.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {}).catch(() => this.ctx.node.count('channel.renewal.request_failed'))
+  }
+
+  private awaitPeerRenewal(): Promise<void> {
+    this.requestRenewal()
+    const before = this.renewals_
+    const r = this.ctx.limits.renewRetransmit
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.ctx.clock.setTimeout(() => reject(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the peer did not renew the channel')), retransmitSpan(r))
+      const settle = (e?: HopsealError): void => {
+        this.ctx.clock.clearTimeout(timer)
+        if (e) reject(e)
+        else resolve()
+      }
+      this.onRenew(() => this.renewals_ > before && settle())
+      this.onClose((e) => settle(e ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the renewal')))
+    })
+  }
+
+  /** Initiator: one renewal, flight 1 retransmitted with backoff until a valid flight 2. */
+  private async runRenewal(): Promise<void> {
+    const { node, clock, crypto, s } = this.ctx
+    node.count('channel.renewal.started')
+    await this.reverify()
+    const epoch = this.current.epoch + 1
+    const hs = HandshakeState.create({ protocol: renewalProtocol(this.ctx.protocol), initiator: true, s, rs: this.peerInfo.staticKey, prologue: renewalPrologue(this.channelBinding, epoch), crypto })
+    const flight1 = concat(Uint8Array.of(encodeRenewalHeader(1, epoch)), await hs.writeMessage(EMPTY))
+    const r: RetransmitOptions = this.ctx.limits.renewRetransmit
+    await new Promise<void>((resolve, reject) => {
+      let attempts = 0
+      let timer: unknown
+      const wait: RenewalWait = {
+        epoch,
+        hs,
+        busy: false,
+        done: (err) => {
+          if (this.renewWait !== wait) return
+          this.renewWait = undefined
+          clock.clearTimeout(timer)
+          if (err) {
+            hs.destroy()
+            reject(err as Error)
+          } else resolve()
+        },
+      }
+      this.renewWait = wait
+      const send = (): void => {
+        if (this.renewWait !== wait) return
+        if (this.closed) return wait.done(this.closedError())
+        if (attempts >= r.attempts) return wait.done(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, `renewal unanswered after ${attempts} attempts`))
+        if (attempts > 0) node.count('channel.renewal.retransmitted')
+        attempts++
+        node.route({ onward: this.remote, returnRoute: [this.dec], payload: flight1 }, {}).catch(() => node.count('channel.renewal.send_failed'))
+        timer = clock.setTimeout(send, Math.min(r.initialMs * 2 ** (attempts - 1), r.maxMs))
+      }
+      send()
+    })
+  }
+
+  /** A renewal flight arrived at `dec`. */
+  private async onRenewalFlight(bytes: Uint8Array, returnRoute: Route): Promise<void> {
+    const node = this.ctx.node
+    const { flight, epochBits } = decodeRenewalHeader(bytes[0]!)
+    const body = bytes.subarray(1)
+    if (flight === 2) {
+      const w = this.renewWait
+      if (!w || this.ctx.role !== 'initiator' || (w.epoch & 0x1f) !== epochBits || w.busy) {
+        node.count('channel.renewal.unexpected_flight')
+        return
+      }
+      w.busy = true
+      try {
+        await w.hs.readMessage(body)
+      } catch (e) {
+        // A forged or corrupted flight 2 moved nothing: keep waiting for the genuine one.
+        countFailure(node, e, 'channel.renewal.failed')
+        return
+      } finally {
+        w.busy = false
+      }
+      if (this.renewWait !== w || this.closed) return
+      this.install(new ChannelSession(w.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, w.epoch))
+      w.done()
+      // Confirm the new keys to the responder at once (it seals with the old ones until then), and send what waited.
+      this.sendKeepalive()
+      this.sender?.retransmitNow()
+      return
+    }
+    if (this.ctx.role !== 'responder') {
+      node.count('channel.renewal.unexpected_flight')
+      return
+    }
+    const epoch = this.current.epoch + 1
+    if ((epoch & 0x1f) !== epochBits) {
+      node.count('channel.renewal.failed.stale_epoch')
+      return
+    }
+    const answered = this.renewAnswer
+    if (answered && equalConstantTime(answered.flight1, bytes)) {
+      node.count('channel.renewal.retransmit_answered')
+      await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: answered.flight2 }, {})
+      return
+    }
+    if (this.renewBusy) {
+      node.count('channel.renewal.busy')
+      return
+    }
+    this.renewBusy = true
+    const { crypto, s } = this.ctx
+    const hs = HandshakeState.create({ protocol: renewalProtocol(this.ctx.protocol), initiator: false, s, rs: this.peerInfo.staticKey, prologue: renewalPrologue(this.channelBinding, epoch), crypto })
+    try {
+      try {
+        await hs.readMessage(body)
+      } catch (e) {
+        countFailure(node, e, 'channel.renewal.failed')
+        hs.destroy()
+        return
+      }
+      await this.reverify()
+      const flight2 = concat(Uint8Array.of(encodeRenewalHeader(2, epoch)), await hs.writeMessage(EMPTY))
       if (this.closed) return
-      if (this.clock.now() - this.lastActivity >= this.idleTimeoutMs) {
-        this.node.count('channel.idle_closed')
-        this.teardown('idle')
+      this.next?.close()
+      this.next = new ChannelSession(hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, epoch)
+      this.renewAnswer = { flight1: bytes.slice(), flight2 }
+      node.count('channel.renewal.answered')
+      await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})
+    } catch (e) {
+      countFailure(node, e, 'channel.renewal.failed')
+      hs.destroy()
+    } finally {
+      this.renewBusy = false
+    }
+  }
+
+  /**
+   * Checks the peer against the authenticator again. A refusal closes the
+   * channel on both ends with CHANNEL_PEER_REFUSED (an encrypted CLOSE with
+   * that reason, while a session can still seal) and is rethrown.
+   */
+  private async reverify(): Promise<void> {
+    try {
+      this.peerInfo = await reverifyPeer(this.ctx.auth, this.peerInfo, this.peerPayload)
+    } catch (e) {
+      const refused = new HopsealError(ErrorCode.CHANNEL_PEER_REFUSED, `renewal refused: the peer is no longer acceptable (${e instanceof Error ? e.message : String(e)})`, { cause: e })
+      this.ctx.node.count('channel.renewal.refused')
+      try {
+        const sealed = this.current.seal(MessageType.CONTROL, Uint8Array.of(Control.CLOSE, CloseReason.PEER_REFUSED))
+        await this.ctx.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {})
+      } catch {
+        /* the session cannot seal any more: the peer's renewal times out instead */
+      }
+      this.teardown(refused)
+      throw refused
+    }
+  }
+
+  /** Initiator: the renewed session becomes the sealing one; the old one keeps opening what is in flight. */
+  private install(fresh: ChannelSession): void {
+    this.dropPrevious()
+    this.previous = this.current
+    this.current = fresh
+    this.renewed()
+  }
+
+  /** Responder: the initiator used the renewed session, so this side seals with it too. */
+  private promoteNext(): void {
+    const next = this.next
+    if (!next) return
+    this.next = undefined
+    this.dropPrevious()
+    this.previous = this.current
+    this.current = next
+    this.renewed()
+  }
+
+  private renewed(): void {
+    this.renewals_++
+    this.lastHeard = this.ctx.clock.now()
+    this.ctx.node.count('channel.renewed')
+    for (const fn of this.onRenewHandlers) fn()
+    if (this.ctx.role === 'responder') this.sender?.retransmitNow()
+  }
+
+  private dropPrevious(): void {
+    this.previous?.close()
+    this.previous = undefined
+  }
+
+  /** A keep-alive with this side's report: one past the highest counter accepted in the session it is sealed in. */
+  private sendKeepalive(): void {
+    if (this.closed) return
+    const report = this.current.highestReceived + 1n
+    this.sendSealed(MessageType.CONTROL, concat(Uint8Array.of(Control.KEEPALIVE), encodeVarint(Number(report)))).then(
+      () => this.ctx.node.count('channel.keepalive_sent'),
+      () => this.ctx.node.count('channel.keepalive_failed'),
+    )
+  }
+
+  /** Passive keep-alive: when data arrived and nothing goes back within keepaliveMs, answer with a keep-alive. */
+  private noteDataIn(): void {
+    const ms = this.ctx.limits.keepaliveMs
+    if (!ms) return
+    this.owesKeepalive = true
+    if (this.keepaliveTimer !== undefined) return
+    this.keepaliveTimer = background(this.ctx.clock.setTimeout(() => {
+      this.keepaliveTimer = undefined
+      if (!this.closed && this.owesKeepalive) this.sendKeepalive()
+    }, ms))
+  }
+
+  /**
+   * Idle reaping: a channel that heard nothing from its peer for idleTimeoutMs
+   * and whose session can no longer seal is closed; a channel with a valid
+   * session is never closed for idleness (a sleepy device may stay silent for
+   * hours and then send without a handshake).
+   */
+  private armIdle(): void {
+    const ms = this.ctx.limits.idleTimeoutMs
+    if (!ms) return
+    const clock = this.ctx.clock
+    const sinceHeard = clock.now() - this.lastHeard
+    const untilExpiry = this.current.born + this.current.limits.rejectAfterMs - clock.now()
+    this.idleTimer = background(clock.setTimeout(() => {
+      if (this.closed) return
+      if (clock.now() - this.lastHeard >= ms && this.current.sendState() === 'expired' && !this.renewing) {
+        this.ctx.node.count('channel.idle_closed')
+        this.teardown(new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'channel idle past its idle timeout with an expired session'))
       } else this.armIdle()
-    }, this.idleTimeoutMs))
+    }, Math.max(ms - sinceHeard, untilExpiry, 1)))
+  }
+
+  private closedError(): HopsealError {
+    return this.closeError ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel is closed')
   }
 
   /** @internal */
-  teardown(_why: string): void {
+  teardown(error?: HopsealError): void {
     if (this.closed) return
     this.closed = true
-    this.clock.clearTimeout(this.idleTimer)
-    this.sender?.fail(new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the message was acknowledged'))
-    this.session.close()
-    this.node.stopWorker(this.enc)
-    this.node.stopWorker(this.dec)
-    for (const fn of this.onCloseHandlers) fn()
+    this.closeError = error
+    const clock = this.ctx.clock
+    clock.clearTimeout(this.idleTimer)
+    clock.clearTimeout(this.keepaliveTimer)
+    this.renewWait?.done(this.closedError())
+    this.sender?.fail(error ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the message was acknowledged'))
+    this.current.close()
+    this.next?.close()
+    this.previous?.close()
+    this.ctx.node.stopWorker(this.enc)
+    this.ctx.node.stopWorker(this.dec)
+    for (const fn of this.onCloseHandlers) fn(error)
   }
+}
+
+/** The longest a flight's retransmission schedule runs (ms). */
+export function retransmitSpan(r: RetransmitOptions): number {
+  let t = 0
+  for (let i = 0; i < r.attempts; i++) t += Math.min(r.initialMs * 2 ** i, r.maxMs)
+  return t
 }

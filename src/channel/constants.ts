@@ -1,6 +1,7 @@
 /**
  * Secure-channel constants, each with its unit and the reason for its value.
- * Channel options override them per channel; these are the safe defaults.
+ * Channel options override them per channel; per-medium defaults are in
+ * limits.ts (docs/channels.md explains the choice of each).
  */
 
 /**
@@ -12,22 +13,60 @@ export const REPLAY_WINDOW_SIZE = 1024
 
 /**
  * Truncated counter on the wire: 12 bits in the short form (4 in the header
- * byte + 1 byte), 20 bits in the long form. The receiver reconstructs the full
- * 64-bit nonce from its window; 12 bits (4096) exceed the window by 4×, so a
- * message inside the window always reconstructs unambiguously.
+ * byte + 1 byte), 20 bits in the long form. The receiver reconstructs the
+ * counter closest to one past its highest accepted counter, so a form of b bits
+ * is exact while the sender is less than 2^(b-1) messages ahead of what the
+ * receiver accepted.
  */
 export const SHORT_COUNTER_BITS = 12
 export const LONG_COUNTER_BITS = 20
 
-/** Rekey after this many messages in one direction (soft), refuse to send past the hard limit. */
-export const REKEY_AFTER_MESSAGES = 2 ** 32
+/**
+ * The sender uses the short form while at most this many of its messages
+ * since the last one the peer confirmed (reliable ACK or keep-alive report)
+ * are unconfirmed: half the short form's reach (2048), leaving the other half
+ * for reordering and for a window that the sender cannot see.
+ */
+export const SHORT_FORM_MAX_UNCONFIRMED = 1024
+/**
+ * Past this many unconfirmed messages a session asks for renewal (soft) and,
+ * at the long form's reach (2^19), refuses to seal: a renewal confirms the
+ * peer again, so a receiver never has to reconstruct from further away.
+ */
+export const RENEW_AFTER_UNCONFIRMED = 2 ** 18
+export const REJECT_AFTER_UNCONFIRMED = 2 ** 19 - 1
+
+/**
+ * Key-phase rekey (Noise Rekey()) after this many messages under one key.
+ * AES-256-GCM's confidentiality limit for the 96-bit-nonce construction is
+ * 2^23 records of up to 2^14 bytes (RFC 9001 §6.6, advantage ≤ 2^-57);
+ * rekeying at half of it keeps every key well inside. ChaCha20-Poly1305 has
+ * no practical limit; one value serves both suites.
+ */
+export const REKEY_AFTER_MESSAGES = 2 ** 22
+/** Renew the session (new handshake) after this many messages sent. */
+export const RENEW_AFTER_MESSAGES = 2 ** 32
+/** Refuse to seal after this many messages in one session: 2^48 keeps far from Noise's 2^64-1 nonce limit. */
 export const REJECT_AFTER_MESSAGES = 2 ** 48
+/**
+ * Failed authentications a receiving session tolerates before it asks for
+ * renewal: AES-GCM's integrity limit is 2^52 forgery attempts and
+ * ChaCha20-Poly1305's 2^36 (RFC 9001 §6.6); the stricter serves both.
+ */
+export const RENEW_AFTER_AUTH_FAILURES = 2 ** 36
 
-/** Rekey after this long (soft, ms) — WireGuard's REKEY_AFTER_TIME; refuse after the hard limit. */
-export const REKEY_AFTER_MS = 120_000
-export const REJECT_AFTER_MS = 180_000
+/**
+ * A receiver follows at most this many key phases ahead of its current one
+ * for a message newer than anything it accepted (the sender rekeys by time
+ * while the link loses everything; one phase bit on the wire cannot say how
+ * many). Each step is one AEAD trial; older gaps are closed by renewal.
+ */
+export const MAX_PHASE_STEPS = 3
 
-/** Close an idle channel after this long without a message (ms). */
-export const IDLE_TIMEOUT_MS = 300_000
-/** Send a keep-alive when nothing was sent for this long (ms). */
-export const KEEPALIVE_MS = 25_000
+/**
+ * Renewal: the epoch (renewals since the channel's first handshake) travels in
+ * the low 5 bits of a renewal flight's header, and in full in the prologue.
+ */
+export const RENEWAL_EPOCH_BITS = 5
+/** Prologue prefix of renewal handshakes (ASCII), followed by the first handshake hash and the epoch. */
+export const RENEWAL_PROLOGUE_LABEL = 'hopseal-renew-v1'

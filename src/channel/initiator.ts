@@ -6,11 +6,10 @@ import { HandshakeState, parseProtocolName } from '../noise/index.ts'
 import { type Route } from '../routing/address.ts'
 import type { Node, WorkerHandler } from '../routing/node.ts'
 import { systemClock } from './clock.ts'
-import { IDLE_TIMEOUT_MS } from './constants.ts'
 import { ChannelSession } from './session.ts'
 import type { PeerInfo } from './auth.ts'
-import { SecureChannel } from './channel.ts'
-import { countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
+import { SecureChannel, type ChannelContext } from './channel.ts'
+import { channelLimits, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
 
 /**
  * Creates a channel to the listener at `route`. Resolves when this side is
@@ -21,6 +20,9 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
   const protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
   const crypto = opts.crypto ?? defaultCryptoProvider()
   const clock = opts.clock ?? systemClock
+  const limits = channelLimits(opts)
+  const reliable = reliableOptions(opts.reliable, limits)
+  const context: ChannelContext = { node, role: 'initiator', protocol, s: opts.s, auth: opts.auth, crypto, clock, limits, ...(reliable ? { reliable } : {}) }
   const hs = HandshakeState.create({ protocol, initiator: true, s: opts.s, crypto, ...(opts.rs ? { rs: opts.rs } : {}), ...(opts.prologue ? { prologue: opts.prologue } : {}) })
   const dec = node.newAddress()
   const enc = node.newAddress()
@@ -86,8 +88,8 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
           await node.send(remote, msg3, [dec])
         }
         const t = hs.finish()
-        const session = new ChannelSession(t, () => clock.now(), opts.session)
-        channel = new SecureChannel(node, session, { enc, dec, remote, peer: peer!, protocol, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}), clock, idleTimeoutMs: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(opts.reliable) ? { reliable: reliableOptions(opts.reliable)! } : {}) })
+        const session = new ChannelSession(t, () => clock.now(), limits.session)
+        channel = new SecureChannel(context, session, { enc, dec, remote, peer: peer!, peerPayload: payload, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}) })
         node.count('handshake.completed')
         // Swap in a handler that holds only the channel (and msg 2/3 until the
         // peer proves it has msg 3), so the handshake's state can be collected.

@@ -6,11 +6,10 @@ import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey }
 import { type Address, type Route } from '../routing/address.ts'
 import type { Node } from '../routing/node.ts'
 import { background, systemClock, type Clock } from './clock.ts'
-import { IDLE_TIMEOUT_MS } from './constants.ts'
 import { ChannelSession } from './session.ts'
 import type { PeerInfo } from './auth.ts'
-import { SecureChannel } from './channel.ts'
-import { countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
+import { SecureChannel, type ChannelContext } from './channel.ts'
+import { channelLimits, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
 
 /**
  * Starts a listener at `name` on `node`. Returns a handle to stop it and to
@@ -43,6 +42,8 @@ export class SecureChannelListener {
   private readonly answered = new Map<string, { msg2: Uint8Array; channel: SecureChannel }>()
   private readonly crypto: CryptoProvider
   private readonly clock: Clock
+  /** Shared by every channel this listener establishes. */
+  private readonly context: ChannelContext
 
   constructor(
     private readonly node: Node,
@@ -55,13 +56,16 @@ export class SecureChannelListener {
     }
     this.crypto = opts.crypto ?? defaultCryptoProvider()
     this.clock = opts.clock ?? systemClock
+    const limits = channelLimits(opts)
+    const reliable = reliableOptions(opts.reliable, limits)
+    this.context = { node, role: 'responder', protocol: this.protocol, s: opts.s, auth: opts.auth, crypto: this.crypto, clock: this.clock, limits, ...(reliable ? { reliable } : {}) }
     this.address = node.startWorker(name, async (_ctx, msg) => this.onMessage1(msg.payload, msg.returnRoute))
   }
 
   stop(): void {
     this.node.stopWorker(this.address)
     for (const p of this.pending.values()) this.dropPending(p)
-    for (const c of this.channels) c.teardown('listener stopped')
+    for (const c of this.channels) c.teardown()
   }
 
   get pendingCount(): number {
@@ -100,12 +104,13 @@ export class SecureChannelListener {
       // Message 1 may carry the initiator's static (IK): authenticate now.
       let peer: PeerInfo | undefined
       if (hs.getRemoteStatic() && sendsStaticIn(p, true) !== 2) peer = await this.opts.auth.verify(hs.getRemoteStatic()!, firstPayload)
+      const peerPayload = firstPayload
       const mine = sendsStaticIn(p, false) === 1 ? await identityPayload(this.opts.auth) : new Uint8Array(0)
       const msg2 = await hs.writeMessage(mine)
       const dec = this.node.newAddress()
       const enc = this.node.newAddress()
       if (hs.isFinished()) {
-        const ch = this.establish(hs, dec, enc, returnRoute, peer!)
+        const ch = this.establish(hs, dec, enc, returnRoute, peer!, peerPayload)
         this.remember(key, msg2, ch)
       } else {
         this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now() })
@@ -165,7 +170,7 @@ export class SecureChannelListener {
         this.pending.delete(key)
         this.clock.clearTimeout(p.timer)
         this.node.stopWorker(p.dec)
-        const ch = this.establish(p.hs, p.dec, p.enc, msg.returnRoute.length ? msg.returnRoute : p.returnRoute, peer)
+        const ch = this.establish(p.hs, p.dec, p.enc, msg.returnRoute.length ? msg.returnRoute : p.returnRoute, peer, payload)
         this.remember(key, p.msg2, ch)
       } catch (e) {
         countFailure(this.node, e)
@@ -211,10 +216,10 @@ export class SecureChannelListener {
     while (this.answered.size > (this.opts.maxPending ?? 64)) this.answered.delete(this.answered.keys().next().value as string)
   }
 
-  private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo): SecureChannel {
+  private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo, peerPayload: Uint8Array): SecureChannel {
     const t = hs.finish()
-    const session = new ChannelSession(t, () => this.clock.now(), this.opts.session)
-    const ch = new SecureChannel(this.node, session, { enc, dec, remote, peer, protocol: this.protocol, deliverTo: this.opts.deliverTo, clock: this.clock, idleTimeoutMs: this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, ...(reliableOptions(this.opts.reliable) ? { reliable: reliableOptions(this.opts.reliable)! } : {}) })
+    const session = new ChannelSession(t, () => this.clock.now(), this.context.limits.session)
+    const ch = new SecureChannel(this.context, session, { enc, dec, remote, peer, peerPayload, deliverTo: this.opts.deliverTo })
     this.node.startWorker(dec, (_ctx, msg, meta) => ch.receive(msg.payload, msg.returnRoute, meta))
     this.channels.add(ch)
     const pk = toHex(peer.staticKey)
@@ -233,7 +238,7 @@ export class SecureChannelListener {
     const max = this.opts.maxChannelsPerPeer ?? 8
     while (list.length > max) {
       this.node.count('channel.evicted_per_peer')
-      list[0]!.teardown('too many channels for one peer')
+      list[0]!.teardown(new HopsealError(ErrorCode.LIMIT_EXCEEDED, 'evicted: too many channels for one peer'))
     }
     this.node.count('handshake.completed')
     return ch

@@ -5,20 +5,13 @@ import { type NoiseProtocol, type StaticKey } from '../noise/index.ts'
 import { type Address } from '../routing/address.ts'
 import type { Node } from '../routing/node.ts'
 import { type Clock } from './clock.ts'
-import { type SessionLimits } from './session.ts'
-import { DEFAULT_RELIABLE, type ReliableOptions } from './reliable.ts'
+import { resolveLimits, type ChannelLimits, type Medium, type SessionLimits } from './limits.ts'
+import { type ReliableOptions } from './reliable.ts'
 import type { PeerInfo, ChannelAuthenticator } from './auth.ts'
 import type { SecureChannel } from './channel.ts'
 
-export interface RetransmitOptions {
-  /** First retransmission after this long (ms); doubles each time. */
-  initialMs: number
-  maxMs: number
-  /** Total sends of one flight before the handshake times out. */
-  attempts: number
-}
-
-export const DEFAULT_RETRANSMIT: RetransmitOptions = Object.freeze({ initialMs: 1000, maxMs: 8000, attempts: 6 })
+import type { RetransmitOptions } from './limits.ts'
+export { DEFAULT_RETRANSMIT, type RetransmitOptions } from './limits.ts'
 
 export interface CommonOptions {
   protocol: string | NoiseProtocol
@@ -27,19 +20,38 @@ export interface CommonOptions {
   auth: ChannelAuthenticator
   crypto?: CryptoProvider
   clock?: Clock
+  /**
+   * The most constrained link on the channel's path: picks the defaults for
+   * renewal, key phases, keep-alive, idle reaping and reliable mode
+   * (limits.ts, docs/channels.md). Both ends should use the same. Default `ip`.
+   */
+  medium?: Medium
+  /** Overrides of the medium's session limits (renewal, rekey, hard limits, replay window). */
   session?: Partial<SessionLimits>
   retransmit?: RetransmitOptions | false
-  /** Close an endpoint after this long without traffic (ms); 0 disables. */
+  /** Close a channel that heard nothing for this long (ms) once its session expired; 0 never. Default per medium. */
   idleTimeoutMs?: number
+  /** Passive keep-alive interval (ms); 0 disables. Default per medium (10 s on `ip`, off on radios). */
+  keepaliveMs?: number
   /** Handshake prologue (both sides must agree). */
   prologue?: Uint8Array
-  /** Reliable mode for DATA messages (acks, retransmission, in-order delivery); both ends must enable it. */
+  /** Reliable mode for DATA messages (acks, retransmission, in-order delivery); both ends must enable it. Defaults per medium. */
   reliable?: Partial<ReliableOptions> | boolean
 }
 
-export function reliableOptions(r: Partial<ReliableOptions> | boolean | undefined): ReliableOptions | undefined {
+/** The channel limits of `o` (medium defaults with the caller's overrides). */
+export function channelLimits(o: CommonOptions): ChannelLimits {
+  return resolveLimits({
+    ...(o.medium ? { medium: o.medium } : {}),
+    ...(o.session ? { session: o.session } : {}),
+    ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+    ...(o.keepaliveMs !== undefined ? { keepaliveMs: o.keepaliveMs } : {}),
+  })
+}
+
+export function reliableOptions(r: Partial<ReliableOptions> | boolean | undefined, limits: ChannelLimits): ReliableOptions | undefined {
   if (!r) return undefined
-  return { ...DEFAULT_RELIABLE, ...(r === true ? {} : r) }
+  return { ...limits.reliable, ...(r === true ? {} : r) }
 }
 
 /** Where decrypted data goes: a local worker address, or a callback. */
@@ -65,8 +77,9 @@ export interface InitiatorOptions extends CommonOptions {
 }
 
 
-export function countFailure(node: Node, e: unknown): void {
-  node.count(`handshake.failed.${isHopsealError(e) ? e.code.toLowerCase() : 'error'}`)
+/** Counts a failure locally by its code (`<prefix>.<code>`): failures are silent on the wire. */
+export function countFailure(node: Node, e: unknown, prefix = 'handshake.failed'): void {
+  node.count(`${prefix}.${isHopsealError(e) ? e.code.toLowerCase() : 'error'}`)
 }
 
 export async function identityPayload(auth: ChannelAuthenticator): Promise<Uint8Array> {

@@ -54,6 +54,8 @@ interface Outstanding {
   fastSent?: boolean
   /** When the first transmission went out (clock ms): the RTT sample if it is acknowledged without a retransmission. */
   sentAt: number
+  /** Tells the channel that its first transmission arrived (confirms its counter), when the ack comes. */
+  confirm?: () => void
 }
 
 /** RFC 6298 gains: SRTT ← 7/8 SRTT + 1/8 R, RTTVAR ← 3/4 RTTVAR + 1/4 |SRTT − R|. */
@@ -69,8 +71,8 @@ export class ReliableSender {
   constructor(
     private readonly opts: ReliableOptions,
     private readonly clock: Clock,
-    /** Seals and sends one framed plaintext (seq ‖ payload). */
-    private readonly transmit: (framed: Uint8Array) => Promise<void>,
+    /** Seals and sends one framed plaintext (seq ‖ payload); may resolve with a callback run when that transmission is known to have arrived. */
+    private readonly transmit: (framed: Uint8Array) => Promise<(() => void) | void>,
     private readonly count: (reason: string) => void,
   ) {}
 
@@ -116,6 +118,8 @@ export class ReliableSender {
       if (o.attempts === 1) sample = o // Karn: a retransmitted message's ack is ambiguous
       this.clock.clearTimeout(o.timer)
       this.outstanding.delete(seq)
+      // The receiver holds at least the first transmission's counter: if a later copy arrived instead, its counter is higher.
+      o.confirm?.()
       o.resolve()
     }
     if (sample) this.measure(this.clock.now() - sample.sentAt)
@@ -156,6 +160,17 @@ export class ReliableSender {
     return c
   }
 
+  /**
+   * Sends every outstanding message again now (a renewed session: what waited
+   * for keys goes out at once instead of at its backoff timer).
+   */
+  retransmitNow(): void {
+    for (const [seq, o] of this.outstanding) {
+      this.clock.clearTimeout(o.timer)
+      this.fire(seq, o)
+    }
+  }
+
   /** Fails everything still outstanding (channel closed). */
   fail(e: Error): void {
     for (const o of this.outstanding.values()) {
@@ -169,7 +184,13 @@ export class ReliableSender {
     o.fastSent = fast
     o.attempts++
     if (o.attempts > 1) this.count('reliable.retransmitted')
-    this.transmit(concat(encodeVarint(seq), o.payload)).catch(() => this.count('reliable.send_error'))
+    this.transmit(concat(encodeVarint(seq), o.payload)).then(
+      (confirm) => {
+        // The earliest transmission that went out: whichever copy arrived, the receiver holds at least its counter.
+        if (confirm && !o.confirm) o.confirm = confirm
+      },
+      () => this.count('reliable.send_error'),
+    )
     const wait = Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
     o.timer = this.clock.setTimeout(() => {
       if (!this.outstanding.has(seq)) return

@@ -1,34 +1,32 @@
 /**
- * The established half of a secure channel: encryptor and decryptor over a
+ * One session of a secure channel: the encryptor and decryptor over one
  * finished Noise handshake, with the explicit truncated counter, the replay
- * window, and rekey by message count and by time (soft limits trigger a
- * rekey, hard limits refuse to send or receive until a new handshake).
+ * window, key phases (Noise Rekey() by message count and by time) and the
+ * session's own limits: soft limits ask for renewal (a new handshake, see
+ * renewal.ts), hard limits refuse to seal or open. Every limit counts from this
+ * session's birth, not the channel's.
+ *
+ * Counter forms: the sender uses the 12-bit short form while at most
+ * SHORT_FORM_MAX_UNCONFIRMED of its messages are unconfirmed (the peer's
+ * reliable ACKs and keep-alive reports confirm counters), the 20-bit long form
+ * beyond, and refuses to seal past REJECT_AFTER_UNCONFIRMED, so a receiver
+ * reconstructs every counter exactly after any run of losses.
  *
  * Processing is atomic: decrypt authenticates on a copy of the state and only
  * then commits the window, the key phase and the counters. Every drop is
- * counted by reason; none throws into the caller's receive path unless asked.
+ * counted by reason; none throws into the caller's receive path.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CipherState, TransportState } from '../noise/index.ts'
-import { REJECT_AFTER_MESSAGES, REJECT_AFTER_MS, REKEY_AFTER_MESSAGES, REKEY_AFTER_MS, REPLAY_WINDOW_SIZE } from './constants.ts'
+import { MAX_PHASE_STEPS, REJECT_AFTER_UNCONFIRMED, RENEW_AFTER_AUTH_FAILURES, RENEW_AFTER_UNCONFIRMED, SHORT_FORM_MAX_UNCONFIRMED } from './constants.ts'
+import { MEDIUM_LIMITS, type SessionLimits } from './limits.ts'
 import { ReplayWindow, reconstructCounter } from './replay-window.ts'
 import { decodeHeader, encodeHeader, MessageType } from './wire.ts'
 
-export interface SessionLimits {
-  replayWindow: number
-  rekeyAfterMessages: number
-  rejectAfterMessages: number
-  rekeyAfterMs: number
-  rejectAfterMs: number
-}
+export type { SessionLimits } from './limits.ts'
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = Object.freeze({
-  replayWindow: REPLAY_WINDOW_SIZE,
-  rekeyAfterMessages: REKEY_AFTER_MESSAGES,
-  rejectAfterMessages: REJECT_AFTER_MESSAGES,
-  rekeyAfterMs: REKEY_AFTER_MS,
-  rejectAfterMs: REJECT_AFTER_MS,
-})
+/** The `ip` medium's session limits. */
+export const DEFAULT_SESSION_LIMITS: SessionLimits = MEDIUM_LIMITS.ip.session
 
 export interface Opened {
   type: MessageType
@@ -36,25 +34,35 @@ export interface Opened {
   plaintext: Uint8Array
 }
 
+export type DropReason = 'duplicate' | 'stale' | 'auth' | 'expired' | 'decode'
+
+/** What the sending side of a session may do now. */
+export type SendState = 'ok' | 'renew' | 'expired'
+
 export class ChannelSession {
   readonly limits: SessionLimits
-  /** Drops by reason: replay, stale, auth, expired, decode. */
-  readonly drops = { duplicate: 0, stale: 0, auth: 0, expired: 0, decode: 0 }
+  /** Drops by reason. */
+  readonly drops: Record<DropReason, number> = { duplicate: 0, stale: 0, auth: 0, expired: 0, decode: 0 }
+  /** When this session's keys were made (clock ms). */
+  readonly born: number
   private sendCounter = 0n
+  /** The highest of this side's counters that the peer confirmed receiving (-1n: none). */
+  private confirmedTop = -1n
   private sendPhase: 0 | 1 = 0
-  private sentSinceRekey = 0
+  private sentUnderKey = 0
   private sendKeyBorn: number
   private recvCurrent: CipherState
   private recvPrevious: CipherState | undefined
   private recvPhase: 0 | 1 = 0
   private readonly window: ReplayWindow
-  private readonly born: number
   private closed = false
 
   constructor(
     private readonly transport: TransportState,
     private readonly now: () => number,
     limits: Partial<SessionLimits> = {},
+    /** Renewals since the channel's first handshake (0 for the first session). */
+    readonly epoch = 0,
   ) {
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...limits }
     this.window = new ReplayWindow(this.limits.replayWindow)
@@ -76,92 +84,130 @@ export class ChannelSession {
     return this.sendCounter
   }
 
-  /** Encrypts one message: header ‖ counter ‖ AEAD. Throws CHANNEL_EXPIRED past the hard limits. */
+  /** Messages sent since the last one the peer confirmed. */
+  get unconfirmed(): bigint {
+    return this.sendCounter - 1n - this.confirmedTop
+  }
+
+  /** The peer reports it accepted counter `n` of ours (a reliable ACK, a keep-alive report). Ignores reports of counters never sent. */
+  confirm(n: bigint): void {
+    if (n > this.confirmedTop && n < this.sendCounter) this.confirmedTop = n
+  }
+
+  /** The sending side's state: `renew` past a soft limit, `expired` past a hard one (seal() would throw). */
+  sendState(): SendState {
+    if (this.closed) return 'expired'
+    const age = this.now() - this.born
+    const l = this.limits
+    if (this.sendCounter >= BigInt(l.rejectAfterMessages) || age >= l.rejectAfterMs || this.unconfirmed >= BigInt(REJECT_AFTER_UNCONFIRMED)) return 'expired'
+    if (this.sendCounter >= BigInt(l.renewAfterMessages) || age >= l.renewAfterMs || this.unconfirmed >= BigInt(RENEW_AFTER_UNCONFIRMED) || this.drops.auth >= RENEW_AFTER_AUTH_FAILURES) return 'renew'
+    return 'ok'
+  }
+
+  /** True once the session is too old to open messages (receive-side hard limit). */
+  get receiveExpired(): boolean {
+    return this.now() - this.born >= this.limits.rejectAfterMs
+  }
+
+  /** Encrypts one message: header ‖ counter ‖ AEAD. Throws CHANNEL_CLOSED, or CHANNEL_EXPIRED past a hard limit. */
   seal(type: MessageType, plaintext: Uint8Array): Uint8Array {
     if (this.closed) throw new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel is closed')
+    if (this.sendState() === 'expired') throw new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'session reached a hard limit (age, messages or unconfirmed messages): renew the channel')
     const t = this.now()
-    if (this.sendCounter >= BigInt(this.limits.rejectAfterMessages) || t - this.born >= this.limits.rejectAfterMs) {
-      throw new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'channel reached its hard message or time limit: start a new handshake')
-    }
-    if (this.sentSinceRekey >= this.limits.rekeyAfterMessages || t - this.sendKeyBorn >= this.limits.rekeyAfterMs) {
+    const l = this.limits
+    if (this.sentUnderKey >= l.rekeyAfterMessages || (l.rekeyAfterMs > 0 && t - this.sendKeyBorn >= l.rekeyAfterMs)) {
       this.transport.send.rekey()
       this.sendPhase ^= 1
-      this.sentSinceRekey = 0
+      this.sentUnderKey = 0
       this.sendKeyBorn = t
     }
     const n = this.sendCounter
-    // Short (12-bit) form: the receiver reconstructs any counter within ±2048 of
-    // its window top, which covers the default 1024-message window.
-    const header = encodeHeader(type, this.sendPhase, n, false)
+    const header = encodeHeader(type, this.sendPhase, n, n - this.confirmedTop > BigInt(SHORT_FORM_MAX_UNCONFIRMED))
     const sealed = this.transport.send.encryptWithNonce(n, header, plaintext, header)
     this.sendCounter++
-    this.sentSinceRekey++
+    this.sentUnderKey++
     return sealed
   }
 
   /**
-   * Authenticates and decrypts one message. Returns undefined (and counts the
-   * reason) for duplicates, stale, forged or expired messages: never delivered.
+   * Authenticates and decrypts one message without counting a failure: the
+   * channel tries each of its live sessions and counts once.
    */
-  open(message: Uint8Array): Opened | undefined {
-    if (this.closed) return undefined
+  tryOpen(message: Uint8Array): Opened | DropReason {
+    if (this.closed) return 'expired'
     let h
     try {
       h = decodeHeader(message)
     } catch {
-      this.drops.decode++
-      return undefined
+      return 'decode'
     }
-    if (h.type === MessageType.HANDSHAKE) {
-      this.drops.decode++
-      return undefined
-    }
-    if (this.now() - this.born >= this.limits.rejectAfterMs) {
-      this.drops.expired++
-      return undefined
-    }
+    if (h.type === MessageType.HANDSHAKE) return 'decode'
+    if (this.receiveExpired) return 'expired'
     const n = reconstructCounter(this.window.highest + 1n, h.counter, h.bits)
     const verdict = this.window.check(n)
-    if (verdict !== 'ok') {
-      this.drops[verdict]++
-      return undefined
-    }
-    if (n >= BigInt(this.limits.rejectAfterMessages)) {
-      this.drops.expired++
-      return undefined
-    }
+    if (verdict !== 'ok') return verdict
+    if (n >= BigInt(this.limits.rejectAfterMessages)) return 'expired'
     const ad = message.subarray(0, h.length)
     const body = message.subarray(h.length)
-    // Which key: the current phase, the next one (peer rekeyed), or the previous one (reordered).
+    // Which key: the current phase, a later one (the peer rekeyed, perhaps
+    // several times while its messages were lost), or the previous one (reordered).
     let plaintext: Uint8Array | undefined
     let next: CipherState | undefined
+    let nextPhase: 0 | 1 = this.recvPhase
     try {
-      if (h.phase === this.recvPhase) plaintext = this.recvCurrent.decryptWithNonce(n, ad, body)
-      else {
+      plaintext = h.phase === this.recvPhase ? this.recvCurrent.decryptWithNonce(n, ad, body) : undefined
+    } catch {
+      /* tried below */
+    }
+    if (!plaintext && h.phase !== this.recvPhase && this.recvPrevious) {
+      try {
+        plaintext = this.recvPrevious.decryptWithNonce(n, ad, body)
+      } catch {
+        /* tried below */
+      }
+    }
+    if (!plaintext && n > this.window.highest) {
+      // Only a message newer than anything accepted may come from a later phase.
+      const steps = h.phase === this.recvPhase ? [2] : [1, 3]
+      const k = this.recvCurrent.clone()
+      for (let step = 1; step <= MAX_PHASE_STEPS && !plaintext; step++) {
+        k.rekey()
+        if (!steps.includes(step)) continue
         try {
-          next = this.recvCurrent.clone()
-          next.rekey()
-          plaintext = next.decryptWithNonce(n, ad, body)
-        } catch (e) {
-          next?.destroy()
-          next = undefined
-          if (!this.recvPrevious) throw e
-          plaintext = this.recvPrevious.decryptWithNonce(n, ad, body)
+          plaintext = k.decryptWithNonce(n, ad, body)
+          next = k
+          nextPhase = h.phase
+        } catch {
+          /* next step */
         }
       }
-    } catch {
-      this.drops.auth++
-      return undefined
+      if (!next) k.destroy()
     }
+    if (!plaintext) return 'auth'
     // Authenticated: commit.
     this.window.commit(n)
     if (next) {
       this.recvPrevious?.destroy()
       this.recvPrevious = this.recvCurrent
       this.recvCurrent = next
-      this.recvPhase = h.phase
+      this.recvPhase = nextPhase
     }
     return { type: h.type, counter: n, plaintext }
+  }
+
+  /** tryOpen() that counts the reason of a drop (undefined: dropped). */
+  open(message: Uint8Array): Opened | undefined {
+    const r = this.tryOpen(message)
+    if (typeof r === 'string') {
+      this.drops[r]++
+      return undefined
+    }
+    return r
+  }
+
+  /** Counts a drop decided by the caller. */
+  countDrop(reason: DropReason): void {
+    this.drops[reason]++
   }
 
   /** Wipes keys; further seal() throws CHANNEL_CLOSED, open() returns undefined. */

@@ -3,18 +3,20 @@
  * endpoint). One header byte, then a truncated counter, then the AEAD output:
  *
  *   header  = TT P L CCCC
- *     TT   = type: 00 data, 01 data with inner route, 10 control, 11 handshake
+ *     TT   = type: 00 data, 01 data with inner route, 10 control, 11 renewal handshake
  *     P    = key phase (flips at every rekey)
  *     L    = counter form: 0 → 1 more counter byte (12-bit counter),
  *                          1 → 2 more counter bytes (20-bit counter)
- *     CCCC = the counter's top 4 bits (of 12 or 20)
+ *     CCCC = bits 8–11 (short form) or 16–19 (long form) of the counter
  *   counter = the counter's low 8 or 16 bits, big-endian
  *   body    = AEAD(ciphertext ‖ 16-byte tag), associated data = header ‖ counter
  *
- * A data message therefore costs 1 + 1 + 16 = 18 bytes over its payload while
- * the counter stays within 2048 of the receiver's window (always, with the
- * default 1024-message window; the long form is used after long gaps).
- * Handshake messages carry `11000000` and the raw Noise message.
+ * A data message therefore costs 1 + 1 + 16 = 18 bytes over its payload in the
+ * short form, 19 in the long form (session.ts says when each is used).
+ *
+ * A renewal flight (renewal.ts) is `11 F EEEEE` ‖ the raw Noise message, where
+ * F = 0 for message 1 (initiator → responder) and 1 for message 2, and EEEEE
+ * the low 5 bits of the new session's epoch.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 
@@ -54,4 +56,17 @@ export function decodeHeader(b: Uint8Array): Header {
 }
 
 /** Control message subtypes (first plaintext byte of a CONTROL message). */
-export const Control = { CLOSE: 1, KEEPALIVE: 2, ACK: 3 } as const
+export const Control = { CLOSE: 1, KEEPALIVE: 2, ACK: 3, RENEW: 4 } as const
+
+/** CLOSE ‖ reason: why the sender closed (absent = an ordinary close). */
+export const CloseReason = { NORMAL: 0, PEER_REFUSED: 1 } as const
+
+/** A renewal flight's header byte. */
+export function encodeRenewalHeader(flight: 1 | 2, epoch: number): number {
+  return 0xc0 | ((flight - 1) << 5) | (epoch & 0x1f)
+}
+
+/** The flight (1 or 2) and epoch bits of a renewal flight's header byte (type 11). */
+export function decodeRenewalHeader(h: number): { flight: 1 | 2; epochBits: number } {
+  return { flight: h & 0x20 ? 2 : 1, epochBits: h & 0x1f }
+}

@@ -46,7 +46,7 @@ describe('channel lifecycle', () => {
     await assert.rejects(ch.send(utf8('late')), (e: unknown) => isHopsealError(e, 'CHANNEL_CLOSED'))
   })
 
-  it('an idle channel closes itself after the idle timeout; traffic keeps it open', async () => {
+  it('an idle channel closes once idle past the idle timeout with an expired session; traffic keeps it open', async () => {
     const clock = new ManualClock()
     const { listener, open } = setup(clock)
     const ch = await open()
@@ -54,10 +54,12 @@ describe('channel lifecycle', () => {
     clock.advance(50_000)
     await ch.send(utf8('still here'))
     await tick()
-    clock.advance(50_000)
-    assert.equal(ch.isClosed, false, 'activity 50 s ago: still open')
-    clock.advance(20_000)
-    assert.equal(ch.isClosed, true)
+    clock.advance(100_000)
+    assert.equal(ch.isClosed, false, 'idle 150 s but the session (hard limit 180 s) is valid: open')
+    assert.equal(listener.channels.size, 1)
+    clock.advance(100_000)
+    assert.equal(ch.isClosed, true, 'idle past 60 s and the session expired: reaped')
+    assert.equal(ch.closeReason?.code, 'CHANNEL_EXPIRED')
     assert.equal([...listener.channels].length, 0, 'the responder idled out too')
   })
 
