@@ -58,6 +58,7 @@ listeners:
     protocol: Noise_KK_25519_AESGCM_SHA256
     key: gw-static
     service: echo
+    medium: lora
     trust: { knownPeers: [${KEY}, { key: "0x${'b'.repeat(64)}", name: monitor-2 }] }
 limits: { maxChannelsPerPeer: 4 }
 `)
@@ -75,6 +76,7 @@ limits: { maxChannelsPerPeer: 4 }
     assert.deepEqual(c.relay, { maxAliases: 16 })
     assert.equal(c.listeners[0]!.knownPeers.length, 2)
     assert.equal(c.listeners[0]!.knownPeers[1]!.name, 'monitor-2')
+    assert.equal(c.listeners[0]!.medium, 'lora')
     assert.deepEqual(c.limits, { maxChannelsPerPeer: 4, maxPending: 64, shutdownTimeoutMs: 10_000 })
     const shown = configToDisplay(c) as { gateway: { routes: Record<string, string> } }
     assert.deepEqual(shown.gateway.routes, { 1: '2#phone;0#hr' })
@@ -139,6 +141,7 @@ describe('node config: every error names the file, the key path and a fix', () =
     ['no transport', 'name: g\ntransports: {}\n', /: transports: no transport is configured \(fix: add transports\.mqtt and\/or transports\.serial\)$/],
     ['listeners without a vault', `${BASE}listeners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: echo, trust: { knownPeers: [${KEY}] } }]\n`, /: vault: listeners need a vault .* \(fix: add vault: /],
     ['a one-way pattern', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_NK_25519_AESGCM_SHA256, key: k, service: echo, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.protocol: pattern NK does not authenticate the initiator \(fix: /],
+    ['a listener medium that does not exist', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: log, medium: wifi, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.medium: .*wifi.*ip, lora, ble/],
     ['a P-256 listener with a 32-byte peer key', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_P256_AESGCM_SHA256, key: k, service: log, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.trust\.knownPeers\[0\]: expected a 33-byte P256 public key \(66 hex digits\), got 64 hex digits \(fix: /],
     ['an unknown service', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: ecko, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.service: expected one of echo\|log, got "ecko"; did you mean "echo"\? \(fix: write echo\)$/],
     ['an unset environment variable', BASE.replace('mqtt://127.0.0.1:1883', '"${BROKER}"'), /: transports\.mqtt\.url: environment variable BROKER is not set \(fix: export BROKER=… before starting, or give a default: \$\{BROKER:-value\}\)$/],

@@ -1,5 +1,6 @@
 /** Validation of the `gateway`, `relay` and `listeners` sections of a node config. */
 import { fromHex } from '../../../src/bytes/index.ts'
+import { MEDIA } from '../../../src/channel/limits.ts'
 import { isHopsealError } from '../../../src/errors.ts'
 import { parseProtocolName, type NoiseProtocol } from '../../../src/noise/index.ts'
 import { parseRoute } from '../../../src/routing/address.ts'
@@ -59,7 +60,7 @@ export function readGateway(r: ConfigReader, v: unknown, path: KeyPath, links: r
   return out
 }
 
-const LISTENER_KEYS = ['address', 'protocol', 'key', 'service', 'trust', 'reliable'] as const
+const LISTENER_KEYS = ['address', 'protocol', 'key', 'service', 'trust', 'reliable', 'medium'] as const
 /** Patterns in which both sides prove a static key: a listener must know who it talks to. */
 const MUTUAL = ['XX', 'IK', 'KK', 'XK', 'IX']
 
@@ -89,7 +90,8 @@ export function readListeners(r: ConfigReader, v: unknown, path: KeyPath, reserv
     const service = r.oneOf(m.service, child(ip, 'service'), ['echo', 'log'] as const)
     const knownPeers = readTrust(r, m.trust, child(ip, 'trust'), protocol)
     const reliable = m.reliable === undefined ? false : r.bool(m.reliable, child(ip, 'reliable'))
-    out.push({ address, protocol: protocol.name, key, service, knownPeers, reliable })
+    const medium = m.medium === undefined ? 'ip' : r.oneOf(m.medium, child(ip, 'medium'), MEDIA)
+    out.push({ address, protocol: protocol.name, key, service, knownPeers, reliable, medium })
   })
   return out
 }

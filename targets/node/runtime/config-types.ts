@@ -4,6 +4,7 @@
  * that receives a NodeConfig never re-checks it.
  */
 import type { Route } from '../../../src/routing/address.ts'
+import type { Medium } from '../../../src/channel/limits.ts'
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug']
@@ -89,6 +90,8 @@ export interface ListenerConfig {
   /** Accepted initiators (their Noise static public keys). */
   knownPeers: { staticKey: Uint8Array; name?: string }[]
   reliable: boolean
+  /** The most constrained link between this node and its initiators: picks renewal, keep-alive and idle limits. */
+  medium: Medium
 }
 
 export interface NodeConfig {

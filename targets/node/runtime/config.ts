@@ -218,6 +218,7 @@ export function configToDisplay(c: NodeConfig): Record<string, unknown> {
       key: l.key,
       service: l.service,
       reliable: l.reliable,
+      medium: l.medium,
       trust: { knownPeers: l.knownPeers.map((p) => (p.name ? { key: toHex(p.staticKey), name: p.name } : toHex(p.staticKey))) },
     })),
     limits: c.limits,

@@ -67,6 +67,7 @@ export async function startListener(node: Node, vault: Vault, l: ListenerConfig,
     maxPending: c.limits.maxPending,
     maxChannelsPerPeer: c.limits.maxChannelsPerPeer,
     reliable: l.reliable,
+    medium: l.medium,
     clock,
   })
   log.info('listener started', { address: l.address, protocol: protocol.name, service: l.service, peers: l.knownPeers.length, label: l.key })
