@@ -12,18 +12,18 @@
  *   it passes its own hard limit or the next renewal.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
-import { concat, decodeVarint, encodeVarint, equalConstantTime } from '../bytes/index.ts'
-import type { CryptoProvider } from '../crypto/index.ts'
-import { HandshakeState, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
+import { concat, decodeVarint, encodeVarint, equalConstantTime, wipe } from '../bytes/index.ts'
+import type { CryptoProvider, KeyPair } from '../crypto/index.ts'
+import { HandshakeState, softwareStaticKey, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
 import { addressKey, type Address, type Route } from '../routing/address.ts'
 import { decodeRoutingMessage, encodeRoutingMessage } from '../routing/codec.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
 import { background, type Clock } from './clock.ts'
 import type { ChannelLimits, RetransmitOptions } from './limits.ts'
 import { ChannelSession, type DropReason } from './session.ts'
-import { CloseReason, Control, decodeRenewalHeader, encodeRenewalHeader, MessageType } from './wire.ts'
+import { CloseReason, Control, MessageType } from './wire.ts'
 import { MAX_SACK_BYTES, ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
-import { renewalPrologue, renewalProtocol, reverifyPeer } from './renewal.ts'
+import { fromFlight, isRenewalFlight, renewalEphemeral, renewalPrologue, renewalProtocol, reverifyPeer, toFlight } from './renewal.ts'
 import type { ChannelAuthenticator, PeerInfo } from './auth.ts'
 import { countFailure, type Delivery } from './options.ts'
 
@@ -217,7 +217,7 @@ export class SecureChannel {
   /** @internal the dec worker's handler for the peer's messages. */
   async receive(bytes: Uint8Array, returnRoute: Route, meta: IncomingMeta): Promise<void> {
     if (this.closed) return
-    if (bytes.length > 0 && bytes[0]! >>> 6 === MessageType.HANDSHAKE) return this.onRenewalFlight(bytes, returnRoute)
+    if (isRenewalFlight(bytes)) return this.onRenewalFlight(bytes, returnRoute)
     const node = this.ctx.node
     if (this.previous?.receiveExpired) this.dropPrevious()
     // The current session first; a renewed one the initiator may already use; the one before for messages in flight.
@@ -394,14 +394,24 @@ export class SecureChannel {
     })
   }
 
+  /** A KK handshake state for the renewal to `epoch`, with an ephemeral that can lead a flight. */
+  private renewalHandshake(initiator: boolean, epoch: number): { hs: HandshakeState; e: KeyPair } {
+    const { crypto, s, protocol } = this.ctx
+    const p = renewalProtocol(protocol)
+    const e = renewalEphemeral(crypto, p)
+    const hs = HandshakeState.create({ protocol: p, initiator, s, rs: this.peerInfo.staticKey, prologue: renewalPrologue(this.channelBinding, epoch), crypto, e: () => Promise.resolve(softwareStaticKey(crypto, e)) })
+    return { hs, e }
+  }
+
   /** Initiator: one renewal, flight 1 retransmitted with backoff until a valid flight 2. */
   private async runRenewal(): Promise<void> {
-    const { node, clock, crypto, s } = this.ctx
+    const { node, clock } = this.ctx
     node.count('channel.renewal.started')
     await this.reverify()
     const epoch = this.current.epoch + 1
-    const hs = HandshakeState.create({ protocol: renewalProtocol(this.ctx.protocol), initiator: true, s, rs: this.peerInfo.staticKey, prologue: renewalPrologue(this.channelBinding, epoch), crypto })
-    const flight1 = concat(Uint8Array.of(encodeRenewalHeader(1, epoch)), await hs.writeMessage(EMPTY))
+    const { hs, e } = this.renewalHandshake(true, epoch)
+    const p = hs.protocol
+    const flight1 = toFlight(p, await hs.writeMessage(EMPTY))
     const r: RetransmitOptions = this.ctx.limits.renewRetransmit
     await new Promise<void>((resolve, reject) => {
       let attempts = 0
@@ -414,6 +424,7 @@ export class SecureChannel {
           if (this.renewWait !== wait) return
           this.renewWait = undefined
           clock.clearTimeout(timer)
+          wipe(e.privateKey)
           if (err) {
             hs.destroy()
             reject(err as Error)
@@ -434,20 +445,18 @@ export class SecureChannel {
     })
   }
 
-  /** A renewal flight arrived at `dec`. */
+  /** A renewal flight arrived at `dec`: flight 2 at the initiator, flight 1 at the responder. */
   private async onRenewalFlight(bytes: Uint8Array, returnRoute: Route): Promise<void> {
     const node = this.ctx.node
-    const { flight, epochBits } = decodeRenewalHeader(bytes[0]!)
-    const body = bytes.subarray(1)
-    if (flight === 2) {
+    if (this.ctx.role === 'initiator') {
       const w = this.renewWait
-      if (!w || this.ctx.role !== 'initiator' || (w.epoch & 0x1f) !== epochBits || w.busy) {
+      if (!w || w.busy) {
         node.count('channel.renewal.unexpected_flight')
         return
       }
       w.busy = true
       try {
-        await w.hs.readMessage(body)
+        await w.hs.readMessage(fromFlight(w.hs.protocol, bytes))
       } catch (e) {
         // A forged or corrupted flight 2 moved nothing: keep waiting for the genuine one.
         countFailure(node, e, 'channel.renewal.failed')
@@ -463,15 +472,6 @@ export class SecureChannel {
       this.sender?.retransmitNow()
       return
     }
-    if (this.ctx.role !== 'responder') {
-      node.count('channel.renewal.unexpected_flight')
-      return
-    }
-    const epoch = this.current.epoch + 1
-    if ((epoch & 0x1f) !== epochBits) {
-      node.count('channel.renewal.failed.stale_epoch')
-      return
-    }
     const answered = this.renewAnswer
     if (answered && equalConstantTime(answered.flight1, bytes)) {
       node.count('channel.renewal.retransmit_answered')
@@ -483,27 +483,45 @@ export class SecureChannel {
       return
     }
     this.renewBusy = true
-    const { crypto, s } = this.ctx
-    const hs = HandshakeState.create({ protocol: renewalProtocol(this.ctx.protocol), initiator: false, s, rs: this.peerInfo.staticKey, prologue: renewalPrologue(this.channelBinding, epoch), crypto })
     try {
-      try {
-        await hs.readMessage(body)
-      } catch (e) {
-        countFailure(node, e, 'channel.renewal.failed')
-        hs.destroy()
+      // The epoch after the current session; while a renewed session awaits confirmation, the
+      // initiator may already have it (its confirmation was lost) and renew once more: try both.
+      const epochs = [this.current.epoch + 1]
+      if (this.next) epochs.push(this.next.epoch + 1)
+      let made: { hs: HandshakeState; e: KeyPair; epoch: number } | undefined
+      let failure: unknown
+      for (const epoch of epochs) {
+        const { hs, e } = this.renewalHandshake(false, epoch)
+        try {
+          await hs.readMessage(fromFlight(hs.protocol, bytes))
+          made = { hs, e, epoch }
+          break
+        } catch (err) {
+          failure = err
+          hs.destroy()
+          wipe(e.privateKey)
+        }
+      }
+      if (!made) {
+        countFailure(node, failure, 'channel.renewal.failed')
         return
       }
-      await this.reverify()
-      const flight2 = concat(Uint8Array.of(encodeRenewalHeader(2, epoch)), await hs.writeMessage(EMPTY))
-      if (this.closed) return
-      this.next?.close()
-      this.next = new ChannelSession(hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, epoch)
-      this.renewAnswer = { flight1: bytes.slice(), flight2 }
-      node.count('channel.renewal.answered')
-      await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})
+      try {
+        await this.reverify()
+        const flight2 = toFlight(made.hs.protocol, await made.hs.writeMessage(EMPTY))
+        if (this.closed) return
+        if (made.epoch > this.current.epoch + 1) this.promoteNext() // the initiator had the renewed session: it is confirmed
+        this.next?.close()
+        this.next = new ChannelSession(made.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, made.epoch)
+        this.renewAnswer = { flight1: bytes.slice(), flight2 }
+        node.count('channel.renewal.answered')
+        await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})
+      } finally {
+        made.hs.destroy()
+        wipe(made.e.privateKey)
+      }
     } catch (e) {
       countFailure(node, e, 'channel.renewal.failed')
-      hs.destroy()
     } finally {
       this.renewBusy = false
     }

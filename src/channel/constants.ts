@@ -63,10 +63,5 @@ export const RENEW_AFTER_AUTH_FAILURES = 2 ** 36
  */
 export const MAX_PHASE_STEPS = 3
 
-/**
- * Renewal: the epoch (renewals since the channel's first handshake) travels in
- * the low 5 bits of a renewal flight's header, and in full in the prologue.
- */
-export const RENEWAL_EPOCH_BITS = 5
 /** Prologue prefix of renewal handshakes (ASCII), followed by the first handshake hash and the epoch. */
 export const RENEWAL_PROLOGUE_LABEL = 'hopseal-renew-v1'

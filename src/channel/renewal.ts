@@ -5,16 +5,26 @@
  * handshake authenticated (a channel made by XX first contact renews with the
  * keys it learned), in the channel's own DH, cipher and hash.
  *
- * The flights go to the peer's channel endpoint (`dec`), not to a listener:
- *   flight 1 = 11 0 EEEEE ‖ Noise KK message 1   (initiator → responder)
- *   flight 2 = 11 1 EEEEE ‖ Noise KK message 2   (responder → initiator)
- * EEEEE are the low 5 bits of the new session's epoch (renewals since the
- * first handshake). The prologue binds the channel and the full epoch:
+ * The flights go to the peer's channel endpoint (`dec`), not to a listener,
+ * as the bare Noise KK messages, with no byte added: a flight is told apart
+ * from a sealed message by its first byte, whose top two bits are 11 (the
+ * sealed-message type no sealed message uses). Both KK messages start with
+ * the sender's ephemeral public key, so:
+ * - 25519: the ephemeral key is drawn until its first byte is ≥ 0xC0 (four
+ *   draws on average; the key stays uniform among such keys, 2 bits of the
+ *   public u-coordinate are fixed, none of the private scalar);
+ * - P256: the compressed point's prefix byte 0x02/0x03 travels XORed with
+ *   0xC0 (0xC2/0xC3) and is restored before Noise reads it.
+ * A renewal KK flight is therefore as long as a first KK flight: 48 bytes
+ * for 25519, 49 for P-256, one LoRa DR0 frame with the routing header.
+ * Which flight it is follows from the receiver's role. The prologue binds the
+ * channel and the epoch (renewals since the first handshake):
  *   prologue = "hopseal-renew-v1" ‖ first handshake hash ‖ u32be(epoch)
  * so a flight 1 recorded on another channel, or in an earlier epoch of this
- * one, fails to authenticate, and a stale epoch is dropped before any DH.
+ * one, fails to authenticate.
  */
 import { concat, utf8 } from '../bytes/index.ts'
+import type { CryptoProvider, KeyPair } from '../crypto/index.ts'
 import { parseProtocolName, type NoiseProtocol } from '../noise/index.ts'
 import { RENEWAL_PROLOGUE_LABEL } from './constants.ts'
 import type { ChannelAuthenticator, PeerInfo } from './auth.ts'
@@ -41,4 +51,34 @@ export function renewalPrologue(firstHandshakeHash: Uint8Array, epoch: number): 
  */
 export async function reverifyPeer(auth: ChannelAuthenticator, peer: PeerInfo, payload: Uint8Array): Promise<PeerInfo> {
   return await auth.verify(peer.staticKey, payload)
+}
+
+/** Top bits of a renewal flight's first byte. */
+const FLIGHT_MARK = 0xc0
+
+/** True when a message arriving at a channel endpoint is a renewal flight. */
+export function isRenewalFlight(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && (bytes[0]! & FLIGHT_MARK) === FLIGHT_MARK
+}
+
+/** An ephemeral key pair whose public key can lead a renewal flight (25519: first byte ≥ 0xC0); any key pair for P-256. */
+export function renewalEphemeral(crypto: CryptoProvider, p: NoiseProtocol): KeyPair {
+  for (;;) {
+    const kp = crypto.generateKeyPair(p.keyType)
+    if (p.keyType !== 'x25519' || kp.publicKey[0]! >= FLIGHT_MARK) return kp
+    kp.privateKey.fill(0)
+  }
+}
+
+/** The Noise message as it travels (P-256: the point prefix marked). */
+export function toFlight(p: NoiseProtocol, noiseMessage: Uint8Array): Uint8Array {
+  if (p.keyType === 'p256') noiseMessage[0]! ^= FLIGHT_MARK
+  return noiseMessage
+}
+
+/** The Noise message from a flight (a copy; P-256: the point prefix restored). */
+export function fromFlight(p: NoiseProtocol, flight: Uint8Array): Uint8Array {
+  const m = flight.slice()
+  if (p.keyType === 'p256') m[0]! ^= FLIGHT_MARK
+  return m
 }

@@ -14,9 +14,9 @@
  * A data message therefore costs 1 + 1 + 16 = 18 bytes over its payload in the
  * short form, 19 in the long form (session.ts says when each is used).
  *
- * A renewal flight (renewal.ts) is `11 F EEEEE` ‖ the raw Noise message, where
- * F = 0 for message 1 (initiator → responder) and 1 for message 2, and EEEEE
- * the low 5 bits of the new session's epoch.
+ * A message whose first byte has type 11 is a renewal flight: a bare Noise
+ * KK message whose ephemeral key was chosen (25519) or whose point prefix was
+ * marked (P-256) so that its first byte reads 11xxxxxx (renewal.ts).
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 
@@ -60,13 +60,3 @@ export const Control = { CLOSE: 1, KEEPALIVE: 2, ACK: 3, RENEW: 4 } as const
 
 /** CLOSE ‖ reason: why the sender closed (absent = an ordinary close). */
 export const CloseReason = { NORMAL: 0, PEER_REFUSED: 1 } as const
-
-/** A renewal flight's header byte. */
-export function encodeRenewalHeader(flight: 1 | 2, epoch: number): number {
-  return 0xc0 | ((flight - 1) << 5) | (epoch & 0x1f)
-}
-
-/** The flight (1 or 2) and epoch bits of a renewal flight's header byte (type 11). */
-export function decodeRenewalHeader(h: number): { flight: 1 | 2; epochBits: number } {
-  return { flight: h & 0x20 ? 2 : 1, epochBits: h & 0x1f }
-}
