@@ -18,6 +18,13 @@
  * - `lora.reading_airtime_sf12.ms`: the uplink frame(s) one 8-byte reading
  *   produces through the established channel in reliable mode (as the
  *   scenarios send readings); baseline the same 8 bytes sent without a channel.
+ * - `lora.wake_reading_airtime_sf12.ms`: the same reading from a device that
+ *   slept one hour (channel on the `lora` medium, its clock jumped by an
+ *   hour): no handshake while the session is valid; baseline the awake
+ *   reading. The note gives a wake after 30 h (past the 24 h hard limit: one
+ *   KK renewal first).
+ * - `channel.renewal.bytes`: every radio byte of one KK renewal at SF12 (two
+ *   flights and the confirmation keep-alive), baseline the first KK handshake.
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { cryptoProvider } from '../src/crypto/index.ts'
@@ -30,7 +37,7 @@ import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '.
 import { DEFAULT_KEEPALIVE_SEC } from '../src/transports/mqtt/constants.ts'
 import { loraAirtimeMs, loraProfile, SerialTransport } from '../src/transports/serial/index.ts'
 import { startGateway } from '../src/transports/gateway/index.ts'
-import { ScaledClock } from '../src/time/clock.ts'
+import { ScaledClock, type Clock } from '../src/time/clock.ts'
 import { memoryLinkPair } from '../hil-sim/links/memory-link.ts'
 import { modelLink } from '../hil-sim/links/model.ts'
 import { loraLinkModel } from '../hil-sim/links/presets.ts'
@@ -228,6 +235,19 @@ interface LoraResult {
   noiseOnlyAirtimeMs: number
   noiseSizes: number[]
   reading: { reliable: RadioDelta; ack: RadioDelta; unreliable: RadioDelta; plain: RadioDelta }
+  /** The `lora`-medium channel: a reading after 1 h of sleep, one renewal, a reading after 30 h. */
+  sleepy: Record<'awake' | 'wake1h' | 'renewal' | 'wake30h', { up: RadioDelta; both: RadioDelta }>
+}
+
+/** Wall-clock time plus a skew the bench moves forward: a device's clock across a sleep. */
+function jumpClock(): Clock & { jump(ms: number): void } {
+  let skew = 0
+  return {
+    now: () => Date.now() + skew,
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    jump: (ms) => void (skew += ms),
+  }
 }
 
 /**
@@ -269,6 +289,7 @@ async function loraRun(url: string, sf: number): Promise<LoraResult> {
       1: [address(TransportType.MQTT, app), local('hr')],
       2: [address(TransportType.MQTT, app), local('hr-u')],
       3: [address(TransportType.MQTT, app), local('sink')],
+      4: [address(TransportType.MQTT, app), local('hr-l')],
     }
     const gateway = startGateway({ node: gwNode, link: gwSerial, upstream: [gwMqtt], routes, clock })
     closers.push(() => gateway.close())
@@ -283,6 +304,8 @@ async function loraRun(url: string, sf: number): Promise<LoraResult> {
     const listen = { protocol: PROTOCOL, s: sp, crypto, auth: knownPeers([{ staticKey: sd.publicKey }]), initiatorStatics: [sd.publicKey], deliverTo: sink }
     startSecureChannelListener(appNode, 'hr', { ...listen, reliable: true })
     startSecureChannelListener(appNode, 'hr-u', listen)
+    const sleepClock = jumpClock()
+    startSecureChannelListener(appNode, 'hr-l', { ...listen, reliable: true, medium: 'lora', clock: sleepClock })
 
     const open = (alias: number, reliable: boolean): Promise<SecureChannel> =>
       createSecureChannel(devNode, [devSerial.linkAddress('gw'), local(Uint8Array.of(alias))], {
@@ -323,9 +346,29 @@ async function loraRun(url: string, sf: number): Promise<LoraResult> {
     await settle()
     const plain = meter.delta(from, 'up')
 
-    for (let i = 0; i < 100 && got.length < 3; i++) await settle(10)
-    if (got.length !== 3 || !got.every((g) => g.length === reading.length && g.every((x, i) => x === reading[i]))) {
-      throw new Error(`SF${sf}: expected the reading 3 times at the app, got ${got.length}`)
+    // A sleepy device on the lora medium: awake reading, 1 h of sleep, a renewal, 30 h of sleep.
+    const chl = await createSecureChannel(devNode, [devSerial.linkAddress('gw'), local(Uint8Array.of(4))], {
+      protocol: PROTOCOL, s: sd, rs: sp.publicKey, crypto, auth: knownPeers([{ staticKey: sp.publicKey }]), reliable: true, medium: 'lora', clock: sleepClock, retransmit: false,
+    })
+    closers.push(() => chl.close())
+    await settle()
+    const measure = async (what: () => Promise<void>): Promise<{ up: RadioDelta; both: RadioDelta }> => {
+      const m = meter.mark()
+      await what()
+      await settle()
+      return { up: meter.delta(m, 'up'), both: meter.delta(m, 'both') }
+    }
+    const awake = await measure(() => chl.send(reading))
+    sleepClock.jump(3_600_000)
+    const wake1h = await measure(() => chl.send(reading))
+    const renewal = await measure(() => chl.renew())
+    sleepClock.jump(30 * 3_600_000)
+    const wake30h = await measure(() => chl.send(reading))
+    if (chl.renewals !== 2) throw new Error(`SF${sf}: expected 2 renewals on the sleepy channel, got ${chl.renewals}`)
+
+    for (let i = 0; i < 100 && got.length < 6; i++) await settle(10)
+    if (got.length !== 6 || !got.every((g) => g.length === reading.length && g.every((x, i) => x === reading[i]))) {
+      throw new Error(`SF${sf}: expected the reading 6 times at the app, got ${got.length}`)
     }
     // Three independent counts of the time on air must agree: the tap's, the serial transports' and the radio model's.
     const tapAir = meter.delta(0, 'both').airtimeMs
@@ -345,7 +388,7 @@ async function loraRun(url: string, sf: number): Promise<LoraResult> {
     const noiseSizes = [m1.length, m2.length]
     const noiseOnlyAirtimeMs = noiseSizes.reduce((t, n) => t + loraAirtimeMs(n, { sf }), 0)
 
-    return { sf, mtu: profile.mtu, handshake, noiseOnlyAirtimeMs, noiseSizes, reading: { reliable, ack, unreliable, plain } }
+    return { sf, mtu: profile.mtu, handshake, noiseOnlyAirtimeMs, noiseSizes, reading: { reliable, ack, unreliable, plain }, sleepy: { awake, wake1h, renewal, wake30h } }
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined)
   }
@@ -400,6 +443,26 @@ const run: BenchModule = async (ctx) => {
         unit: 'ms',
         baseline: { name: 'lora.plain_reading_airtime_sf12.ms', value: r1(plain.airtimeMs) },
         note: rdNote,
+      })
+      const { awake, wake1h, renewal, wake30h } = r.sleepy
+      const both = (d: { both: RadioDelta }): string => `${sizes(d.both)} (${d.both.airtimeMs.toFixed(1)} ms both ways)`
+      const wakeNote = `lora medium, reliable, uplink (downlink: the ACK): awake ${both(awake)}; after 1 h asleep ${both(wake1h)}; after 30 h asleep (session past its 24 h limit: one KK renewal first) ${both(wake30h)}`
+      ctx.log(`reading after 1 h of sleep at SF12: ${wake1h.up.airtimeMs.toFixed(1)} ms up: ${wakeNote}`)
+      figures.push({
+        name: 'lora.wake_reading_airtime_sf12.ms',
+        value: r1(wake1h.up.airtimeMs),
+        unit: 'ms',
+        baseline: { name: 'lora.awake_reading_airtime_sf12.ms', value: r1(awake.up.airtimeMs) },
+        note: wakeNote,
+      })
+      const renewNote = `${both(renewal)}: flight 1, flight 2, confirmation keep-alive; first KK handshake ${sizes(r.handshake)}`
+      ctx.log(`KK renewal at SF12: ${renewal.both.bytes} B on air: ${renewNote}`)
+      figures.push({
+        name: 'channel.renewal.bytes',
+        value: renewal.both.bytes,
+        unit: 'B',
+        baseline: { name: 'channel.kk_handshake_lora.bytes', value: r.handshake.bytes },
+        note: renewNote,
       })
     }
   } finally {

@@ -465,11 +465,15 @@ export class SecureChannel {
         w.busy = false
       }
       if (this.renewWait !== w || this.closed) return
-      this.install(new ChannelSession(w.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, w.epoch))
+      const fresh = new ChannelSession(w.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, w.epoch)
+      this.install(fresh)
       w.done()
-      // Confirm the new keys to the responder at once (it seals with the old ones until then), and send what waited.
-      this.sendKeepalive()
-      this.sender?.retransmitNow()
+      this.sender?.retransmitFailed()
+      // The responder seals with the old keys until a message under the new ones arrives: when nothing
+      // else goes out right away (a send that waited for this renewal does), a keep-alive confirms them.
+      this.ctx.clock.setTimeout(() => {
+        if (this.current === fresh && fresh.messagesSent === 0n) this.sendKeepalive()
+      }, 0)
       return
     }
     const answered = this.renewAnswer
@@ -573,7 +577,7 @@ export class SecureChannel {
     this.lastHeard = this.ctx.clock.now()
     this.ctx.node.count('channel.renewed')
     for (const fn of this.onRenewHandlers) fn()
-    if (this.ctx.role === 'responder') this.sender?.retransmitNow()
+    if (this.ctx.role === 'responder') this.sender?.retransmitFailed()
   }
 
   private dropPrevious(): void {

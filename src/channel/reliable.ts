@@ -56,6 +56,8 @@ interface Outstanding {
   sentAt: number
   /** Tells the channel that its first transmission arrived (confirms its counter), when the ack comes. */
   confirm?: () => void
+  /** The last transmission failed locally (never went out, e.g. the session had expired). */
+  failed?: boolean
 }
 
 /** RFC 6298 gains: SRTT ← 7/8 SRTT + 1/8 R, RTTVAR ← 3/4 RTTVAR + 1/4 |SRTT − R|. */
@@ -161,11 +163,13 @@ export class ReliableSender {
   }
 
   /**
-   * Sends every outstanding message again now (a renewed session: what waited
-   * for keys goes out at once instead of at its backoff timer).
+   * Sends again now every outstanding message whose last transmission never
+   * went out (a renewed session: what failed for want of keys leaves at once
+   * instead of at its backoff timer; what went out is left to its timer).
    */
-  retransmitNow(): void {
+  retransmitFailed(): void {
     for (const [seq, o] of this.outstanding) {
+      if (!o.failed) continue
       this.clock.clearTimeout(o.timer)
       this.fire(seq, o)
     }
@@ -184,12 +188,16 @@ export class ReliableSender {
     o.fastSent = fast
     o.attempts++
     if (o.attempts > 1) this.count('reliable.retransmitted')
+    o.failed = false
     this.transmit(concat(encodeVarint(seq), o.payload)).then(
       (confirm) => {
         // The earliest transmission that went out: whichever copy arrived, the receiver holds at least its counter.
         if (confirm && !o.confirm) o.confirm = confirm
       },
-      () => this.count('reliable.send_error'),
+      () => {
+        o.failed = true
+        this.count('reliable.send_error')
+      },
     )
     const wait = Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
     o.timer = this.clock.setTimeout(() => {
