@@ -15,7 +15,7 @@ import { ErrorCode, HopsealError } from '../errors.ts'
 import { concat, decodeVarint, encodeVarint, equalConstantTime, wipe } from '../bytes/index.ts'
 import type { CryptoProvider, KeyPair } from '../crypto/index.ts'
 import { HandshakeState, softwareStaticKey, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
-import { addressKey, type Address, type Route } from '../routing/address.ts'
+import { addressKey, local, type Address, type Route } from '../routing/address.ts'
 import { decodeRoutingMessage, encodeRoutingMessage } from '../routing/codec.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
 import { background, type Clock } from './clock.ts'
@@ -38,6 +38,8 @@ export interface ChannelContext {
   clock: Clock
   limits: ChannelLimits
   reliable?: ReliableOptions
+  /** Initiator: the route the channel was made through (the listener): renewal's fallback to reach the peer's endpoint. */
+  listenerRoute?: Route
 }
 
 interface RenewalWait {
@@ -48,6 +50,8 @@ interface RenewalWait {
 }
 
 const EMPTY = new Uint8Array(0)
+/** Bytes of the binding tag that names a channel to its listener in a renewal's fallback route. */
+const BINDING_TAG_BYTES = 8
 
 /** One end of an established channel. */
 export class SecureChannel {
@@ -71,6 +75,10 @@ export class SecureChannel {
   private keepaliveTimer: unknown
   /** Clock ms of the last authenticated message from the peer. */
   private lastHeard: number
+  /** Clock ms of the first message sealed after the last one heard (-1: none since). */
+  private silentSince = -1
+  /** Clock ms when the last renewal started (paces renewals the silence triggers). */
+  private lastRenewalStart = -Infinity
   /** Data arrived and nothing was sealed since (a passive keep-alive is due). */
   private owesKeepalive = false
   private closed = false
@@ -242,7 +250,7 @@ export class SecureChannel {
       return
     }
     if (from === this.next) this.promoteNext()
-    this.lastHeard = this.ctx.clock.now()
+    this.heard()
     // Mobility: follow the latest authenticated return route.
     if (from === this.current && opened.counter > topBefore && returnRoute.length > 0) this.remote = returnRoute
     if (this.ctx.role === 'initiator' && from === this.current && this.current.sendState() !== 'ok') this.renewInBackground()
@@ -336,6 +344,7 @@ export class SecureChannel {
     const sealed = s.seal(type, plaintext)
     const counter = s.messagesSent - 1n
     this.owesKeepalive = false
+    this.noteSent()
     await this.ctx.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {})
     return () => s.confirm(counter)
   }
@@ -362,6 +371,28 @@ export class SecureChannel {
       return this.current
     }
     throw new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'session reached its hard limit and the peer has not renewed it yet')
+  }
+
+  private heard(): void {
+    this.lastHeard = this.ctx.clock.now()
+    this.silentSince = -1
+  }
+
+  /**
+   * The initiator's path check: it keeps sending messages that call for an
+   * answer (reliable mode, keep-alive on) and hears nothing: renew, which
+   * probes the path and falls back to the listener's route (a gateway that
+   * restarted forgot the route to the peer's endpoint). Paced by renewAfterSilenceMs.
+   */
+  private noteSent(): void {
+    const { clock, limits, role } = this.ctx
+    if (role !== 'initiator' || !limits.renewAfterSilenceMs || (!this.sender && !limits.keepaliveMs)) return
+    const now = clock.now()
+    if (this.silentSince < 0) this.silentSince = now
+    else if (now - this.silentSince >= limits.renewAfterSilenceMs && now - this.lastRenewalStart >= limits.renewAfterSilenceMs && !this.renewing) {
+      this.ctx.node.count('channel.renewal.silence')
+      this.renewInBackground()
+    }
   }
 
   private renewInBackground(): void {
@@ -407,6 +438,7 @@ export class SecureChannel {
   private async runRenewal(): Promise<void> {
     const { node, clock } = this.ctx
     node.count('channel.renewal.started')
+    this.lastRenewalStart = clock.now()
     await this.reverify()
     const epoch = this.current.epoch + 1
     const { hs, e } = this.renewalHandshake(true, epoch)
@@ -438,7 +470,10 @@ export class SecureChannel {
         if (attempts >= r.attempts) return wait.done(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, `renewal unanswered after ${attempts} attempts`))
         if (attempts > 0) node.count('channel.renewal.retransmitted')
         attempts++
-        node.route({ onward: this.remote, returnRoute: [this.dec], payload: flight1 }, {}).catch(() => node.count('channel.renewal.send_failed'))
+        // Every second attempt goes through the listener's route to the peer's endpoint, in case the remote route died.
+        const fallback = attempts % 2 === 0 ? this.fallbackRoute() : undefined
+        if (fallback) node.count('channel.renewal.via_listener')
+        node.route({ onward: fallback ?? this.remote, returnRoute: [this.dec], payload: flight1 }, {}).catch(() => node.count('channel.renewal.send_failed'))
         timer = clock.setTimeout(send, Math.min(r.initialMs * 2 ** (attempts - 1), r.maxMs))
       }
       send()
@@ -465,6 +500,8 @@ export class SecureChannel {
         w.busy = false
       }
       if (this.renewWait !== w || this.closed) return
+      // The way flight 2 came is a working way to the peer's endpoint (it may be new: a gateway restarted).
+      if (returnRoute.length > 0) this.remote = returnRoute
       const fresh = new ChannelSession(w.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, w.epoch)
       this.install(fresh)
       w.done()
@@ -532,6 +569,22 @@ export class SecureChannel {
   }
 
   /**
+   * The listener's route followed by this channel's binding tag: the
+   * listener hands a renewal flight with that tag to the channel it belongs
+   * to (routes to the peer's endpoint can die with a gateway's alias table;
+   * the listener's route is configuration and survives).
+   */
+  private fallbackRoute(): Route | undefined {
+    const via = this.ctx.listenerRoute
+    return via ? [...via, local(this.bindingTag)] : undefined
+  }
+
+  /** @internal The first bytes of the first handshake hash: names this channel to its listener (public: the handshake hash is a function of the public transcript). */
+  get bindingTag(): Uint8Array {
+    return this.channelBinding.subarray(0, BINDING_TAG_BYTES)
+  }
+
+  /**
    * Checks the peer against the authenticator again. A refusal closes the
    * channel on both ends with CHANNEL_PEER_REFUSED (an encrypted CLOSE with
    * that reason, while a session can still seal) and is rethrown.
@@ -574,7 +627,7 @@ export class SecureChannel {
 
   private renewed(): void {
     this.renewals_++
-    this.lastHeard = this.ctx.clock.now()
+    this.heard()
     this.ctx.node.count('channel.renewed')
     for (const fn of this.onRenewHandlers) fn()
     if (this.ctx.role === 'responder') this.sender?.retransmitFailed()

@@ -22,7 +22,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
   const clock = opts.clock ?? systemClock
   const limits = channelLimits(opts)
   const reliable = reliableOptions(opts.reliable, limits)
-  const context: ChannelContext = { node, role: 'initiator', protocol, s: opts.s, auth: opts.auth, crypto, clock, limits, ...(reliable ? { reliable } : {}) }
+  const context: ChannelContext = { node, role: 'initiator', protocol, s: opts.s, auth: opts.auth, crypto, clock, limits, listenerRoute: route, ...(reliable ? { reliable } : {}) }
   const hs = HandshakeState.create({ protocol, initiator: true, s: opts.s, crypto, ...(opts.rs ? { rs: opts.rs } : {}), ...(opts.prologue ? { prologue: opts.prologue } : {}) })
   const dec = node.newAddress()
   const enc = node.newAddress()

@@ -52,6 +52,13 @@ export interface ChannelLimits {
   keepaliveMs: number
   /** Close a channel idle this long (ms) whose session is past its hard limit; 0 never closes. A channel with a valid session is never closed for idleness. */
   idleTimeoutMs: number
+  /**
+   * The initiator renews (probing the path, and through the listener's route
+   * when the peer's endpoint is unreachable) when it sent messages that call
+   * for an answer (reliable mode, or keep-alive on) and heard nothing for
+   * this long (ms); also the least time between such renewals. 0 disables.
+   */
+  renewAfterSilenceMs: number
   /** Renewal handshake flights: retransmission with backoff. */
   renewRetransmit: RetransmitOptions
   /** Reliable-mode defaults for this medium (used when reliable mode is on). */
@@ -79,6 +86,7 @@ export const MEDIUM_LIMITS: Readonly<Record<Medium, ChannelLimits>> = Object.fre
     session: Object.freeze({ ...base, rekeyAfterMs: 0, renewAfterMs: 2 * MIN, rejectAfterMs: 3 * MIN }),
     keepaliveMs: 10_000,
     idleTimeoutMs: 10 * MIN,
+    renewAfterSilenceMs: 15_000,
     renewRetransmit: DEFAULT_RETRANSMIT,
     reliable: DEFAULT_RELIABLE,
   }),
@@ -86,6 +94,7 @@ export const MEDIUM_LIMITS: Readonly<Record<Medium, ChannelLimits>> = Object.fre
     session: Object.freeze({ ...base, rekeyAfterMs: 2 * HOUR, renewAfterMs: 12 * HOUR, rejectAfterMs: 24 * HOUR }),
     keepaliveMs: 0,
     idleTimeoutMs: 7 * 24 * HOUR,
+    renewAfterSilenceMs: 30 * MIN,
     renewRetransmit: Object.freeze({ initialMs: 10_000, maxMs: 5 * MIN, attempts: 10 }),
     reliable: Object.freeze({ ackTimeoutMs: 10_000, minAckTimeoutMs: 3000, maxBackoffMs: 15 * MIN, maxRetransmits: 40, sendBuffer: 16, receiveBuffer: 16 }),
   }),
@@ -93,6 +102,7 @@ export const MEDIUM_LIMITS: Readonly<Record<Medium, ChannelLimits>> = Object.fre
     session: Object.freeze({ ...base, rekeyAfterMs: 15 * MIN, renewAfterMs: HOUR, rejectAfterMs: 2 * HOUR }),
     keepaliveMs: 0,
     idleTimeoutMs: 24 * HOUR,
+    renewAfterSilenceMs: 2 * MIN,
     renewRetransmit: Object.freeze({ initialMs: 2000, maxMs: 30_000, attempts: 8 }),
     reliable: Object.freeze({ ...DEFAULT_RELIABLE, maxBackoffMs: 60_000, maxRetransmits: 20 }),
   }),
@@ -104,6 +114,7 @@ export interface LimitOverrides {
   session?: Partial<SessionLimits>
   keepaliveMs?: number
   idleTimeoutMs?: number
+  renewAfterSilenceMs?: number
 }
 
 /** The limits for `o.medium` (default `ip`) with `o`'s overrides; CONFIG_INVALID for nonsense. */
@@ -119,8 +130,9 @@ export function resolveLimits(o: LimitOverrides): ChannelLimits {
   if (session.renewAfterMessages > session.rejectAfterMessages) throw new HopsealError(ErrorCode.CONFIG_INVALID, `channel limits: renewAfterMessages must not exceed rejectAfterMessages`)
   const keepaliveMs = o.keepaliveMs ?? d.keepaliveMs
   const idleTimeoutMs = o.idleTimeoutMs ?? d.idleTimeoutMs
-  for (const [k, v] of [['keepaliveMs', keepaliveMs], ['idleTimeoutMs', idleTimeoutMs]] as const) {
+  const renewAfterSilenceMs = o.renewAfterSilenceMs ?? d.renewAfterSilenceMs
+  for (const [k, v] of [['keepaliveMs', keepaliveMs], ['idleTimeoutMs', idleTimeoutMs], ['renewAfterSilenceMs', renewAfterSilenceMs]] as const) {
     if (!(v >= 0)) throw new HopsealError(ErrorCode.CONFIG_INVALID, `channel limit ${k}: expected a number ≥ 0, got ${String(v)}`)
   }
-  return { session, keepaliveMs, idleTimeoutMs, renewRetransmit: d.renewRetransmit, reliable: d.reliable }
+  return { session, keepaliveMs, idleTimeoutMs, renewAfterSilenceMs, renewRetransmit: d.renewRetransmit, reliable: d.reliable }
 }

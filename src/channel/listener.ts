@@ -1,12 +1,13 @@
 /** The responder side: a listener that answers first flights and establishes channels. */
 import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
-import { toHex } from '../bytes/index.ts'
+import { equalConstantTime, toHex } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
-import { type Address, type Route } from '../routing/address.ts'
+import { TransportType, type Address, type Route } from '../routing/address.ts'
 import type { Node } from '../routing/node.ts'
 import { background, systemClock, type Clock } from './clock.ts'
 import { ChannelSession } from './session.ts'
+import { isRenewalFlight } from './renewal.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
 import { channelLimits, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
@@ -59,7 +60,10 @@ export class SecureChannelListener {
     const limits = channelLimits(opts)
     const reliable = reliableOptions(opts.reliable, limits)
     this.context = { node, role: 'responder', protocol: this.protocol, s: opts.s, auth: opts.auth, crypto: this.crypto, clock: this.clock, limits, ...(reliable ? { reliable } : {}) }
-    this.address = node.startWorker(name, async (_ctx, msg) => this.onMessage1(msg.payload, msg.returnRoute))
+    this.address = node.startWorker(name, async (_ctx, msg) => {
+      if (msg.onward.length === 0) return this.onMessage1(msg.payload, msg.returnRoute)
+      await this.forwardRenewal(msg.onward, msg.payload, msg.returnRoute)
+    })
   }
 
   stop(): void {
@@ -121,6 +125,23 @@ export class SecureChannelListener {
       countFailure(this.node, e)
       hs.destroy()
     }
+  }
+
+  /**
+   * A renewal flight sent through this listener (its initiator could not
+   * reach the channel's endpoint): `[tag]` names the channel by its binding
+   * tag; the flight goes on to that channel's endpoint, where it is
+   * authenticated like any other. Anything else is dropped and counted.
+   */
+  private async forwardRenewal(onward: Route, payload: Uint8Array, returnRoute: Route): Promise<void> {
+    const tag = onward.length === 1 && onward[0]!.type === TransportType.LOCAL ? onward[0]!.value : undefined
+    const ch = tag && isRenewalFlight(payload) ? [...this.channels].find((c) => equalConstantTime(c.bindingTag, tag)) : undefined
+    if (!ch) {
+      this.node.count('handshake.failed.unknown_channel')
+      return
+    }
+    this.node.count('channel.renewal.via_listener')
+    await this.node.route({ onward: [ch.dec], returnRoute, payload }, {})
   }
 
   /** Reads msg 1, trying each known initiator static for KK. */

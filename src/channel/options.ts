@@ -33,6 +33,8 @@ export interface CommonOptions {
   idleTimeoutMs?: number
   /** Passive keep-alive interval (ms); 0 disables. Default per medium (10 s on `ip`, off on radios). */
   keepaliveMs?: number
+  /** Initiator: renew after sending for this long with no answer (ms; 0 disables). Default per medium (15 s on `ip`, 30 min on `lora`). */
+  renewAfterSilenceMs?: number
   /** Handshake prologue (both sides must agree). */
   prologue?: Uint8Array
   /** Reliable mode for DATA messages (acks, retransmission, in-order delivery); both ends must enable it. Defaults per medium. */
@@ -46,6 +48,7 @@ export function channelLimits(o: CommonOptions): ChannelLimits {
     ...(o.session ? { session: o.session } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
     ...(o.keepaliveMs !== undefined ? { keepaliveMs: o.keepaliveMs } : {}),
+    ...(o.renewAfterSilenceMs !== undefined ? { renewAfterSilenceMs: o.renewAfterSilenceMs } : {}),
   })
 }
 

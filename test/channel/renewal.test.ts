@@ -18,6 +18,9 @@ import { createSecureChannel, knownPeers, startSecureChannelListener, ManualCloc
 import { identityAuthenticator } from '../../src/channel/identity-auth.ts'
 import { MessageType } from '../../src/channel/wire.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
+import { SerialTransport, rawProfile } from '../../src/transports/serial/index.ts'
+import { startGateway } from '../../src/transports/gateway/index.ts'
+import { memoryLinkPair } from '../../hil-sim/links/memory-link.ts'
 
 const crypto = cryptoProvider('node')
 const mem = (n: string) => address(TransportType.MEMORY, n)
@@ -296,5 +299,63 @@ describe('sleepy devices (lora medium)', () => {
     assert.deepEqual(flights.map((w) => w.from), ['dev', 'app'], 'one KK renewal: 2 flights')
     assert.deepEqual(r.got, ['reading after 2 h', 'reading after 30 h'])
     assert.equal(ch.renewals, 1)
+  })
+})
+
+describe('renewal through the listener when the route to the peer died', () => {
+  it('a gateway restart forgets its return-route aliases: after 30 min of silence the device renews through the listener route and every reading arrives once, in order', async () => {
+    const clock = new ManualClock()
+    const net = new MemoryNetwork()
+    const app = new Node({ name: 'app' })
+    app.registerTransport(net.endpoint('app'))
+    const a = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+    const b = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+    const got: string[] = []
+    const common = { protocol: 'Noise_KK_25519_AESGCM_SHA256', crypto, clock, medium: 'lora' as const, reliable: true }
+    startSecureChannelListener(app, 'hr', { ...common, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), initiatorStatics: [a.publicKey], deliverTo: (p) => void got.push(text(p)) })
+    const startGw = () => {
+      const [devEnd, gwEnd] = memoryLinkPair({ mtu: 222 })
+      const node = new Node({ name: 'gw' })
+      const serial = new SerialTransport({ clock })
+      serial.addLink('dev', gwEnd, rawProfile({ mtu: 222 }))
+      const gateway = startGateway({ node, link: serial, upstream: [net.endpoint('gw')], routes: { 1: [mem('app'), local('hr')] }, clock })
+      return { devEnd, gateway, node }
+    }
+    const dev = new Node({ name: 'dev' })
+    const devSerial = new SerialTransport({ clock })
+    let gw = startGw()
+    devSerial.addLink('gw', gw.devEnd, rawProfile({ mtu: 222 }))
+    dev.registerTransport(devSerial)
+    const opening = createSecureChannel(dev, [devSerial.linkAddress('gw'), local(Uint8Array.of(1))], { ...common, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]) })
+    await settle(clock, 10)
+    const ch = await opening
+    const sent: string[] = []
+    const pending: Promise<void>[] = []
+    const send = (m: string) => {
+      sent.push(m)
+      pending.push(ch.send(utf8(m)))
+    }
+    for (let i = 0; i < 3; i++) send(`before ${i}`)
+    await settle(clock, 1000)
+    assert.deepEqual(got, sent)
+    // The gateway restarts: a new process with empty alias tables and mailboxes; the device's radio reattaches.
+    await gw.gateway.close()
+    gw = startGw()
+    await devSerial.removeLink('gw')
+    devSerial.addLink('gw', gw.devEnd, rawProfile({ mtu: 222 }))
+    for (let i = 0; i < 3; i++) {
+      send(`after ${i}`)
+      await settle(clock, 60_000)
+    }
+    assert.deepEqual(got, sent.slice(0, 3), 'the uplinks die at the restarted gateway (unknown return-route alias)')
+    assert.ok((gw.node.counters.get('drop.unknown_worker') ?? 0) > 0, JSON.stringify([...gw.node.counters]))
+    for (let t = 0; t < 120 && got.length < sent.length; t++) await settle(clock, 60_000)
+    await Promise.all(pending)
+    assert.deepEqual(got, sent, 'every reading once, in order')
+    assert.equal(ch.renewals, 1)
+    assert.ok((app.counters.get('channel.renewal.via_listener') ?? 0) >= 1)
+    assert.ok((dev.counters.get('channel.renewal.silence') ?? 0) >= 1)
+    await gw.gateway.close()
+    await devSerial.close()
   })
 })
