@@ -98,3 +98,47 @@ describe('channel session', () => {
     assert.throws(() => a.seal(MessageType.DATA, utf8('x')), (e: unknown) => isHopsealError(e, 'CHANNEL_CLOSED'))
   })
 })
+
+describe('channel session: counter forms and limits per session', () => {
+  it('short form while at most 1024 messages are unconfirmed, long form beyond, back to short once confirmed', async () => {
+    const { a, b } = await pair()
+    const sizes: number[] = []
+    for (let i = 0; i < 1026; i++) sizes.push(a.seal(MessageType.DATA, new Uint8Array(0)).length)
+    assert.deepEqual([sizes[0], sizes[1023], sizes[1024], sizes[1025]], [18, 18, 19, 19], 'message 1024 is the 1025th unconfirmed')
+    a.confirm(1024n)
+    assert.equal(a.unconfirmed, 1n)
+    const m = a.seal(MessageType.DATA, utf8('x'))
+    assert.equal(m.length, 19, 'short form again')
+    a.confirm(5000n) // a report of a counter never sent is ignored
+    assert.equal(a.unconfirmed, 2n)
+    // the receiver reconstructs across the whole gap from either form
+    assert.equal(b.open(m)?.counter, 1026n)
+  })
+
+  it('asks for renewal at 2^18 unconfirmed and refuses to seal at 2^19 - 1 (the long form\'s reach)', async () => {
+    const { a } = await pair()
+    // Jump the counter without sealing 2^19 messages: the state is a function of the counters.
+    const s = a as unknown as { sendCounter: bigint }
+    s.sendCounter = 2n ** 18n
+    assert.equal(a.sendState(), 'renew')
+    s.sendCounter = 2n ** 19n - 1n
+    assert.equal(a.sendState(), 'expired')
+    assert.throws(() => a.seal(MessageType.DATA, utf8('x')), (e: unknown) => isHopsealError(e, 'CHANNEL_EXPIRED'))
+    a.confirm(2n ** 19n - 2n)
+    assert.equal(a.sendState(), 'ok')
+  })
+
+  it('soft time limit asks for renewal, the hard one refuses to seal and the receiver drops past its own', async () => {
+    const { a, b, clock } = await pair({ renewAfterMs: 1000, rejectAfterMs: 2000 })
+    const m = a.seal(MessageType.DATA, utf8('x'))
+    assert.equal(a.sendState(), 'ok')
+    clock.t = 1000
+    assert.equal(a.sendState(), 'renew')
+    const late = a.seal(MessageType.DATA, utf8('still sealable'))
+    clock.t = 2000
+    assert.equal(a.sendState(), 'expired')
+    assert.equal(b.open(m), undefined, 'sealed in time, opened past the receiver\'s hard limit: dropped')
+    assert.equal(b.drops.expired, 1)
+    void late
+  })
+})
