@@ -92,7 +92,7 @@ export class SecureChannel {
   /** The session a RENEW request was sent in (one request per session). */
   private renewRequested: ChannelSession | undefined
   private readonly onCloseHandlers: ((error: HopsealError | undefined) => void)[] = []
-  private readonly onRenewHandlers: (() => void)[] = []
+  private onRenewHandlers: (() => void)[] | undefined
 
   /** @internal */
   constructor(
@@ -106,7 +106,7 @@ export class SecureChannel {
     this.peerInfo = init.peer
     this.peerPayload = init.peerPayload && init.peerPayload.length > 0 ? init.peerPayload.slice() : EMPTY
     this.current = session
-    this.channelBinding = session.handshakeHash.slice()
+    this.channelBinding = session.handshakeHash // public, never wiped: kept by reference
     this.deliverTo = init.deliverTo
     this.lastHeard = ctx.clock.now()
     const node = ctx.node
@@ -186,7 +186,7 @@ export class SecureChannel {
 
   /** Runs `fn` after each completed renewal. */
   onRenew(fn: () => void): void {
-    this.onRenewHandlers.push(fn)
+    ;(this.onRenewHandlers ??= []).push(fn)
   }
 
   get isClosed(): boolean {
@@ -629,7 +629,7 @@ export class SecureChannel {
     this.renewals_++
     this.heard()
     this.ctx.node.count('channel.renewed')
-    for (const fn of this.onRenewHandlers) fn()
+    for (const fn of this.onRenewHandlers ?? []) fn()
     if (this.ctx.role === 'responder') this.sender?.retransmitFailed()
   }
 
