@@ -65,3 +65,14 @@ export const MAX_PHASE_STEPS = 3
 
 /** Prologue prefix of renewal handshakes (ASCII), followed by the first handshake hash and the epoch. */
 export const RENEWAL_PROLOGUE_LABEL = 'hopseal-renew-v1'
+
+/**
+ * A listener works on at most this many message-1 flights at once (each is DH
+ * work, in a vault or a secure element one command at a time) and queues at
+ * most DEFAULT_MAX_HANDSHAKES_QUEUED more; beyond, flights are dropped and
+ * counted (`handshake.dropped_busy`): a burst costs bounded memory.
+ */
+export const DEFAULT_MAX_HANDSHAKES_IN_PROGRESS = 4
+export const DEFAULT_MAX_HANDSHAKES_QUEUED = 32
+/** A KK listener yields to the event loop after trying this many candidate initiator keys for one message 1. */
+export const CANDIDATES_PER_YIELD = 16

@@ -4,9 +4,12 @@ import { equalConstantTime, toHex } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
 import { TransportType, type Address, type Route } from '../routing/address.ts'
-import type { Node } from '../routing/node.ts'
+import type { IncomingMeta, Node } from '../routing/node.ts'
+import type { RoutingMessage } from '../routing/codec.ts'
 import { background, systemClock, type Clock } from './clock.ts'
 import { ChannelSession } from './session.ts'
+import { Slots, yieldToEventLoop } from './slots.ts'
+import { CANDIDATES_PER_YIELD, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED } from './constants.ts'
 import { isRenewalFlight } from './renewal.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
@@ -20,6 +23,9 @@ export function startSecureChannelListener(node: Node, name: string | Address, o
   return new SecureChannelListener(node, name, opts)
 }
 
+/** Patterns in which the initiator proves a static key: a channel always knows its peer (and renews as KK with it). */
+const LISTENER_PATTERNS = ['XX', 'IK', 'KK', 'XK', 'IX']
+
 interface Pending {
   hs: HandshakeState
   dec: Address
@@ -31,6 +37,10 @@ interface Pending {
   resent: number
   /** When msg 2 last went out (clock ms). */
   lastSent: number
+  /** Messages at `dec` are handled one after another: data that arrives with msg 3 waits for it instead of meeting a busy handshake. */
+  queue: Promise<void>
+  /** Set once msg 3 established the channel: what was queued behind msg 3 goes to it. */
+  channel?: SecureChannel
 }
 
 export class SecureChannelListener {
@@ -45,6 +55,9 @@ export class SecureChannelListener {
   private readonly clock: Clock
   /** Shared by every channel this listener establishes. */
   private readonly context: ChannelContext
+  /** Message-1 flights being worked on or queued, by their first bytes. */
+  private readonly inProgress = new Map<string, Promise<void>>()
+  private readonly slots: Slots
 
   constructor(
     private readonly node: Node,
@@ -52,13 +65,14 @@ export class SecureChannelListener {
     private readonly opts: ListenerOptions,
   ) {
     this.protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
-    if (!['XX', 'IK', 'KK', 'NK', 'NN', 'XK', 'IX'].includes(this.protocol.pattern.name.replace(/psk\d.*/, ''))) {
-      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `secure channels use interactive patterns (XX, IK, KK), not ${this.protocol.pattern.name}`)
+    if (!LISTENER_PATTERNS.includes(this.protocol.pattern.name.replace(/psk\d.*/, ''))) {
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a listener authenticates its initiators: use ${LISTENER_PATTERNS.join(', ')}, not ${this.protocol.pattern.name}`)
     }
     this.crypto = opts.crypto ?? defaultCryptoProvider()
     this.clock = opts.clock ?? systemClock
     const limits = channelLimits(opts)
     const reliable = reliableOptions(opts.reliable, limits)
+    this.slots = new Slots(opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS)
     this.context = { node, role: 'responder', protocol: this.protocol, s: opts.s, auth: opts.auth, crypto: this.crypto, clock: this.clock, limits, ...(reliable ? { reliable } : {}) }
     this.address = node.startWorker(name, async (_ctx, msg) => {
       if (msg.onward.length === 0) return this.onMessage1(msg.payload, msg.returnRoute)
@@ -69,6 +83,8 @@ export class SecureChannelListener {
   stop(): void {
     this.node.stopWorker(this.address)
     for (const p of this.pending.values()) this.dropPending(p)
+    this.pending.clear()
+    this.answered.clear()
     for (const c of this.channels) c.teardown()
   }
 
@@ -76,25 +92,61 @@ export class SecureChannelListener {
     return this.pending.size
   }
 
+  /**
+   * Message 1: identical copies that arrive while the first is being worked on
+   * wait for it and get its message 2 (a recorded message 1 replayed eight
+   * times at once makes one channel, not eight). At most
+   * `maxHandshakesInProgress` run at once, `maxHandshakesQueued` more wait,
+   * anything beyond is dropped and counted: a burst of bogus flights costs
+   * bounded memory and, with the yields between candidate keys, never holds
+   * the event loop for more than one DH operation at a time.
+   */
   private async onMessage1(msg1: Uint8Array, returnRoute: Route): Promise<void> {
     const key = toHex(msg1.subarray(0, Math.min(64, msg1.length)))
+    const running = this.inProgress.get(key)
+    if (running) {
+      this.node.count('handshake.duplicate_in_progress')
+      await running
+      await this.answerAgain(key, returnRoute)
+      return
+    }
+    if (await this.answerAgain(key, returnRoute)) return
+    if (returnRoute.length === 0) {
+      this.node.count('handshake.failed.no_return_route')
+      return
+    }
+    if (this.inProgress.size >= (this.opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS) + (this.opts.maxHandshakesQueued ?? DEFAULT_MAX_HANDSHAKES_QUEUED)) {
+      this.node.count('handshake.dropped_busy')
+      return
+    }
+    const work = this.slots.run(() => this.respond(key, msg1, returnRoute))
+    this.inProgress.set(key, work)
+    try {
+      await work
+    } finally {
+      this.inProgress.delete(key)
+    }
+  }
+
+  /** Answers a message 1 already answered (established or pending) with the same message 2; false when it is new. */
+  private async answerAgain(key: string, returnRoute: Route): Promise<boolean> {
     const again = this.answered.get(key)
     if (again && !again.channel.isClosed) {
       // A retransmitted msg1: answer with the same msg2 (no new state).
       this.node.count('handshake.retransmit_answered')
       await this.node.route({ onward: returnRoute, returnRoute: [again.channel.dec], payload: again.msg2 }, {})
-      return
+      return true
     }
     const pendingAgain = this.pending.get(key)
     if (pendingAgain) {
       this.node.count('handshake.retransmit_answered')
       await this.node.route({ onward: returnRoute, returnRoute: [pendingAgain.dec], payload: pendingAgain.msg2 }, {})
-      return
+      return true
     }
-    if (returnRoute.length === 0) {
-      this.node.count('handshake.failed.no_return_route')
-      return
-    }
+    return false
+  }
+
+  private async respond(key: string, msg1: Uint8Array, returnRoute: Route): Promise<void> {
     let hs: HandshakeState
     let firstPayload: Uint8Array
     try {
@@ -111,13 +163,14 @@ export class SecureChannelListener {
       const peerPayload = firstPayload
       const mine = sendsStaticIn(p, false) === 1 ? await identityPayload(this.opts.auth) : new Uint8Array(0)
       const msg2 = await hs.writeMessage(mine)
+      if (hs.isFinished() && !peer) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'the handshake finished without authenticating the initiator')
       const dec = this.node.newAddress()
       const enc = this.node.newAddress()
-      if (hs.isFinished()) {
-        const ch = this.establish(hs, dec, enc, returnRoute, peer!, peerPayload)
+      if (hs.isFinished() && peer) {
+        const ch = this.establish(hs, dec, enc, returnRoute, peer, peerPayload)
         this.remember(key, msg2, ch)
       } else {
-        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now() })
+        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now(), queue: Promise.resolve() })
       }
       this.node.count('handshake.responded')
       await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
@@ -161,7 +214,9 @@ export class SecureChannelListener {
       return v
     } }
     let last: unknown
-    for (const rs of candidates) {
+    for (const [i, rs] of candidates.entries()) {
+      // Let other work run between candidates: a KK listener with thousands of known peers stays responsive.
+      if (i > 0 && i % CANDIDATES_PER_YIELD === 0) await yieldToEventLoop()
       const hs = HandshakeState.create({ protocol: this.protocol, initiator: false, s, crypto: this.crypto, ...(rs ? { rs } : {}), ...(this.opts.prologue ? { prologue: this.opts.prologue } : {}) })
       try {
         return [hs, await hs.readMessage(msg1)]
@@ -182,16 +237,37 @@ export class SecureChannelListener {
       this.pending.delete(oldest)
     }
     this.pending.set(key, p)
-    // The responder endpoint waits for msg 3 at `dec`.
-    this.node.startWorker(p.dec, async (_ctx, msg) => {
-      if (!this.pending.has(key)) return
+    // The responder endpoint waits for msg 3 at `dec`, one message at a time.
+    this.node.startWorker(p.dec, (_ctx, msg, meta) => {
+      const run = p.queue.then(() => this.onPendingMessage(key, p, msg, meta))
+      p.queue = run.catch(() => undefined)
+      return run
+    })
+    const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
+    const total = r ? r.initialMs * 2 ** r.attempts : 30_000
+    p.timer = background(this.clock.setTimeout(() => {
+      if (this.pending.get(key) === p) {
+        this.pending.delete(key)
+        this.node.count('handshake.failed.timeout')
+        this.dropPending(p)
+      }
+    }, Math.min(total, 60_000)))
+  }
+
+  private async onPendingMessage(key: string, p: Pending, msg: RoutingMessage, meta: IncomingMeta): Promise<void> {
+    if (p.channel) return p.channel.receive(msg.payload, msg.returnRoute, meta)
+    if (this.pending.get(key) !== p) return
+    {
       try {
         const payload = await p.hs.readMessage(msg.payload)
-        const peer = await this.opts.auth.verify(p.hs.getRemoteStatic()!, payload)
+        const rs = p.hs.getRemoteStatic()
+        if (!rs) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'message 3 did not carry the initiator\'s static key')
+        const peer = await this.opts.auth.verify(rs, payload)
         this.pending.delete(key)
         this.clock.clearTimeout(p.timer)
         this.node.stopWorker(p.dec)
         const ch = this.establish(p.hs, p.dec, p.enc, msg.returnRoute.length ? msg.returnRoute : p.returnRoute, peer, payload)
+        p.channel = ch
         this.remember(key, p.msg2, ch)
       } catch (e) {
         countFailure(this.node, e)
@@ -213,16 +289,7 @@ export class SecureChannelListener {
         this.pending.delete(key)
         this.dropPending(p)
       }
-    })
-    const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
-    const total = r ? r.initialMs * 2 ** r.attempts : 30_000
-    p.timer = background(this.clock.setTimeout(() => {
-      if (this.pending.get(key) === p) {
-        this.pending.delete(key)
-        this.node.count('handshake.failed.timeout')
-        this.dropPending(p)
-      }
-    }, Math.min(total, 60_000)))
+    }
   }
 
   private dropPending(p: Pending): void {

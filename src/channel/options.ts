@@ -69,6 +69,9 @@ export interface ListenerOptions extends CommonOptions {
   maxPending?: number
   /** Established channels per peer static key; the oldest is closed. Default 8. */
   maxChannelsPerPeer?: number
+  /** Message-1 flights worked on at once (default 4) and queued beyond that (default 32); more are dropped and counted. */
+  maxHandshakesInProgress?: number
+  maxHandshakesQueued?: number
 }
 
 export interface InitiatorOptions extends CommonOptions {
