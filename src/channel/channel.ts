@@ -89,8 +89,11 @@ export class SecureChannel {
   /** Responder: the last renewal flight 1 answered and its flight 2 (a retransmitted flight 1 gets the same answer). */
   private renewAnswer: { flight1: Uint8Array; flight2: Uint8Array } | undefined
   private renewBusy = false
-  /** The session a RENEW request was sent in (one request per session). */
+  /** The session a RENEW request was last sent in, and when. */
   private renewRequested: ChannelSession | undefined
+  private renewRequestedAt = 0
+  /** Responder: the wait for the initiator's renewal, shared by every sender. */
+  private peerRenewal: Promise<void> | undefined
   private readonly onCloseHandlers: ((error: HopsealError | undefined) => void)[] = []
   private onRenewHandlers: (() => void)[] | undefined
 
@@ -365,12 +368,15 @@ export class SecureChannel {
       this.requestRenewal()
       return this.current
     }
-    // Past the hard limit: a renewed session the initiator made is usable even before it confirmed it.
+    // Past the hard limit: a renewed session the initiator made is usable even before it confirmed it;
+    // otherwise ask the initiator to renew (a RENEW is accepted past the hard limit) and wait for it.
     if (this.next) {
       this.promoteNext()
       return this.current
     }
-    throw new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'session reached its hard limit and the peer has not renewed it yet')
+    await this.awaitPeerRenewal()
+    if (this.closed) throw this.closedError()
+    return this.current
   }
 
   private heard(): void {
@@ -400,22 +406,33 @@ export class SecureChannel {
     this.renew().catch((e: unknown) => countFailure(this.ctx.node, e, 'channel.renewal.failed'))
   }
 
-  /** Responder: asks the initiator to renew (once per session), sealed in the current session. */
+  /**
+   * Responder: asks the initiator to renew, sealed in the current session
+   * (past its hard limit too: RENEW is the one message a receiver opens
+   * then). Once per session, again only after the renewal retransmission
+   * interval when the request may have been lost.
+   */
   private requestRenewal(): void {
-    if (this.renewRequested === this.current || this.current.sendState() === 'expired') return
+    const now = this.ctx.clock.now()
+    if (this.renewRequested === this.current && now - this.renewRequestedAt < this.ctx.limits.renewRetransmit.initialMs) return
+    if (this.closed || this.current.isClosed) return
     this.renewRequested = this.current
-    const sealed = this.current.seal(MessageType.CONTROL, Uint8Array.of(Control.RENEW))
+    this.renewRequestedAt = now
+    const sealed = this.current.sealRenewRequest()
     this.ctx.node.count('channel.renewal.requested')
     this.ctx.node.route({ onward: this.remote, returnRoute: [this.dec], payload: sealed }, {}).catch(() => this.ctx.node.count('channel.renewal.request_failed'))
   }
 
+  /** Responder: sends RENEW and resolves at the next renewal (rejects on close, or after the renewal retransmission span). */
   private awaitPeerRenewal(): Promise<void> {
     this.requestRenewal()
-    const before = this.renewals_
-    const r = this.ctx.limits.renewRetransmit
-    return new Promise<void>((resolve, reject) => {
-      const timer = this.ctx.clock.setTimeout(() => reject(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the peer did not renew the channel')), retransmitSpan(r))
+    this.peerRenewal ??= new Promise<void>((resolve, reject) => {
+      const r = this.ctx.limits.renewRetransmit
+      const before = this.renewals_
+      const timer = this.ctx.clock.setTimeout(() => settle(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the peer did not renew the channel')), retransmitSpan(r))
       const settle = (e?: HopsealError): void => {
+        if (this.peerRenewal !== wait) return
+        this.peerRenewal = undefined
         this.ctx.clock.clearTimeout(timer)
         if (e) reject(e)
         else resolve()
@@ -423,6 +440,8 @@ export class SecureChannel {
       this.onRenew(() => this.renewals_ > before && settle())
       this.onClose((e) => settle(e ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the renewal')))
     })
+    const wait = this.peerRenewal
+    return wait
   }
 
   /** A KK handshake state for the renewal to `epoch`, with an ephemeral that can lead a flight. */

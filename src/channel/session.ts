@@ -21,7 +21,9 @@ import type { CipherState, TransportState } from '../noise/index.ts'
 import { MAX_PHASE_STEPS, REJECT_AFTER_UNCONFIRMED, RENEW_AFTER_AUTH_FAILURES, RENEW_AFTER_UNCONFIRMED, SHORT_FORM_MAX_UNCONFIRMED } from './constants.ts'
 import { MEDIUM_LIMITS, type SessionLimits } from './limits.ts'
 import { ReplayWindow, reconstructCounter } from './replay-window.ts'
-import { decodeHeader, encodeHeader, MessageType } from './wire.ts'
+import { Control, decodeHeader, encodeHeader, MessageType } from './wire.ts'
+
+const RENEW_REQUEST = Uint8Array.of(Control.RENEW)
 
 export type { SessionLimits } from './limits.ts'
 
@@ -130,6 +132,21 @@ export class ChannelSession {
   }
 
   /**
+   * A CONTROL RENEW request, sealed even past the session's hard time and
+   * unconfirmed limits (it carries no data: the limits protect data; a
+   * responder whose session expired has no other way to ask for renewal).
+   */
+  sealRenewRequest(): Uint8Array {
+    if (this.closed) throw new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel is closed')
+    const n = this.sendCounter
+    const header = encodeHeader(MessageType.CONTROL, this.sendPhase, n, n - this.confirmedTop > BigInt(SHORT_FORM_MAX_UNCONFIRMED))
+    const sealed = this.transport.send.encryptWithNonce(n, header, RENEW_REQUEST, header)
+    this.sendCounter++
+    this.sentUnderKey++
+    return sealed
+  }
+
+  /**
    * Authenticates and decrypts one message without counting a failure: the
    * channel tries each of its live sessions and counts once.
    */
@@ -142,7 +159,9 @@ export class ChannelSession {
       return 'decode'
     }
     if (h.type === MessageType.HANDSHAKE) return 'decode'
-    if (this.receiveExpired) return 'expired'
+    // Past the hard limit only a RENEW request is opened (session.sealRenewRequest).
+    const expired = this.receiveExpired
+    if (expired && h.type !== MessageType.CONTROL) return 'expired'
     const n = reconstructCounter(this.window.highest + 1n, h.counter, h.bits)
     const verdict = this.window.check(n)
     if (verdict !== 'ok') return verdict
@@ -184,6 +203,10 @@ export class ChannelSession {
       if (!next) k.destroy()
     }
     if (!plaintext) return 'auth'
+    if (expired && !(plaintext.length === 1 && plaintext[0] === Control.RENEW)) {
+      next?.destroy()
+      return 'expired'
+    }
     // Authenticated: commit.
     this.window.commit(n)
     if (next) {

@@ -147,6 +147,26 @@ describe('channel renewal', () => {
     assert.deepEqual(fromApp, ['reply'])
   })
 
+  it('the responder sends past its hard limit while the initiator is idle: it asks with a RENEW (opened past the limit), the initiator renews, the message arrives', async () => {
+    const r = rig({ reliable: true, keepaliveMs: 0 })
+    const ch = await r.open()
+    await settle(r.clock)
+    const appCh = r.appChannel()
+    const fromApp: string[] = []
+    ch.onMessage((p) => void fromApp.push(text(p)))
+    await settle(r.clock, 5 * MIN) // both sessions past their 3 min hard limit (not yet reaped: 10 min idle); the device says nothing
+    assert.equal(appCh.session.sendState(), 'expired')
+    let done = false
+    const p = appCh.send(utf8('push from the app')).then(() => (done = true))
+    await settle(r.clock, 100)
+    await p
+    assert.ok(done)
+    assert.deepEqual(fromApp, ['push from the app'])
+    assert.equal(ch.renewals, 1)
+    assert.equal(r.app.counters.get('channel.renewal.requested'), 1)
+    assert.equal(r.app.counters.get('reliable.delivery_failed'), undefined)
+  })
+
   it('a renewal refused by the peer\'s policy (credential revoked since the first handshake) closes both ends with CHANNEL_PEER_REFUSED', async () => {
     const NOW = 1_800_000_000
     const DAY = 86400
