@@ -177,8 +177,9 @@ export class SecureChannel {
     return this.sender?.unacked ?? 0
   }
 
-  /** Sets where the peer's messages are delivered. */
+  /** Sets where the peer's messages are delivered (a worker address becomes channel-only: Node.requireChannel). */
   onMessage(deliver: Delivery): void {
+    if (typeof deliver !== 'function') this.ctx.node.requireChannel(deliver)
     this.deliverTo = deliver
   }
 

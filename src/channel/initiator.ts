@@ -9,7 +9,7 @@ import { systemClock } from './clock.ts'
 import { ChannelSession } from './session.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
-import { channelLimits, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
+import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
 
 /**
  * Creates a channel to the listener at `route`. Resolves when this side is
@@ -20,6 +20,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
   const protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
   const crypto = opts.crypto ?? defaultCryptoProvider()
   const clock = opts.clock ?? systemClock
+  guardDelivery(node, opts.deliverTo, opts.deliverToAnyone)
   const limits = channelLimits(opts)
   const reliable = reliableOptions(opts.reliable, limits)
   const context: ChannelContext = { node, role: 'initiator', protocol, s: opts.s, auth: opts.auth, crypto, clock, limits, listenerRoute: route, ...(reliable ? { reliable } : {}) }

@@ -13,7 +13,7 @@ import { CANDIDATES_PER_YIELD, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_H
 import { isRenewalFlight } from './renewal.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
-import { channelLimits, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
+import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
 
 /**
  * Starts a listener at `name` on `node`. Returns a handle to stop it and to
@@ -72,6 +72,7 @@ export class SecureChannelListener {
     this.clock = opts.clock ?? systemClock
     const limits = channelLimits(opts)
     const reliable = reliableOptions(opts.reliable, limits)
+    guardDelivery(node, opts.deliverTo, opts.deliverToAnyone)
     this.slots = new Slots(opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS)
     this.context = { node, role: 'responder', protocol: this.protocol, s: opts.s, auth: opts.auth, crypto: this.crypto, clock: this.clock, limits, ...(reliable ? { reliable } : {}) }
     this.address = node.startWorker(name, async (_ctx, msg) => {

@@ -37,6 +37,8 @@ export interface CommonOptions {
   renewAfterSilenceMs?: number
   /** Handshake prologue (both sides must agree). */
   prologue?: Uint8Array
+  /** Let the `deliverTo` worker also take messages that did not come out of a channel (default false: channel-only). */
+  deliverToAnyone?: boolean
   /** Reliable mode for DATA messages (acks, retransmission, in-order delivery); both ends must enable it. Defaults per medium. */
   reliable?: Partial<ReliableOptions> | boolean
 }
@@ -57,8 +59,17 @@ export function reliableOptions(r: Partial<ReliableOptions> | boolean | undefine
   return { ...limits.reliable, ...(r === true ? {} : r) }
 }
 
-/** Where decrypted data goes: a local worker address, or a callback. */
+/**
+ * Where decrypted data goes: a local worker address, or a callback. A worker
+ * address becomes reachable only through channels (Node.requireChannel)
+ * unless `deliverToAnyone` is set.
+ */
 export type Delivery = Address | ((payload: Uint8Array, peer: PeerInfo, channel: SecureChannel) => void)
+
+/** Marks a delivery worker channel-only (see Delivery). */
+export function guardDelivery(node: Node, d: Delivery | undefined, anyone: boolean | undefined): void {
+  if (d && typeof d !== 'function' && !anyone) node.requireChannel(d)
+}
 
 export interface ListenerOptions extends CommonOptions {
   /** Destination of DATA messages (the worker behind the channel). */

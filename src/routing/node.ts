@@ -67,6 +67,8 @@ export class Node {
   private seq = 0
   private short = 0
   private readonly reserved = new Set<string>()
+  /** Workers that accept only messages that came out of a secure channel. */
+  private readonly channelOnly = new Set<string>()
 
   constructor(opts: NodeOptions = {}) {
     this.name = opts.name ?? 'node'
@@ -133,6 +135,17 @@ export class Node {
     return a
   }
 
+  /**
+   * From now on, messages to `addr` are delivered only when they came out of
+   * a secure channel (`meta.peer` set); anything else (a raw publish on the
+   * broker, a local send) is dropped as `drop.not_from_channel`. Channel
+   * listeners and initiators do this for the workers they deliver to, so a
+   * worker behind a channel is reachable only through it.
+   */
+  requireChannel(addr: Address): void {
+    this.channelOnly.add(addressKey(addr))
+  }
+
   hasWorker(addr: Address): boolean {
     return this.workers.has(addressKey(addr))
   }
@@ -195,9 +208,14 @@ export class Node {
     }
     const rest = msg.onward.slice(1)
     if (next.type === TransportType.LOCAL) {
-      const w = this.workers.get(addressKey(next))
+      const key = addressKey(next)
+      const w = this.workers.get(key)
       if (!w) {
         this.count('drop.unknown_worker')
+        return
+      }
+      if (!meta.peer && this.channelOnly.has(key)) {
+        this.count('drop.not_from_channel')
         return
       }
       const delivered: RoutingMessage = { onward: rest, returnRoute: msg.returnRoute, payload: msg.payload }

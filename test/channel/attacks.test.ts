@@ -61,6 +61,23 @@ describe('established-channel attacks', () => {
     assert.deepEqual(got, ['one', 'two', 'three'])
   })
 
+  it('the worker behind a channel is reachable only through it: a raw message on the network is dropped and counted', async () => {
+    const { dev, app, got, open } = await pair()
+    const ch = await open()
+    // An attacker on the network (a raw publish on the broker) addresses the worker directly.
+    for (let i = 0; i < 100; i++) await dev.send([mem('app'), local('w')], utf8(`forged ${i}`))
+    await ch.send(utf8('genuine'))
+    await tick()
+    assert.deepEqual(got, ['genuine'])
+    assert.equal(app.counters.get('drop.not_from_channel'), 100)
+    // opting out keeps the old behaviour for a worker that is also a public service
+    app.startWorker('pub', () => undefined)
+    startSecureChannelListener(app, 'l2', { protocol, s: softwareStaticKey(crypto, crypto.generateKeyPair('x25519')), auth: knownPeers([]), deliverTo: local('pub'), initiatorStatics: [], deliverToAnyone: true })
+    await dev.send([mem('app'), local('pub')], utf8('public'))
+    await tick()
+    assert.equal(app.counters.get('drop.not_from_channel'), 100)
+  })
+
   it('oversized messages are refused at the sender with a typed code and at the receiver by limit', async () => {
     const { app, devT, got, open } = await pair()
     const ch = await open()
