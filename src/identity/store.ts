@@ -12,7 +12,7 @@
 import { fromHex, fromUtf8, toHex, utf8 } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
-import { readStoreFile, writeFileAtomic } from '../store/atomic-file.ts'
+import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../store/atomic-file.ts'
 import { decodeAttestation } from './attestation.ts'
 import { decodeCredential, type DecodedCredential } from './credential.ts'
 import { isIdentifier, type Identifier } from './identifier.ts'
@@ -73,6 +73,7 @@ export class IdentityStore {
    */
   static open(path: string, opts: { crypto?: CryptoProvider } = {}): IdentityStore {
     const s = new IdentityStore(path, opts.crypto ?? defaultCryptoProvider())
+    removeStaleTemps(path)
     const bytes = readStoreFile(path, MAX_STORE_BYTES)
     if (bytes) s.load(bytes)
     return s

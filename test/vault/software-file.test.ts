@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { concat, fromHex, toHex } from '../../src/bytes/index.ts'
@@ -345,6 +345,22 @@ function runAndKill(path: string, first: number, killAfterMs: number, passphrase
 }
 
 describe('FileKeyStore crash safety', () => {
+  it('opening a store removes (zero-filled) the temp files of writers that died mid-save, and leaves a running writer\'s alone', async () => {
+    const path = freshPath()
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    const dead = spawn(process.execPath, ['-e', '0'])
+    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid ?? 0)))
+    const stale = join(dirname(path), `.${basename(path)}.${deadPid}.0123456789ab.tmp`)
+    const live = join(dirname(path), `.${basename(path)}.${process.pid}.ba9876543210.tmp`)
+    writeFileSync(stale, 'a complete store with keys the real one never got', { mode: 0o600 })
+    writeFileSync(live, 'a save in progress', { mode: 0o600 })
+    const store = await FileKeyStore.open(path)
+    assert.equal(existsSync(stale), false, 'the dead writer\'s temp file is gone')
+    assert.equal(existsSync(live), true, 'a running writer\'s temp file stays')
+    store.close()
+    rmSync(live)
+  })
+
   for (const passphrase of [undefined, 'crash test']) {
     it(`${passphrase ? 'encrypted' : 'plain'}: a writer killed with SIGKILL mid-write never loses a reported key`, async () => {
       const path = freshPath()
@@ -366,6 +382,8 @@ describe('FileKeyStore crash safety', () => {
         }
         // At most one key per round was saved but not yet reported (the kill landed between its rename and its line).
         // It is on disk now, so from here on it must survive like the others.
+        const temps = readdirSync(dirname(path)).filter((n) => n.startsWith(`.${basename(path)}.`) && n.endsWith('.tmp'))
+        assert.deepEqual(temps, [], `round ${round}: the killed writer's temp files were removed on open`)
         const unreported = handles.filter((h) => !reported.has(h.label!))
         assert.ok(unreported.length <= 1, `round ${round}: ${unreported.length} keys in the store were never reported`)
         for (const h of unreported) reported.set(h.label!, toHex(await vault.publicKey(h)))

@@ -39,7 +39,7 @@ import { concat, equalConstantTime, utf8, wipe } from '../../src/bytes/index.ts'
 import { P256_N, bytesToBigint } from '../../src/crypto/checks.ts'
 import { defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../src/crypto/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { readStoreFile, writeFileAtomic } from '../../src/store/atomic-file.ts'
+import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../../src/store/atomic-file.ts'
 import type { KeyType } from '../../src/vault/index.ts'
 import type { SoftwareKeyStore, StoredKey } from './software-vault.ts'
 
@@ -143,6 +143,7 @@ export class FileKeyStore implements SoftwareKeyStore {
     if (typeof path !== 'string' || path.length === 0) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'key store path expected a non-empty string')
     const crypto = opts.crypto ?? defaultCryptoProvider()
     const pass = passphraseBytes(opts.passphrase)
+    removeStaleTemps(path)
     try {
       const file = readStoreFile(path, MAX_STORE_BYTES)
       if (file === undefined) {
