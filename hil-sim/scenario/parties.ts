@@ -12,9 +12,9 @@ import { vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
 import type { Vault } from '../../src/vault/index.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 import { Atecc608Vault, KitTransport } from '../../vaults/atecc608/index.ts'
-import { Pkcs11Vault } from '../../vaults/pkcs11/index.ts'
 import { Atecc608Sim } from '../atecc608/index.ts'
 import { processSoftHsmToken, softHsmAvailable } from '../softhsm.ts'
+import { loadPkcs11Backend } from '../../vaults/pkcs11/load.ts'
 import type { VaultKind } from './spec.ts'
 
 export interface Party {
@@ -49,9 +49,11 @@ export async function openVault(kind: VaultKind, name: string, seed: string): Pr
     const vault = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
     return { vault, sim, used: kind }
   }
-  if (kind === 'softhsm' && softHsmAvailable()) {
+  // SoftHSM2 needs the system package and the optional native pkcs11js addon; without either the party uses a software vault.
+  const pkcs11 = kind === 'softhsm' && softHsmAvailable() ? await loadPkcs11Backend().catch(() => undefined) : undefined
+  if (pkcs11) {
     const t = await processSoftHsmToken()
-    return { vault: await Pkcs11Vault.open({ module: t.module, token: t.label, pin: t.pin, name: `softhsm:${name}`, sessions: 2 }), used: 'softhsm' }
+    return { vault: await pkcs11.Pkcs11Vault.open({ module: t.module, token: t.label, pin: t.pin, name: `softhsm:${name}`, sessions: 2 }), used: 'softhsm' }
   }
   return { vault: await SoftwareVault.open({ name }), used: 'software' }
 }

@@ -13,10 +13,14 @@
  */
 import { registerVaultFactory, type VaultFactoryContext } from '../../src/cli/vault-registry.ts'
 import type { Vault } from '../../src/vault/index.ts'
-import { Pkcs11Vault, parsePkcs11Spec } from '../../vaults/pkcs11/index.ts'
+import { loadPkcs11Backend } from '../../vaults/pkcs11/load.ts'
 
-/** Opens the PKCS#11 vault a spec's arguments (the part after `pkcs11:`) describe. */
+/**
+ * Opens the PKCS#11 vault a spec's arguments (the part after `pkcs11:`) describe.
+ * @throws HopsealError VAULT_OPERATION_UNSUPPORTED when the optional pkcs11js addon is missing.
+ */
 export async function openPkcs11Vault(args: string, ctx: VaultFactoryContext): Promise<Vault> {
+  const { Pkcs11Vault, parsePkcs11Spec } = await loadPkcs11Backend()
   return Pkcs11Vault.open(parsePkcs11Spec(args, ctx.env))
 }
 
