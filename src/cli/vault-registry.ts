@@ -10,6 +10,8 @@ export interface VaultFactoryContext {
   env: NodeJS.ProcessEnv
   /** Directory for default state (HOPSEAL_HOME or ~/.hopseal). */
   home: string
+  /** The caller may create the vault's store (keygen); otherwise a store that does not exist is an error, not an empty vault. */
+  create?: boolean
 }
 
 /** Opens a vault from the part of the spec after `KIND:` (may be empty). */

@@ -9,6 +9,7 @@
  *   FILE (mode 0600 required); otherwise `HOPSEAL_VAULT_PASSPHRASE` if set;
  *   otherwise the store is unencrypted. docs/software-vault.md has the format.
  */
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { wipe } from '../../src/bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
@@ -22,7 +23,23 @@ export const DEFAULT_STORE_FILE = 'vault.hsv'
 /** A passphrase file larger than this is refused (it is one line of text). */
 const MAX_PASSPHRASE_FILE = 4096
 
-/** Opens the software vault a spec's arguments (the part after `software:`) describe. */
+/**
+ * The key-store file a `software:` spec names (undefined for `software:memory`
+ * and for other kinds), for checks that do not open the vault.
+ */
+export function softwareStorePath(spec: string, home: string): string | undefined {
+  const i = spec.indexOf(':')
+  const kind = i < 0 ? spec : spec.slice(0, i)
+  const args = i < 0 ? '' : spec.slice(i + 1)
+  if (kind !== 'software' || args === 'memory') return undefined
+  const named = args.split(',').find((p) => p !== '' && (p.startsWith('path=') || !/^[a-z-]+=/.test(p)))
+  return resolve(named ? named.replace(/^path=/, '') : join(home, DEFAULT_STORE_FILE))
+}
+
+/**
+ * Opens the software vault a spec's arguments (the part after `software:`) describe.
+ * @throws HopsealError VAULT_STORE_IO when the store does not exist and `ctx.create` is not set (a typo in a path is not an empty vault).
+ */
 export async function openSoftwareVault(args: string, ctx: VaultFactoryContext): Promise<Vault> {
   if (args === 'memory') return SoftwareVault.open()
   let path: string | undefined
@@ -35,6 +52,9 @@ export async function openSoftwareVault(args: string, ctx: VaultFactoryContext):
     else path = setOnce(path, part)
   }
   const file = resolve(path ?? join(ctx.home, DEFAULT_STORE_FILE))
+  if (!ctx.create && !existsSync(file)) {
+    throw new HopsealError(ErrorCode.VAULT_STORE_IO, `no key store at ${file} (fix: check the path; hopseal vault keygen --vault software:${file} creates one)`)
+  }
   const passphrase = passFile !== undefined ? readPassphraseFile(passFile) : ctx.env.HOPSEAL_VAULT_PASSPHRASE || undefined
   let store: FileKeyStore
   try {

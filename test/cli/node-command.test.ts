@@ -32,6 +32,13 @@ describe('hopseal node validate / start / status', () => {
     assert.equal(bad.code, 1)
     assert.match(bad.err, /^error CONFIG_INVALID: .*typo\.yaml: .*transport.*did you mean "transports"/m)
     assert.equal((await net.hopseal(['node', 'validate'])).code, 2)
+    // a vault path that names no key store fails validation instead of passing and then blaming a missing key
+    const typo = await net.hopseal(['node', 'validate', '--config', net.writeConfig('vault-typo', { name: 'v', vault: 'software:./reel.hsv', transports: { mqtt: { url: 'mqtt://127.0.0.1:1' } } })])
+    assert.equal(typo.code, 1, typo.out)
+    assert.match(typo.err, /^error CONFIG_INVALID: .*vault-typo\.yaml: vault: no key store at .*reel\.hsv \(fix: check the path; hopseal vault keygen --vault software:.*reel\.hsv creates one\)/m)
+    const started = await net.hopseal(['node', 'start', '--config', net.writeConfig('vault-typo', { name: 'v', vault: 'software:./reel.hsv', transports: { mqtt: { url: 'mqtt://127.0.0.1:1' } } })])
+    assert.equal(started.code, 1)
+    assert.match(started.err, /VAULT_STORE_IO: no key store at .*reel\.hsv/)
   })
 
   it('start runs a node from its config until io.signal aborts (exit 0); status and message send reach it', async () => {

@@ -59,6 +59,19 @@ describe('hopseal vault (CLI)', () => {
     assert.equal(statSync(join(home, 'vault.hsv')).mode & 0o777, 0o600)
   })
 
+  it('a path that names no store is an error for list, public-key and delete (a typo is not an empty vault); keygen creates it', async () => {
+    const typo = join(home, 'vault.hvs')
+    for (const args of [['list'], ['public-key', '--label', 'x'], ['delete', '--label', 'x']]) {
+      const r = await hopseal(['vault', ...args, '--vault', `software:${typo}`])
+      assert.equal(r.code, 1, `${args[0]}: ${r.out}`)
+      assert.match(r.err, new RegExp(`VAULT_STORE_IO: no key store at ${typo.replace(/[.]/g, '\\.')} \\(fix: check the path; hopseal vault keygen --vault software:`))
+      assert.equal(r.out, '')
+    }
+    const k = await hopseal(['vault', 'keygen', '--type', 'x25519', '--label', 'new', '--vault', `software:${typo}`])
+    assert.equal(k.code, 0, k.err)
+    assert.equal((await hopseal(['vault', 'list', '--vault', `software:${typo}`])).code, 0)
+  })
+
   it('list shows every key with its public key, in text and JSON; output never contains a private key', async () => {
     const j = await hopseal(['vault', 'list', '--json'])
     assert.equal(j.code, 0, j.err)

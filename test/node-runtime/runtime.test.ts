@@ -70,7 +70,7 @@ describe('node runtime with listeners (in-process)', () => {
 
   before(async () => {
     broker = await startEmbeddedBroker()
-    const v = await openSoftwareVault(join(dir, 'node.hsv'), ctx)
+    const v = await openSoftwareVault(join(dir, 'node.hsv'), { ...ctx, create: true })
     const h = await v.generateKey('x25519', { label: 'node-static', persistent: true })
     nodePublic = await v.publicKey(h)
     await v.close()

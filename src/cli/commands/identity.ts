@@ -42,7 +42,7 @@ export function cliNow(io: CliIO): number {
 
 /** Runs `fn` with the vault of `spec` open, closing it afterwards. */
 export async function withVault<T>(io: CliIO, spec: string | undefined, fn: (v: Vault) => Promise<T>): Promise<T> {
-  const vault = await openVaultSpec(spec ?? 'software:', io.ctx)
+  const vault = await openVaultSpec(spec ?? 'software:', { ...io.ctx, create: true })
   try {
     return await fn(vault)
   } finally {

@@ -115,7 +115,8 @@ export const command: Command = {
     if (sub === 'list' && values.label !== undefined) return usage(io, `list takes no --label`, sub)
 
     const spec = values.vault ?? io.env.HOPSEAL_VAULT ?? 'software:'
-    const vault = await openVaultSpec(spec, io.ctx)
+    // Only keygen creates a store; list, public-key and delete on a path that does not exist are errors.
+    const vault = await openVaultSpec(spec, { ...io.ctx, create: sub === 'keygen' })
     try {
       const json = values.json === true
       if (sub === 'keygen') {

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
-import { isHopsealError } from '../../../src/errors.ts'
+import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import type { CliIO, Command } from '../../../src/cli/command.ts'
 import { answerHelp, usageError, usageLines, type CommandHelp } from '../../../src/cli/help.ts'
 import { configToDisplay, loadConfig, LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
@@ -21,6 +21,7 @@ import { DEFAULT_METRICS_PORT } from '../runtime/constants.ts'
 import { createLogger } from '../runtime/logger.ts'
 import { startNodeRuntime } from '../runtime/runtime.ts'
 import { fetchStatus, formatStatus } from '../runtime/status-client.ts'
+import { softwareStorePath } from '../vault-software.ts'
 
 const CONFIG_OPTION = ['-c, --config FILE', 'the node config, YAML or JSON (examples/gateway.yaml; reference docs/operations.md)'] as const
 
@@ -140,6 +141,10 @@ async function start(io: CliIO, config: NodeConfig): Promise<number> {
 function validate(io: CliIO, file: string, json: boolean): number {
   const config = loadConfig(file, io.env)
   const shown = configToDisplay(config)
+  const store = config.vault ? softwareStorePath(config.vault, io.ctx.home) : undefined
+  if (store && !existsSync(store)) {
+    throw new HopsealError(ErrorCode.CONFIG_INVALID, `${config.file}: vault: no key store at ${store} (fix: check the path; hopseal vault keygen --vault software:${store} creates one)`)
+  }
   // Not errors: a device may be plugged in later, and the runtime retries it.
   const warnings = config.transports.serial.filter((l) => !existsSync(l.path)).map((l) => `${l.name}: ${l.path} does not exist now (the node will keep retrying to open it)`)
   if (json) io.out(JSON.stringify({ ok: true, file: config.file, warnings, config: shown }))
