@@ -119,3 +119,14 @@ export const DEFAULT_BROKER_HOST = '127.0.0.1'
  * payloads still reach a transport and are counted there.
  */
 export const DEFAULT_BROKER_MAX_PACKET_SIZE = 256 * 1024
+
+/** MQTT 5 DISCONNECT reason code 0x8E, "Session taken over" (§3.14.2.1). */
+export const SESSION_TAKEN_OVER = 0x8e
+/**
+ * On MQTT 3.1.1 brokers a session takeover is silent: the older connection is
+ * closed. When the broker closes TAKEOVER_SUSPECT_COUNT connections in a row,
+ * each within TAKEOVER_SUSPECT_MS (wall clock) of being accepted, another
+ * client is taking the session over (or the broker refuses to keep us).
+ */
+export const TAKEOVER_SUSPECT_MS = 10_000
+export const TAKEOVER_SUSPECT_COUNT = 3

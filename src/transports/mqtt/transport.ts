@@ -24,7 +24,7 @@ import { ErrorCode, HopsealError } from '../../errors.ts'
 import { address, TransportType, type Address } from '../../routing/address.ts'
 import type { Transport, TransportProperties } from '../../routing/transport.ts'
 import { Backoff } from './backoff.ts'
-import { EARLY_RECEIVE_LIMIT, FALLBACK_RETRY_MS, TLS_FATAL_CODES, TRANSIENT_CONNACK_CODES, UNSUPPORTED_VERSION_CODES } from './constants.ts'
+import { EARLY_RECEIVE_LIMIT, FALLBACK_RETRY_MS, SESSION_TAKEN_OVER, TAKEOVER_SUSPECT_COUNT, TAKEOVER_SUSPECT_MS, TLS_FATAL_CODES, TRANSIENT_CONNACK_CODES, UNSUPPORTED_VERSION_CODES } from './constants.ts'
 import { resolveMqttOptions, type MqttTransportOptions, type ResolvedMqttOptions } from './options.ts'
 import { inboxFilter, isValidName, messageTopic, parseMessageTopic, sharedInboxFilter } from './topics.ts'
 
@@ -90,6 +90,10 @@ export class MqttTransport implements Transport {
   private closing: Promise<void> | undefined
   private generation = 0
   private failedAttempts = 0
+  /** When the current connection came up (Date.now()), and how many in a row the broker closed soon after. */
+  private upSince = 0
+  private shortLived = 0
+  private takeoverReported = false
   private refusal: number | undefined
   private lastError: Error | undefined
   private readyWaiter: { resolve(): void; reject(e: Error): void } | undefined
@@ -238,6 +242,25 @@ export class MqttTransport implements Transport {
     })
   }
 
+  /**
+   * True once another client with this client id seems to take this node's
+   * session over (the broker said so, or closed several connections in a row
+   * right after accepting them): two nodes started with one config.
+   */
+  get sessionTakenOver(): boolean {
+    return this.takeoverReported
+  }
+
+  private suspectTakeover(why: 'session_taken_over' | 'short_connections'): void {
+    this.count(why)
+    this.takeoverReported = true
+  }
+
+  /** The MQTT client id this transport connects with. */
+  get clientId(): string {
+    return this.o.clientId
+  }
+
   private fail(e: Error): void {
     this.readyWaiter?.reject(e)
   }
@@ -289,8 +312,15 @@ export class MqttTransport implements Transport {
     c.on('connect', () => this.onConnect())
     c.on('close', () => {
       this.generation++
+      const wasUp = this.up
       this.setUp(false)
       if (this.closed) return
+      // A connection the broker closes soon after accepting it, again and again, is what two clients with one id do to
+      // each other on MQTT 3.1.1 brokers, which say nothing (aedes closes the older connection without a reason).
+      if (wasUp) {
+        this.shortLived = Date.now() - this.upSince < TAKEOVER_SUSPECT_MS ? this.shortLived + 1 : 0
+        if (this.shortLived >= TAKEOVER_SUSPECT_COUNT) this.suspectTakeover('short_connections')
+      }
       this.failedAttempts++
       const delay = c.options.reconnectPeriod ?? 0
       for (const h of this.reconnectHandlers) {
@@ -301,7 +331,11 @@ export class MqttTransport implements Transport {
         }
       }
     })
-    c.on('disconnect', () => this.count('broker_disconnects'))
+    c.on('disconnect', (p: { reasonCode?: number }) => {
+      this.count('broker_disconnects')
+      // MQTT 5 §3.14.2.1: 0x8E "Session taken over": another connection with this client id.
+      if (p.reasonCode === SESSION_TAKEN_OVER) this.suspectTakeover('session_taken_over')
+    })
     c.on('message', (topic, payload) => this.onMessage(topic, payload))
   }
 
@@ -351,6 +385,7 @@ export class MqttTransport implements Transport {
         return
       }
       this.everUp = true
+      this.upSince = Date.now()
       this.failedAttempts = 0
       this.backoff.reset()
       this.armBackoff()

@@ -56,8 +56,13 @@ export async function openMqtt(c: MqttConfig, log: Logger, stopping: () => boole
     else if (stopping()) log.debug('mqtt disconnected', { url: t.url })
     else log.warn('mqtt disconnected', { url: t.url })
   })
+  let takeoverLogged = false
   t.onReconnecting((attempt, delayMs) => {
     if (stopping()) return
+    if (t.sessionTakenOver && !takeoverLogged) {
+      takeoverLogged = true
+      log.error('another MQTT client uses this node\'s client id and keeps taking its session over', { url: t.url, clientId: t.clientId, hint: 'is the same config running twice? every node needs its own name (or transports.mqtt.clientId)' })
+    }
     const nowFallbacks = t.counters.protocol_fallback ?? 0
     if (nowFallbacks > fallbacks) {
       // Not a failure: an MQTT 3.1.1 broker (aedes, older Mosquitto) answered; the retry uses 3.1.1 at once.
