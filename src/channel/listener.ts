@@ -153,7 +153,7 @@ export class SecureChannelListener {
     try {
       ;[hs, firstPayload] = await this.readFirst(msg1)
     } catch (e) {
-      countFailure(this.node, e)
+      this.failed(e)
       return
     }
     try {
@@ -176,7 +176,7 @@ export class SecureChannelListener {
       this.node.count('handshake.responded')
       await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
     } catch (e) {
-      countFailure(this.node, e)
+      this.failed(e)
       hs.destroy()
     }
   }
@@ -226,7 +226,20 @@ export class SecureChannelListener {
         hs.destroy()
       }
     }
+    // Same code, and a message that says what a refusal on message 1 means (for the operator's log; nothing goes on the wire).
+    if (isHopsealError(last) && needsRs) throw new HopsealError(last.code, `message 1 authenticates under none of the ${candidates.length} known initiator key${candidates.length === 1 ? "" : "s"} (an unknown device, a device with the wrong key for this listener, or another Noise suite)`, { cause: last })
+    if (isHopsealError(last)) throw new HopsealError(last.code, `message 1 refused: ${last.message.replace(/^[A-Z_]+: /, '')} (another Noise suite or pattern, or a corrupted flight)`, { cause: last })
     throw last
+  }
+
+  /** A refused or failed handshake: silent on the wire, counted, and reported to `onHandshakeFailed`. */
+  private failed(e: unknown): void {
+    countFailure(this.node, e)
+    try {
+      this.opts.onHandshakeFailed?.(isHopsealError(e) ? e.code : 'ERROR', e)
+    } catch {
+      this.node.count('handshake.report_failed')
+    }
   }
 
   private addPending(key: string, p: Pending): void {
@@ -271,7 +284,7 @@ export class SecureChannelListener {
         p.channel = ch
         this.remember(key, p.msg2, ch)
       } catch (e) {
-        countFailure(this.node, e)
+        this.failed(e)
         if (!isHopsealError(e) || e.code.startsWith('NOISE_') || e.code === 'INVALID_POINT' || e.code === 'WEAK_SHARED_SECRET') {
           // Not a valid msg 3: a forgery, or sealed data from an initiator whose msg 3 was lost.
           // Re-send msg 2: at once the first time, then at most once per retransmission interval while the handshake is pending

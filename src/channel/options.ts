@@ -80,6 +80,8 @@ export interface ListenerOptions extends CommonOptions {
   maxPending?: number
   /** Established channels per peer static key; the oldest is closed. Default 8. */
   maxChannelsPerPeer?: number
+  /** Called for each refused or failed handshake (nothing goes back on the wire): for logs. */
+  onHandshakeFailed?: (code: string, error: unknown) => void
   /** Message-1 flights worked on at once (default 4) and queued beyond that (default 32); more are dropped and counted. */
   maxHandshakesInProgress?: number
   maxHandshakesQueued?: number

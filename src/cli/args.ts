@@ -5,7 +5,7 @@
  */
 import { fromHex } from '../bytes/index.ts'
 import { isHopsealError } from '../errors.ts'
-import { parseRoute, type Address } from '../routing/address.ts'
+import { addressToString, parseRoute, TransportType, type Address } from '../routing/address.ts'
 
 /** Largest duration an option accepts (ms): 24 h, beyond any one-shot command and within a Node timer. */
 export const MAX_DURATION_MS = 24 * 3_600_000
@@ -29,6 +29,9 @@ export function parseDurationOption(option: string, text: string): number | stri
  * @returns the route, or a reason string.
  */
 export function parseRouteOption(option: string, text: string): Address[] | string {
+  if (text.startsWith('/')) {
+    return `${option} ${JSON.stringify(text)} looks like an Ockam-style route; hopseal routes are TYPE#VALUE hops separated by ';' (2 = MQTT node name, 3 = serial link, 0 = a worker on that node), e.g. "2#gateway;0#hr"`
+  }
   let route: Address[]
   try {
     route = parseRoute(text)
@@ -37,6 +40,13 @@ export function parseRouteOption(option: string, text: string): Address[] | stri
     return `${option} ${JSON.stringify(text)} does not parse: ${e.message.replace(/^[A-Z_]+: /, '')} (write TYPE#VALUE hops separated by ';': 2 = MQTT, 3 = serial, 0 = a worker on that node, e.g. "2#gateway;0#hr")`
   }
   if (route.length === 0) return `${option} is empty (write a route such as "2#gateway;0#hr")`
+  const first = route[0]
+  if (first && first.type === TransportType.LOCAL) {
+    return `${option} ${JSON.stringify(text)} starts with a worker on this node (${addressToString(first)}): the first hop must leave it, e.g. "2#<MQTT node name>;0#${new TextDecoder().decode(first.value)}" or "3#<serial link>;…"`
+  }
+  if (route.some((a) => !Object.values(TransportType).includes(a.type as (typeof TransportType)[keyof typeof TransportType]))) {
+    return `${option} ${JSON.stringify(text)} has a hop of unknown type (known: 0 worker, 1 memory, 2 MQTT, 3 serial)`
+  }
   return route
 }
 

@@ -114,6 +114,25 @@ describe('node runtime with listeners (in-process)', () => {
     await assert.rejects(fetch(`${rt.metricsUrl}/healthz`), 'the endpoint is closed after shutdown')
   })
 
+  it('refused handshakes are logged at info with the listener and the code (silent on the wire, loud in the log), one line per code per minute', async () => {
+    lines.length = 0
+    const rt: NodeRuntime = await startNodeRuntime(config({ metrics: undefined }), { log, vaultContext: ctx })
+    cleanups.push(() => rt.close())
+    const c = await clientNode('stranger')
+    await waitFor(() => rt.status().transports.every((t) => t.up), 10_000, 'the node connected to the broker')
+    const stranger = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(
+        createSecureChannel(c, [address(TransportType.MQTT, 'svc'), local('echo')], { protocol: PROTOCOL, s: stranger, rs: nodePublic, auth: knownPeers([{ staticKey: nodePublic }]), retransmit: { initialMs: 50, maxMs: 50, attempts: 2 } }),
+        (e: unknown) => isHopsealError(e, 'CHANNEL_HANDSHAKE_TIMEOUT'),
+      )
+    }
+    const refusals = lines.filter((l) => / handshake refused /.test(l))
+    assert.equal(refusals.length, 1, lines.join('\n'))
+    assert.match(refusals[0]!, / info +svc handshake refused listener=echo code=NOISE_DECRYPT_FAILED reason="message 1 authenticates under none of the 1 known initiator key \(an unknown device/)
+    await rt.close()
+  })
+
   it('a missing listener key fails the start naming the config key and the fix, and closes what was opened', async () => {
     const bad = config()
     bad.listeners[0]!.key = 'nope'

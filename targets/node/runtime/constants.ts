@@ -44,3 +44,6 @@ export const STATUS_TIMEOUT_MS = 5_000
 
 /** Node names: they appear in log lines and as a metrics label. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+
+/** A listener logs refused handshakes of one code at most once per this interval (ms), then how many more it refused: a flood of bogus flights costs a few lines. */
+export const REFUSAL_LOG_INTERVAL_MS = 60_000

@@ -20,10 +20,32 @@ import type { Clock } from '../../../src/time/clock.ts'
 import type { Vault } from '../../../src/vault/index.ts'
 import type { ListenerConfig, NodeConfig } from './config-types.ts'
 import type { Logger } from './logger.ts'
+import { REFUSAL_LOG_INTERVAL_MS } from './constants.ts'
 
 export interface RunningListener {
   readonly config: ListenerConfig
   readonly listener: SecureChannelListener
+}
+
+/**
+ * Logs refused handshakes at info (they are silent on the wire, so the log is
+ * where an operator finds out why a device cannot connect): the first of each
+ * code per minute, then how many more were refused, so a flood of bogus
+ * flights costs a few lines.
+ */
+function refusalLog(log: Logger, listener: string, clock: Clock): (code: string, error: unknown) => void {
+  const seen = new Map<string, { at: number; more: number }>()
+  return (code, error) => {
+    const now = clock.now()
+    const s = seen.get(code)
+    if (s && now - s.at < REFUSAL_LOG_INTERVAL_MS) {
+      s.more++
+      return
+    }
+    seen.set(code, { at: now, more: 0 })
+    const reason = error instanceof Error ? error.message.replace(/^[A-Z_]+: /, '') : String(error)
+    log.info('handshake refused', { listener, code, reason, ...(s?.more ? { alsoRefused: s.more } : {}) })
+  }
 }
 
 /** A short public fingerprint of a peer for logs: its identifier, else the first 8 bytes of its static public key. */
@@ -69,6 +91,7 @@ export async function startListener(node: Node, vault: Vault, l: ListenerConfig,
     reliable: l.reliable,
     medium: l.medium,
     clock,
+    onHandshakeFailed: refusalLog(log, l.address, clock),
   })
   log.info('listener started', { address: l.address, protocol: protocol.name, service: l.service, peers: l.knownPeers.length, label: l.key })
   return { config: l, listener }
