@@ -65,3 +65,20 @@ export function rawAesGcmRoundTrip(key: Uint8Array, data: Uint8Array): () => voi
     d.final()
   }
 }
+
+/**
+ * Whether a figure meets its target: `<= N` / `>= N` compare the value,
+ * `<= Nx` / `>= Nx` the ratio to the baseline. Undefined without a target
+ * (or one this cannot read).
+ */
+export function targetMet(f: Figure): boolean | undefined {
+  const m = f.target ? /^(<=|>=)\s*([\d.]+)\s*(x)?/.exec(f.target) : null
+  if (!m) return undefined
+  const limit = Number(m[2])
+  let v = f.value
+  if (m[3]) {
+    if (!f.baseline || !f.baseline.value) return undefined
+    v = f.value / f.baseline.value
+  }
+  return m[1] === '<=' ? v <= limit : v >= limit
+}

@@ -4,7 +4,7 @@
  * `{name, value, unit, baseline?: {name, value}}`. `--only noise,identity`
  * runs some modules; `--quick` shortens every measurement.
  */
-import type { BenchContext, BenchModule, Figure } from './figure.ts'
+import { targetMet, type BenchContext, type BenchModule, type Figure } from './figure.ts'
 
 const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   noise: () => import('./noise.ts'),
@@ -33,8 +33,12 @@ async function main(): Promise<void> {
       process.exitCode = 1
     }
   }
+  const misses = figures.filter((f) => targetMet(f) === false)
+  // A missed target is a failed run: exit 1 (after printing everything), so scripts and people notice.
+  if (misses.length > 0) process.exitCode = 1
   if (json) {
-    console.log(JSON.stringify(figures.map(({ name, value, unit, baseline }) => (baseline ? { name, value, unit, baseline } : { name, value, unit })), null, 2))
+    console.log(JSON.stringify(figures.map(({ name, value, unit, baseline, target }) => ({ name, value, unit, ...(baseline ? { baseline } : {}), ...(target ? { target, met: targetMet({ name, value, unit, ...(baseline ? { baseline } : {}), target }) } : {}) })), null, 2))
+    for (const f of misses) process.stderr.write(`# target missed: ${f.name} = ${fmt(f.value)} ${f.unit}, target ${f.target ?? ''}\n`)
     return
   }
   const rows = figures.map((f) => [
@@ -43,13 +47,15 @@ async function main(): Promise<void> {
     f.baseline ? `${f.baseline.name} = ${fmt(f.baseline.value)}` : '',
     f.baseline && f.baseline.value && f.unit !== 'ratio' ? `${fmt(f.value / f.baseline.value)}x` : '',
     f.target ?? '',
+    targetMet(f) === false ? 'MISSED' : targetMet(f) ? 'ok' : '',
   ])
-  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']
+  const head = ['figure', 'value', 'baseline (same run)', 'ratio', 'target', 'met']
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ')
   console.log('\n' + line(head))
   console.log(w.map((n) => '-'.repeat(n)).join('  '))
   for (const r of rows) console.log(line(r))
+  if (misses.length > 0) console.log(`\n${misses.length} figure${misses.length === 1 ? '' : 's'} missed ${misses.length === 1 ? 'its target' : 'their targets'}: ${misses.map((f) => f.name).join(', ')}`)
 }
 
 function fmt(n: number): string {

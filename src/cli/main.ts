@@ -4,6 +4,7 @@
  * usage errors exit 2.
  */
 import { homedir } from 'node:os'
+import { VERSION } from './version.ts'
 import { join } from 'node:path'
 import { isHopsealError } from '../errors.ts'
 import type { CliIO, Command } from './command.ts'
@@ -43,6 +44,10 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
   }
   if (argv[0] === 'help' && argv.length > 1) argv = [...argv.slice(1), '--help'] // `hopseal help vault keygen`
   const [name, ...rest] = argv
+  if (name === '--version' || name === '-V' || name === 'version') {
+    full.out(`hopseal ${VERSION}`)
+    return 0
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     full.out('usage: hopseal <command> [<subcommand>] [options]\n\ncommands:')
     for (const [n, load] of Object.entries(COMMANDS)) {
@@ -67,10 +72,20 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       return 1
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      full.err(`hopseal ${name}: ${e.message}`)
+      full.err(`hopseal ${name}: ${parseArgsMessage(e)}`)
       full.err(`(try: hopseal ${name} --help)`)
       return 2
     }
     throw e
   }
+}
+
+/** node:util parseArgs errors in the CLI's words (its own text explains positional arguments after `--`). */
+function parseArgsMessage(e: TypeError): string {
+  const code = (e as { code?: string }).code
+  const option = /option '([^']+)'/i.exec(e.message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `option ${option.split(' ')[0]} ${/argument missing/.test(e.message) ? 'needs a value' : 'does not take that value'}`
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return e.message.replace(/\. To specify.*$/s, '')
+  return e.message
 }

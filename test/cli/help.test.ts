@@ -6,6 +6,7 @@
  * answering --help at all.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { listCommands, main } from '../../src/cli/main.ts'
 import '../../targets/node/commands/register.ts'
@@ -33,6 +34,12 @@ describe('hopseal --help on every command and subcommand', async () => {
       }
     }
     assert.equal((await run([])).code, 2, 'no command at all is a usage error')
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+    for (const v of ['--version', '-V', 'version']) {
+      const r = await run([v])
+      assert.equal(r.code, 0)
+      assert.equal(r.out, `hopseal ${pkg.version}`)
+    }
     assert.equal((await run(['frobnicate'])).code, 2)
   })
 

@@ -23,6 +23,14 @@ it('the quickstart is two commands: npm install && npm start, then npm test', ()
   assert.equal(pkg.scripts.start, 'node bin/hopseal.js demo')
 })
 
+it('npm start --silent -- --json, as the README writes it, prints one JSON summary and nothing else on stdout', async () => {
+  assert.ok(readme.includes('`npm start --silent -- --json`'))
+  const { stdout } = await promisify(execFile)('npm', ['start', '--silent', '--', '--json', '--duration', '2s'], { cwd: ROOT, timeout: 120_000 })
+  const s = JSON.parse(stdout) as { ok: boolean; scenario: string }
+  assert.equal(s.scenario, 'heart-rate')
+  assert.equal(s.ok, true)
+})
+
 it('the library example in the README is examples/readme-channel.ts, and it runs', async () => {
   const src = readFileSync(join(ROOT, 'examples/readme-channel.ts'), 'utf8')
   const body = /\/\/ begin readme\n([\s\S]*?)\/\/ end readme/.exec(src)![1]!.trim()

@@ -20,7 +20,7 @@
  * const rt = await startNodeRuntime(config, { log })
  * process.once('SIGTERM', () => void rt.close())
  */
-import { readFileSync } from 'node:fs'
+import { VERSION } from '../../../src/cli/version.ts'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../../src/errors.ts'
@@ -68,7 +68,7 @@ export interface NodeRuntime {
 }
 
 /** The hopseal version from package.json (shown in /status and hopseal_info). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+export { VERSION }
 
 /**
  * Starts a node from a validated config.
