@@ -5,9 +5,12 @@
  * filter is taken literally and matches nothing), see embedded-broker.ts.
  */
 import assert from 'node:assert/strict'
+import { createServer, type AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import mqttPacket from 'mqtt-packet'
+import { isHopsealError } from '../../src/errors.ts'
 import { address, addressToString, TransportType } from '../../src/routing/address.ts'
-import { connectMqttTransport, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
 import { needMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts'
 import { collect, waitFor } from './mqtt-fixtures.ts'
 
@@ -60,3 +63,44 @@ for (const protocolVersion of [5, 4] as const) {
     })
   })
 }
+
+describe('shared subscriptions on brokers that cannot serve them are refused loudly', () => {
+  it('a broker that speaks only MQTT 3.1.1 (aedes; NATS\'s MQTT gateway): connect fails with TRANSPORT_UNAVAILABLE and the fix', async () => {
+    const broker = await startEmbeddedBroker()
+    try {
+      await assert.rejects(connectMqttTransport({ url: broker.url, name: 'gw-1', shared: { name: 'ingest', group: 'g' }, connectTimeoutMs: 5000 }), (e: unknown) => {
+        assert.ok(isHopsealError(e, 'TRANSPORT_UNAVAILABLE'), String(e))
+        assert.match((e as Error).message, /speaks only MQTT 3\.1\.1, which has no shared subscriptions: shared: \{ name: ingest, group: g \} would receive nothing \(fix: /)
+        return true
+      })
+      // without shared, the same broker is fine
+      const t = await connectMqttTransport({ url: broker.url, name: 'gw-1', connectTimeoutMs: 5000 })
+      await t.close()
+    } finally {
+      await broker.close()
+    }
+  })
+
+  it('an MQTT 5 broker whose CONNACK says Shared Subscription Available = 0: refused the same way', async () => {
+    // A minimal MQTT 5 broker: answers CONNECT with a CONNACK that clears the flag (MQTT 5 §3.2.2.3.13), then nothing.
+    const server = createServer((socket) => {
+      const parser = mqttPacket.parser({ protocolVersion: 5 })
+      parser.on('packet', (p: { cmd: string }) => {
+        if (p.cmd === 'connect') socket.write(mqttPacket.generate({ cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { sharedSubscriptionAvailable: false } }, { protocolVersion: 5 }))
+      })
+      socket.on('data', (d) => parser.parse(d))
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      await assert.rejects(connectMqttTransport({ url: `mqtt://127.0.0.1:${port}`, name: 'gw-1', shared: { name: 'ingest', group: 'g' }, connectTimeoutMs: 5000 }), (e: unknown) => {
+        assert.ok(isHopsealError(e, 'TRANSPORT_UNAVAILABLE'), String(e))
+        assert.match((e as Error).message, /says in CONNACK that it has no shared subscriptions/)
+        return true
+      })
+    } finally {
+      server.close()
+    }
+  })
+})

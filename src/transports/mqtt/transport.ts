@@ -94,6 +94,8 @@ export class MqttTransport implements Transport {
   private upSince = 0
   private shortLived = 0
   private takeoverReported = false
+  /** CONNACK's Shared Subscription Available (MQTT 5; undefined: not said, which means available). */
+  private sharedAvailable: boolean | undefined
   private refusal: number | undefined
   private lastError: Error | undefined
   private readyWaiter: { resolve(): void; reject(e: Error): void } | undefined
@@ -261,6 +263,24 @@ export class MqttTransport implements Transport {
     return this.o.clientId
   }
 
+  /**
+   * A shared subscription the broker cannot serve: MQTT 5 brokers say so in
+   * CONNACK (Shared Subscription Available = 0, §3.2.2.3.13); a broker that
+   * speaks only MQTT 3.1.1 (we fell back to it) has no shared subscriptions in
+   * its protocol at all (an explicit `protocolVersion: 4` is trusted: Mosquitto
+   * serves $share to 3.1.1 clients).
+   */
+  private sharedRefusal(): HopsealError | undefined {
+    const s = this.o.shared
+    if (!s) return undefined
+    const why =
+      this.sharedAvailable === false ? 'says in CONNACK that it has no shared subscriptions'
+      : (this.counts.get('protocol_fallback') ?? 0) > 0 && this.client.options.protocolVersion === 4 ? 'speaks only MQTT 3.1.1, which has no shared subscriptions'
+      : undefined
+    if (!why) return undefined
+    return new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `MQTT broker ${this.url} ${why}: shared: { name: ${s.name}, group: ${s.group} } would receive nothing (fix: a broker with MQTT 5 shared subscriptions such as Mosquitto or EMQX, or remove shared and run one gateway for ${s.name}; with a broker that serves $share to 3.1.1 clients, set protocolVersion: 4)`)
+  }
+
   private fail(e: Error): void {
     this.readyWaiter?.reject(e)
   }
@@ -304,6 +324,7 @@ export class MqttTransport implements Transport {
       const ack = p as IConnackPacket
       const rc = ack.reasonCode ?? ack.returnCode ?? 0
       if (rc !== 0) this.refusal = rc
+      else this.sharedAvailable = ack.properties?.sharedSubscriptionAvailable
     })
     c.on('reconnect', () => {
       this.count('connect_attempts')
@@ -364,6 +385,15 @@ export class MqttTransport implements Transport {
 
   private onConnect(): void {
     const c = this.client
+    const noShared = this.sharedRefusal()
+    if (noShared) {
+      // Loud, not silent: a $share filter on a broker without shared subscriptions matches nothing (0 of 40 delivered).
+      this.count('shared_unavailable')
+      this.lastError = noShared
+      this.fail(noShared)
+      c.end(true)
+      return
+    }
     if (this.everUp) this.count('reconnects')
     this.count('connects')
     if (this.o.noDelay) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
