@@ -50,7 +50,7 @@ metrics: { port: 9500 }
 vault: software:./gw.hsv
 gateway:
   routes: { 1: "2#phone;0#hr" }
-  devices: { lora0: { mode: sleepy, awakeMs: 1500 } }
+  devices: { lora0: { mode: sleepy, awakeMs: 1500, downlinkFrom: [phone] } }
   mailbox: { maxMessages: 8, ttlMs: 60000 }
 relay: { maxAliases: 16 }
 listeners:
@@ -72,7 +72,7 @@ limits: { maxChannelsPerPeer: 4 }
     assert.deepEqual(c.transports.serial[0]!.profileOptions, { sf: 7 })
     assert.equal(c.gateway?.routes[0]?.alias, 1)
     assert.equal(c.gateway?.routes[0]?.route.length, 2)
-    assert.deepEqual(c.gateway?.devices, { lora0: { mode: 'sleepy', awakeMs: 1500 } })
+    assert.deepEqual(c.gateway?.devices, { lora0: { mode: 'sleepy', awakeMs: 1500, downlinkFrom: ['phone'] } })
     assert.deepEqual(c.relay, { maxAliases: 16 })
     assert.equal(c.listeners[0]!.knownPeers.length, 2)
     assert.equal(c.listeners[0]!.knownPeers[1]!.name, 'monitor-2')
@@ -141,6 +141,7 @@ describe('node config: every error names the file, the key path and a fix', () =
     ['no transport', 'name: g\ntransports: {}\n', /: transports: no transport is configured \(fix: add transports\.mqtt and\/or transports\.serial\)$/],
     ['listeners without a vault', `${BASE}listeners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: echo, trust: { knownPeers: [${KEY}] } }]\n`, /: vault: listeners need a vault .* \(fix: add vault: /],
     ['a one-way pattern', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_NK_25519_AESGCM_SHA256, key: k, service: echo, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.protocol: pattern NK does not authenticate the initiator \(fix: /],
+    ['a downlinkFrom entry that is not a node name', `${BASE}gateway:\n  routes: { 1: "2#phone;0#hr" }\n  devices: { lora0: { downlinkFrom: ["a/b"] } }\n`, /: gateway\.devices\.lora0\.downlinkFrom\[0\]: "a\/b" is not an MQTT node name/],
     ['a listener medium that does not exist', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: log, medium: wifi, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.medium: .*wifi.*ip, lora, ble/],
     ['a P-256 listener with a 32-byte peer key', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_P256_AESGCM_SHA256, key: k, service: log, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.trust\.knownPeers\[0\]: expected a 33-byte P256 public key \(66 hex digits\), got 64 hex digits \(fix: /],
     ['an unknown service', `${BASE}vault: software:memory\nlisteners: [{ address: hr, protocol: Noise_KK_25519_AESGCM_SHA256, key: k, service: ecko, trust: { knownPeers: [${KEY}] } }]\n`, /: listeners\[0\]\.service: expected one of echo\|log, got "ecko"; did you mean "echo"\? \(fix: write echo\)$/],

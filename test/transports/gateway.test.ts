@@ -50,7 +50,7 @@ class FakeLink implements Transport, LinkEventSource {
 const serial = (n: string) => address(TransportType.SERIAL, n)
 const tick = () => new Promise((r) => setTimeout(r, 5))
 
-function topology() {
+function topology(devices: Record<string, { downlinkFrom?: string[] }> = { dev1: { downlinkFrom: ['app'] } }) {
   const radio = new MemoryNetwork()
   const cloud = new MemoryNetwork()
   const air: Uint8Array[] = []
@@ -62,8 +62,9 @@ function topology() {
   const gwLink = new FakeLink(radio.endpoint('gw'))
   const app = new Node({ name: 'app' })
   app.registerTransport(cloud.endpoint('app'))
-  const gateway = startGateway({ node: gw, link: gwLink, upstream: [cloud.endpoint('gw')], routes: { 1: [address(TransportType.MEMORY, 'app'), local('echo')] } })
-  return { radio, air, device, devLink, gw, gwLink, app, gateway }
+  // The app may push to dev1 without dev1's uplinks (configured), within the gateway's hourly budget.
+  const gateway = startGateway({ node: gw, link: gwLink, upstream: [cloud.endpoint('gw')], routes: { 1: [address(TransportType.MEMORY, 'app'), local('echo')] }, devices })
+  return { radio, air, cloud, device, devLink, gw, gwLink, app, gateway }
 }
 
 describe('gateway', () => {
@@ -93,6 +94,35 @@ describe('gateway', () => {
     assert.equal(seenAtApp[1]?.payload, 'again')
     assert.equal(t.air[2]!.length, 7)
     assert.equal(t.gw.counters.get('gateway.alias_created'), 1, 'one alias reused for the same return route')
+    await t.gateway.close()
+  })
+
+  it('downlinks from upstream spend credits the device\'s uplinks earned: a stranger reaches no device, a peer only as far as its credits', async () => {
+    const t = topology({})
+    const got: string[] = []
+    const me = t.device.newAddress()
+    t.device.startWorker(me, (_ctx, msg) => void got.push(new TextDecoder().decode(msg.payload)))
+    const stranger = new Node({ name: 'stranger' })
+    stranger.registerTransport(t.cloud.endpoint('stranger'))
+    // A stranger on the broker publishes 12 downlinks to the device: none goes on the air.
+    const airBefore = t.air.length
+    for (let i = 0; i < 12; i++) await stranger.send([address(TransportType.MEMORY, 'gw'), serial('dev1'), me], utf8(`flood ${i}`))
+    await tick()
+    assert.equal(t.gw.counters.get('gateway.downlink_denied'), 12)
+    assert.equal(t.air.length, airBefore, 'nothing reached the radio')
+    // The device speaks to the app (alias 1): the app may answer, four downlinks per uplink.
+    let back: Address[] = []
+    t.app.startWorker('echo', (_ctx, msg) => void (back = [...msg.returnRoute]))
+    await t.device.send([serial('gw'), local(Uint8Array.of(1))], utf8('uplink'), [me])
+    for (let i = 0; i < 20 && back.length === 0; i++) await tick()
+    assert.ok(back.length > 0)
+    for (let i = 0; i < 10; i++) await t.app.send(back, utf8(`reply ${i}`))
+    // The stranger learns the route (it is not secret) but holds no credit for this device.
+    for (let i = 0; i < 5; i++) await stranger.send(back, utf8(`copycat ${i}`))
+    for (let i = 0; i < 20 && got.length < 4; i++) await tick()
+    await tick()
+    assert.deepEqual(got, ['reply 0', 'reply 1', 'reply 2', 'reply 3'])
+    assert.equal(t.gw.counters.get('gateway.downlink_denied'), 12 + 6 + 5)
     await t.gateway.close()
   })
 

@@ -19,11 +19,23 @@
 import { ErrorCode, HopsealError, isHopsealError } from '../../errors.ts'
 import { fromUtf8 } from '../../bytes/index.ts'
 import { local, TransportType, type Address, type Route } from '../../routing/address.ts'
-import { decodeRoutingMessage, encodeRoutingMessage } from '../../routing/codec.ts'
+import { decodeRoutingMessage, encodeRoutingMessage, type RoutingMessage } from '../../routing/codec.ts'
 import type { Node } from '../../routing/node.ts'
 import type { Transport, TransportProperties } from '../../routing/transport.ts'
 import { systemClock, type Clock } from '../../time/clock.ts'
-import { DEFAULT_ALIAS_IDLE_MS, DEFAULT_MAILBOX_BYTES, DEFAULT_MAILBOX_MESSAGES, DEFAULT_MAILBOX_TOTAL_BYTES, DEFAULT_MAILBOX_TTL_MS } from './constants.ts'
+import {
+  DEFAULT_ALIAS_IDLE_MS,
+  DEFAULT_DOWNLINK_CONFIGURED_PER_HOUR,
+  DEFAULT_DOWNLINK_CREDIT_TTL_MS,
+  DEFAULT_DOWNLINK_CREDITS_PER_UPLINK,
+  DEFAULT_DOWNLINK_MAX_CREDITS,
+  DEFAULT_DOWNLINK_MAX_PAIRS,
+  DEFAULT_MAILBOX_BYTES,
+  DEFAULT_MAILBOX_MESSAGES,
+  DEFAULT_MAILBOX_TOTAL_BYTES,
+  DEFAULT_MAILBOX_TTL_MS,
+} from './constants.ts'
+import { DownlinkGuard, type DownlinkPolicy } from './downlink-guard.ts'
 import { Mailboxes, type MailboxLimits } from './mailbox.ts'
 import { RouteAliases } from './route-aliases.ts'
 
@@ -37,6 +49,8 @@ export interface DeviceOptions {
   mode?: 'always-on' | 'sleepy'
   /** How long a sleepy device listens after an uplink (ms). Default 2000 (LoRaWAN RX1/RX2 windows are 1 s and 2 s). */
   awakeMs?: number
+  /** Upstream peers (e.g. MQTT node names) that may push downlinks to this device without its uplinks, at `downlink.configuredPerHour`. */
+  downlinkFrom?: string[]
 }
 
 export interface GatewayOptions {
@@ -53,6 +67,8 @@ export interface GatewayOptions {
   /** Compress return routes on the constrained link (default true). */
   compressReturnRoutes?: boolean
   aliasIdleMs?: number
+  /** Downlink credits per device and upstream peer (downlink-guard.ts); false lets every upstream sender reach every device. */
+  downlink?: Partial<DownlinkPolicy> | false
   clock?: Clock
 }
 
@@ -81,7 +97,23 @@ export function startGateway(opts: GatewayOptions): Gateway {
     count,
   )
   const aliases = new RouteAliases(node, clock, opts.aliasIdleMs ?? DEFAULT_ALIAS_IDLE_MS)
-  const front = new GatewayLink(opts.link, node, mailboxes, opts.compressReturnRoutes === false ? undefined : aliases, opts.devices ?? {}, clock)
+  const devices = opts.devices ?? {}
+  const guard =
+    opts.downlink === false
+      ? undefined
+      : new DownlinkGuard(
+          {
+            creditsPerUplink: opts.downlink?.creditsPerUplink ?? DEFAULT_DOWNLINK_CREDITS_PER_UPLINK,
+            maxCredits: opts.downlink?.maxCredits ?? DEFAULT_DOWNLINK_MAX_CREDITS,
+            creditTtlMs: opts.downlink?.creditTtlMs ?? DEFAULT_DOWNLINK_CREDIT_TTL_MS,
+            configuredPerHour: opts.downlink?.configuredPerHour ?? DEFAULT_DOWNLINK_CONFIGURED_PER_HOUR,
+            maxPairs: opts.downlink?.maxPairs ?? DEFAULT_DOWNLINK_MAX_PAIRS,
+          },
+          clock,
+          Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d.downlinkFrom ?? []])),
+        )
+  const upstream = opts.upstream ?? []
+  const front = new GatewayLink(opts.link, node, mailboxes, opts.compressReturnRoutes === false ? undefined : aliases, devices, clock, guard, new Set(upstream.map((t) => t.type)))
   for (const [byte, route] of Object.entries(opts.routes ?? {})) {
     const v = Number(byte)
     if (!Number.isInteger(v) || v < 1 || v > 0x7f) throw new HopsealError(ErrorCode.CONFIG_INVALID, `gateway route alias ${byte}: expected an integer 1..127 (a 1-byte address)`)
@@ -92,7 +124,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     })
   }
   node.registerTransport(front)
-  for (const t of opts.upstream ?? []) node.registerTransport(t)
+  for (const t of upstream) node.registerTransport(guard ? observeUplinks(t, opts.link.type, guard) : t)
   return {
     node,
     mailboxSize: (d) => mailboxes.size(d),
@@ -121,6 +153,8 @@ class GatewayLink implements Transport {
     private readonly aliases: RouteAliases | undefined,
     private readonly devices: Record<string, DeviceOptions>,
     private readonly clock: Clock,
+    private readonly guard: DownlinkGuard | undefined,
+    private readonly upstreamTypes: ReadonlySet<number>,
   ) {
     this.type = inner.type
     inner.onLinkEvent((name, event) => {
@@ -143,7 +177,19 @@ class GatewayLink implements Transport {
   send(to: Address, bytes: Uint8Array): Promise<void> {
     if (to.type !== this.type) return Promise.reject(new HopsealError(ErrorCode.INVALID_ARGUMENT, `gateway link expected an address of type ${this.type}, got ${to.type}`))
     const device = fromUtf8(to.value)
-    const out = this.compress(bytes)
+    let msg: RoutingMessage | undefined
+    try {
+      msg = decodeRoutingMessage(bytes)
+    } catch {
+      msg = undefined
+    }
+    // A downlink from an upstream peer spends that peer's credit for this device (downlink-guard.ts).
+    const source = msg?.returnRoute[0]
+    if (this.guard && source && this.upstreamTypes.has(source.type) && !this.guard.allow(device, fromUtf8(source.value))) {
+      this.node.count('gateway.downlink_denied')
+      return Promise.resolve()
+    }
+    const out = msg ? this.compress(bytes, msg) : bytes
     return this.schedule(device, async () => {
       if (this.mailboxes.size(device) > 0 || this.asleep(device)) {
         this.mailboxes.put(device, out)
@@ -196,14 +242,8 @@ class GatewayLink implements Transport {
   }
 
   /** Replaces a long return route by a 1-byte alias (bytes unchanged when not possible or not needed). */
-  private compress(bytes: Uint8Array): Uint8Array {
+  private compress(bytes: Uint8Array, msg: RoutingMessage): Uint8Array {
     if (!this.aliases) return bytes
-    let msg
-    try {
-      msg = decodeRoutingMessage(bytes)
-    } catch {
-      return bytes
-    }
     const r = msg.returnRoute
     const short = r.length === 1 && r[0]!.type === TransportType.LOCAL && r[0]!.value.length === 1
     if (r.length === 0 || short) return bytes
@@ -211,5 +251,30 @@ class GatewayLink implements Transport {
     if (!alias) return bytes
     this.node.count('gateway.route_compressed')
     return encodeRoutingMessage({ onward: msg.onward, returnRoute: [alias], payload: msg.payload })
+  }
+}
+
+/**
+ * An upstream transport as the gateway registers it: every message it carries
+ * from a device (its return route starts at the device's link) gives the
+ * receiving peer downlink credits for that device.
+ */
+function observeUplinks(t: Transport, linkType: number, guard: DownlinkGuard): Transport {
+  return {
+    type: t.type,
+    get properties() {
+      return t.properties
+    },
+    send(to, bytes) {
+      try {
+        const from = decodeRoutingMessage(bytes).returnRoute[0]
+        if (from && from.type === linkType) guard.uplink(fromUtf8(from.value), fromUtf8(to.value))
+      } catch {
+        /* not a routing message we can read: no credit */
+      }
+      return t.send(to, bytes)
+    },
+    onReceive: (h) => t.onReceive(h),
+    close: () => t.close(),
   }
 }

@@ -1,6 +1,7 @@
 /** Validation of the `gateway`, `relay` and `listeners` sections of a node config. */
 import { fromHex } from '../../../src/bytes/index.ts'
 import { MEDIA } from '../../../src/channel/limits.ts'
+import { isValidName } from '../../../src/transports/mqtt/topics.ts'
 import { isHopsealError } from '../../../src/errors.ts'
 import { parseProtocolName, type NoiseProtocol } from '../../../src/noise/index.ts'
 import { parseRoute } from '../../../src/routing/address.ts'
@@ -40,11 +41,19 @@ export function readGateway(r: ConfigReader, v: unknown, path: KeyPath, links: r
         const hint = didYouMean(name, names)
         r.fail(np, `no serial link is named ${show(name)}` + (hint ? `; did you mean "${hint}"?` : ''), hint ? `rename it to ${hint}` : `use one of the link names: ${names.join(', ')}`)
       }
-      const m = r.mapping(d, np, ['mode', 'awakeMs'])
+      const m = r.mapping(d, np, ['mode', 'awakeMs', 'downlinkFrom'])
       const dev: GatewayConfig['devices'][string] = { mode: m.mode === undefined ? 'always-on' : r.oneOf(m.mode, child(np, 'mode'), ['always-on', 'sleepy'] as const) }
       if (m.awakeMs !== undefined) {
         if (dev.mode !== 'sleepy') r.fail(child(np, 'awakeMs'), 'only applies to sleepy devices', 'set mode: sleepy or remove awakeMs')
         dev.awakeMs = r.num(m.awakeMs, child(np, 'awakeMs'), 1, 3_600_000, { unit: 'ms' })
+      }
+      if (m.downlinkFrom !== undefined) {
+        const fp = child(np, 'downlinkFrom')
+        dev.downlinkFrom = r.list(m.downlinkFrom, fp, 64).map((v, i) => {
+          const n = r.str(v, child(fp, i))
+          if (!isValidName(n)) r.fail(child(fp, i), `${show(n)} is not an MQTT node name`, 'write the name of the node allowed to push to this device, 1-64 of A-Z a-z 0-9 . _ -')
+          return n
+        })
       }
       out.devices[name] = dev
     }

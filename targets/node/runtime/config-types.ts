@@ -69,6 +69,8 @@ export interface SerialLinkConfig {
 export interface DeviceConfig {
   mode: 'always-on' | 'sleepy'
   awakeMs?: number
+  /** MQTT node names that may push downlinks to this device without its uplinks (at the gateway's hourly budget). */
+  downlinkFrom?: string[]
 }
 
 export interface GatewayConfig {
