@@ -13,6 +13,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   pkcs11: () => import('./pkcs11.ts'),
   atecc608: () => import('./atecc608.ts'),
   transports: () => import('./transports.ts'),
+  soak: () => import('./soak.ts'),
 }
 
 async function main(): Promise<void> {

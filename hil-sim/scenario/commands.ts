@@ -12,12 +12,18 @@ import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import type { CliIO, Command } from '../../src/cli/command.ts'
 import { answerHelp, HELP_OPTION, usageError, type CommandHelp } from '../../src/cli/help.ts'
 import { parseDuration, parseScenario, type ScenarioSpec } from './spec.ts'
-import { runScenario, type RunOptions, type Summary } from './run.ts'
+import { runScenario, type RunOptions, type ScenarioEvent, type Summary } from './run.ts'
+import { runSoak } from './soak.ts'
 import { lineView, ttyView, type View } from './view.ts'
 
 export const SCENARIO_DIR = resolve(import.meta.dirname, '../scenarios')
 
 export async function loadScenario(file: string): Promise<ScenarioSpec> {
+  // A bare name, as `hopseal sim list` prints it, is a bundled scenario.
+  if (/^[A-Za-z0-9_-]+$/.test(file)) {
+    const bundled = join(SCENARIO_DIR, `${file}.yaml`)
+    if (await readFile(bundled, 'utf8').then(() => true, () => false)) file = bundled
+  }
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -35,7 +41,8 @@ function viewFor(io: CliIO, json: boolean, title: string): View | undefined {
 
 async function runAndReport(spec: ScenarioSpec, opts: RunOptions, io: CliIO, json: boolean): Promise<Summary> {
   const view = viewFor(io, json, spec.description || spec.name)
-  const summary = await runScenario(spec, { ...opts, ...(view ? { onEvent: (e) => view.event(e) } : {}) })
+  const onEvent = view ? { onEvent: (e: ScenarioEvent) => view.event(e) } : {}
+  const summary = spec.time === 'simulated' ? await runSoak(spec, { ...onEvent, ...(opts.overrides?.seed ? { seed: opts.overrides.seed } : {}) }) : await runScenario(spec, { ...opts, ...onEvent })
   if (view) view.done(summary)
   else io.out(JSON.stringify(summary))
   return summary

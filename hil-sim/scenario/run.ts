@@ -273,11 +273,13 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
                 await sleep(f.durationMs)
                 for (const d of ds) { d.up.blackout(false); d.down.blackout(false) }
                 faultsLog.push(`radio-blackout ${f.device} ${f.durationMs} ms at ${Date.now() - t0 - f.durationMs} ms`)
-              } else {
+              } else if (f.kind === 'secure-element-stall') {
                 const ds = devices.filter((d) => d.spec.name === f.device)
                 emit({ type: 'fault', text: `secure element of ${f.device} stops answering (${f.commands} ECDH commands)` })
                 for (const d of ds) for (let i = 0; i < f.commands; i++) d.party.sim!.injectFault({ kind: 'no-response', opcode: ECDH_OPCODE })
                 faultsLog.push(`secure-element-stall ${f.device} x${f.commands} at ${Date.now() - t0} ms`)
+              } else {
+                throw new Error(`${f.kind} runs only in time: simulated scenarios`)
               }
             } catch (e) {
               faultsLog.push(`${f.kind} failed: ${(e as Error).message}`)

@@ -29,6 +29,8 @@ export interface DeviceSpec {
   vault: VaultKind
   app: string
   link: LinkSpec
+  /** Sleeps between readings (simulated scenarios): the gateway holds downlinks unless it spoke within awakeMs. */
+  sleep?: { awakeMs: number }
 }
 
 export interface AppSpec {
@@ -37,9 +39,10 @@ export interface AppSpec {
 }
 
 export type FaultSpec =
-  | { at: number; kind: 'broker-restart'; downMs: number }
-  | { at: number; kind: 'radio-blackout'; device: string; durationMs: number }
-  | { at: number; kind: 'secure-element-stall'; device: string; commands: number }
+  | { at: number; every?: number; kind: 'broker-restart'; downMs: number }
+  | { at: number; every?: number; kind: 'gateway-restart' }
+  | { at: number; every?: number; kind: 'radio-blackout'; device: string; durationMs: number }
+  | { at: number; every?: number; kind: 'secure-element-stall'; device: string; commands: number }
 
 export interface ScenarioSpec {
   file: string
@@ -48,6 +51,12 @@ export interface ScenarioSpec {
   seed: string
   mode: 'kk' | 'xx'
   broker: 'embedded' | 'mosquitto'
+  /**
+   * `wall`: the workload, faults and deadline are wall-clock times, radio time runs clockScale times faster.
+   * `simulated` (soak.ts): every time in the file is simulated time on a warp clock that runs clockScale
+   * times faster while something happens and jumps over quiet stretches.
+   */
+  time: 'wall' | 'simulated'
   /** Radio time (airtime, duty cycle, link latency) runs this many times faster than the wall clock. */
   clockScale: number
   gateway: { name: string }
@@ -55,7 +64,7 @@ export interface ScenarioSpec {
   devices: DeviceSpec[]
   workload: { readings: number; intervalMs: number; timeoutMs: number }
   faults: FaultSpec[]
-  expect: { delivered: 'all'; plaintextAtTaps: number; maxHeapMB: number; minHandshakeFailures: number }
+  expect: { delivered: 'all'; plaintextAtTaps: number; maxHeapMB: number; minHandshakeFailures: number; renewals?: { min: number; max: number }; heapGrowthMax?: number }
 }
 
 class Reader {
@@ -124,12 +133,13 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!
 }
 
-/** "10s", "500ms", "2m", or a plain number of milliseconds. */
+/** "10s", "500ms", "2m", "3h", "30d", or a plain number of milliseconds. */
 export function parseDuration(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(s)
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(s)
   if (!m) return NaN
   const n = Number(m[1])
-  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1
+  return n * unit
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/
@@ -149,8 +159,12 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HopsealError(ErrorCode.CONFIG_INVALID, `${file}: expected a mapping at the top level (fix: start with "name: …")`)
   const r = new Reader(file, '', doc as Record<string, unknown>)
-  r.only(['name', 'description', 'seed', 'mode', 'broker', 'clockScale', 'gateway', 'apps', 'devices', 'workload', 'faults', 'expect'])
+  r.only(['name', 'description', 'seed', 'mode', 'broker', 'time', 'clockScale', 'gateway', 'apps', 'devices', 'workload', 'faults', 'expect'])
   const name = r.str('name')
+  const time = r.str('time', 'wall', ['wall', 'simulated']) as 'wall' | 'simulated'
+  const sim = time === 'simulated'
+  /** Longest time a simulated scenario may describe: 60 days. */
+  const maxMs = sim ? 60 * 86_400_000 : 3_600_000
   const apps = r.list('apps').map((a) => {
     a.only(['name', 'vault'])
     const n = a.str('name')
@@ -159,7 +173,7 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
   })
   if (apps.length === 0) r.fail('apps', 'no apps', 'add at least one app')
   const devices = r.list('devices').map((d) => {
-    d.only(['name', 'count', 'vault', 'app', 'link'])
+    d.only(sim ? ['name', 'count', 'vault', 'app', 'link', 'sleep'] : ['name', 'count', 'vault', 'app', 'link'])
     const n = d.str('name')
     if (!NAME.test(n)) d.fail('name', `"${n}" is not a valid node name`, 'use letters, digits, - and _ (≤ 28)')
     const app = d.str('app', apps[0]!.name)
@@ -176,28 +190,36 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
       duplicate: l.num('duplicate', 0, 0, 0.9),
       latencyMs: l.num('latencyMs', 0, 0, 60_000, 'ms'),
     }
-    return { name: n, count: d.num('count', 1, 1, 500), vault: d.str('vault', 'software', VAULTS) as VaultKind, app, link }
+    const sleep = d.v.sleep === undefined ? undefined : d.obj('sleep')
+    sleep?.only(['awakeMs'])
+    return { name: n, count: d.num('count', 1, 1, 500), vault: d.str('vault', 'software', VAULTS) as VaultKind, app, link, ...(sleep ? { sleep: { awakeMs: sleep.num('awakeMs', 10_000, 100, 3_600_000, 'ms') } } : {}) }
   })
   if (devices.length === 0) r.fail('devices', 'no devices', 'add at least one device')
   const w = r.obj('workload')
   w.only(['readings', 'intervalMs', 'timeoutMs'])
-  const workload = { readings: w.num('readings', undefined, 1, 100_000), intervalMs: w.num('intervalMs', 100, 0, 3_600_000, 'ms'), timeoutMs: w.num('timeoutMs', 120_000, 1000, 3_600_000, 'ms') }
+  const workload = { readings: w.num('readings', undefined, 1, sim ? 1_000_000 : 100_000), intervalMs: w.num('intervalMs', 100, sim ? 1000 : 0, 3_600_000, 'ms'), timeoutMs: w.num('timeoutMs', 120_000, 1000, maxMs, 'ms') }
   const deviceNames = devices.map((d) => d.name)
   const faults = r.list('faults', true).map((f): FaultSpec => {
-    const kind = f.str('kind', undefined, ['broker-restart', 'radio-blackout', 'secure-element-stall'])
-    const at = f.num('at', undefined, 0, 3_600_000, 'ms')
+    const kind = f.str('kind', undefined, sim ? ['broker-restart', 'gateway-restart', 'radio-blackout'] : ['broker-restart', 'radio-blackout', 'secure-element-stall'])
+    const at = f.num('at', undefined, 0, maxMs, 'ms')
+    const repeat = sim && f.v.every !== undefined ? { every: f.num('every', undefined, 60_000, maxMs, 'ms') } : {}
     const device = (): string => {
       const d = f.str('device')
       if (!deviceNames.includes(d)) f.fail('device', `no device named "${d}"`, `use one of ${deviceNames.join(', ')}`)
       return d
     }
+    const keys = (k: string[]): string[] => (sim ? [...k, 'every'] : k)
     if (kind === 'broker-restart') {
-      f.only(['kind', 'at', 'downMs'])
-      return { at, kind, downMs: f.num('downMs', 500, 0, 600_000, 'ms') }
+      f.only(keys(['kind', 'at', 'downMs']))
+      return { at, ...repeat, kind, downMs: f.num('downMs', 500, 0, 600_000, 'ms') }
+    }
+    if (kind === 'gateway-restart') {
+      f.only(keys(['kind', 'at']))
+      return { at, ...repeat, kind }
     }
     if (kind === 'radio-blackout') {
-      f.only(['kind', 'at', 'device', 'durationMs'])
-      return { at, kind, device: device(), durationMs: f.num('durationMs', undefined, 1, 600_000, 'ms') }
+      f.only(keys(['kind', 'at', 'device', 'durationMs']))
+      return { at, ...repeat, kind, device: device(), durationMs: f.num('durationMs', undefined, 1, sim ? 7 * 86_400_000 : 600_000, 'ms') }
     }
     f.only(['kind', 'at', 'device', 'commands'])
     const dev = device()
@@ -205,7 +227,11 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
     return { at, kind: 'secure-element-stall', device: dev, commands: f.num('commands', 3, 1, 100) }
   })
   const e = r.obj('expect', true)
-  e.only(['delivered', 'plaintextAtTaps', 'maxHeapMB', 'minHandshakeFailures'])
+  e.only(sim ? ['delivered', 'plaintextAtTaps', 'maxHeapMB', 'minHandshakeFailures', 'renewals', 'heapGrowthMax'] : ['delivered', 'plaintextAtTaps', 'maxHeapMB', 'minHandshakeFailures'])
+  const ren = e.v.renewals === undefined ? undefined : e.obj('renewals')
+  ren?.only(['min', 'max'])
+  const renewals = ren ? { min: ren.num('min', 0, 0, 1_000_000), max: ren.num('max', 1_000_000, 0, 1_000_000) } : undefined
+  const heapGrowthMax = e.v.heapGrowthMax === undefined ? undefined : e.num('heapGrowthMax', undefined, 1, 100)
   return {
     file,
     name,
@@ -213,12 +239,13 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
     seed: r.v.seed === undefined ? name : String(r.v.seed),
     mode: r.str('mode', 'kk', ['kk', 'xx']) as 'kk' | 'xx',
     broker: r.str('broker', 'embedded', ['embedded', 'mosquitto']) as 'embedded' | 'mosquitto',
+    time,
     clockScale: r.num('clockScale', 1000, 1, 1e6),
     gateway: { name: r.obj('gateway', true).str('name', 'gateway') },
     apps,
     devices,
     workload,
     faults,
-    expect: { delivered: e.str('delivered', 'all', ['all']) as 'all', plaintextAtTaps: e.num('plaintextAtTaps', 0, 0, 0), maxHeapMB: e.num('maxHeapMB', 512, 16, 65_536), minHandshakeFailures: e.num('minHandshakeFailures', 0, 0, 1000) },
+    expect: { delivered: e.str('delivered', 'all', ['all']) as 'all', plaintextAtTaps: e.num('plaintextAtTaps', 0, 0, 0), maxHeapMB: e.num('maxHeapMB', 512, 16, 65_536), minHandshakeFailures: e.num('minHandshakeFailures', 0, 0, 1000), ...(renewals ? { renewals } : {}), ...(heapGrowthMax !== undefined ? { heapGrowthMax } : {}) },
   }
 }

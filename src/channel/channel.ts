@@ -92,6 +92,7 @@ export class SecureChannel {
   /** The session a RENEW request was last sent in, and when. */
   private renewRequested: ChannelSession | undefined
   private renewRequestedAt = 0
+  private renewRequestGap = 0
   /** Responder: the wait for the initiator's renewal, shared by every sender. */
   private peerRenewal: Promise<void> | undefined
   private readonly onCloseHandlers: ((error: HopsealError | undefined) => void)[] = []
@@ -410,12 +411,18 @@ export class SecureChannel {
   /**
    * Responder: asks the initiator to renew, sealed in the current session
    * (past its hard limit too: RENEW is the one message a receiver opens
-   * then). Once per session, again only after the renewal retransmission
-   * interval when the request may have been lost.
+   * then). Once per session; again only when the request may have been lost,
+   * at intervals that double from the renewal retransmission interval up to
+   * its maximum (on a duty-cycled radio a request with every ACK would eat the
+   * downlink budget the renewal itself needs).
    */
   private requestRenewal(): void {
     const now = this.ctx.clock.now()
-    if (this.renewRequested === this.current && now - this.renewRequestedAt < this.ctx.limits.renewRetransmit.initialMs) return
+    const r = this.ctx.limits.renewRetransmit
+    if (this.renewRequested === this.current) {
+      if (now - this.renewRequestedAt < this.renewRequestGap) return
+      this.renewRequestGap = Math.min(this.renewRequestGap * 2, r.maxMs)
+    } else this.renewRequestGap = r.initialMs
     if (this.closed || this.current.isClosed) return
     this.renewRequested = this.current
     this.renewRequestedAt = now

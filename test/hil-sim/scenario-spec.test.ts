@@ -38,14 +38,32 @@ describe('scenario spec', () => {
     assert.deepEqual(s.faults, [])
   })
 
-  it('durations: ms, s, m; anything else is NaN', () => {
+  it('durations: ms, s, m, h, d; anything else is NaN', () => {
     assert.equal(parseDuration('250'), 250)
     assert.equal(parseDuration('1.5s'), 1500)
     assert.equal(parseDuration('2m'), 120_000)
+    assert.equal(parseDuration('3h'), 10_800_000)
+    assert.equal(parseDuration('30d'), 2_592_000_000)
     assert.ok(Number.isNaN(parseDuration('10 hours')))
   })
 
+  it('time: simulated files take days, sleepy devices, repeating and gateway-restart faults, renewal and heap expectations', () => {
+    const s = parseScenario(BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, sleep: { awakeMs: 10s } }').replace('readings: 5', 'readings: 43200, intervalMs: 60s, timeoutMs: 32d') + 'time: simulated\nfaults:\n  - { kind: broker-restart, at: 6h, every: 1d }\n  - { kind: gateway-restart, at: 10d }\nexpect: { renewals: { min: 55, max: 100 }, heapGrowthMax: 1.1 }\n', 'x.yaml')
+    assert.equal(s.time, 'simulated')
+    assert.deepEqual(s.devices[0]!.sleep, { awakeMs: 10_000 })
+    assert.deepEqual(s.workload, { readings: 43_200, intervalMs: 60_000, timeoutMs: 32 * 86_400_000 })
+    assert.deepEqual(s.faults, [{ at: 6 * 3_600_000, every: 86_400_000, kind: 'broker-restart', downMs: 500 }, { at: 10 * 86_400_000, kind: 'gateway-restart' }])
+    assert.deepEqual(s.expect.renewals, { min: 55, max: 100 })
+    assert.equal(s.expect.heapGrowthMax, 1.1)
+    assert.equal(parseScenario(BASE, 'x.yaml').time, 'wall')
+  })
+
   const cases: [string, string, RegExp][] = [
+    ['a wall-clock file with a repeating fault', BASE + 'faults:\n  - { at: 1s, kind: broker-restart, every: 1d }\n', /faults\[0\]\.every: unknown key/],
+    ['a wall-clock file with a gateway restart (simulated only)', BASE + 'faults:\n  - { at: 1s, kind: gateway-restart }\n', /kind.*"gateway-restart" is not allowed/],
+    ['a wall-clock file with a sleepy device', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, sleep: { awakeMs: 1s } }'), /devices\[0\]\.sleep: unknown key/],
+    ['a wall-clock file longer than an hour', BASE.replace('readings: 5', 'readings: 5, timeoutMs: 2d'), /timeoutMs.*1000\.\.3600000/],
+    ['bad time', BASE + 'time: virtual\n', /time.*"virtual" is not allowed.*wall, simulated/],
     ['YAML syntax', 'name: [unclosed', /x\.yaml:\d+:\d+: YAML syntax/],
     ['not a mapping', '- a\n- b', /expected a mapping at the top level/],
     ['unknown key with a suggestion', BASE + 'worklaod: {}\n', /worklaod.*unknown key.*did you mean "workload"/],

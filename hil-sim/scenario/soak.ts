@@ -1,0 +1,479 @@
+/**
+ * Soak runs (scenario files with `time: simulated`): weeks of a fleet's life
+ * on a WarpClock, so every timer (channels, renewals, reliable mode, gateway
+ * mailboxes, link models and duty cycles, the workload, the faults and the
+ * deadline) reads simulated time, while the broker, the MQTT clients and the
+ * simulated secure elements are the real components.
+ *
+ * Devices sleep between readings (the gateway runs them in its `sleepy`
+ * mailbox mode) and keep every reading in an outbox until their channel takes
+ * it: a reading produced during a blackout or a broker restart is sent later,
+ * never dropped. The summary adds what a soak is about: renewals, heap per
+ * simulated day (after a forced GC where `--expose-gc` allows it), the wall
+ * time, and how much simulated time the clock skipped.
+ */
+import { cryptoProvider } from '../../src/crypto/index.ts'
+import { isHopsealError } from '../../src/errors.ts'
+import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
+import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
+import type { Medium } from '../../src/channel/limits.ts'
+import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker } from '../../src/transports/mqtt/index.ts'
+import { SerialTransport, loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { startGateway, type DeviceOptions, type Gateway } from '../../src/transports/gateway/index.ts'
+import type { FrameLink } from '../../src/transports/link.ts'
+import { WarpClock } from '../warp-clock.ts'
+import { modelLink, type ModelLink } from '../links/model.ts'
+import { loraLinkModel, bleUartLinkModel, ideal } from '../links/presets.ts'
+import { memoryLinkPair } from '../links/memory-link.ts'
+import { seededRandom } from '../links/prng.ts'
+import { authFor, makeParty, openVault, type Party } from './parties.ts'
+import { decodeReading, encodeReading, READING_BYTES } from './readings.ts'
+import { newTapRecord, tapBroker, tapLink } from './taps.ts'
+import type { Check, ScenarioEvent, Summary } from './run.ts'
+import type { DeviceSpec, ScenarioSpec } from './spec.ts'
+
+/** Fixed identity clock (seconds) so XX identities verify the same in every run. */
+const NOW_SEC = 1_800_000_000
+const DAY_MS = 86_400_000
+/**
+ * The taps keep nothing: a month of frames would be the heap growth the soak
+ * checks for. Each frame and publish is searched as it passes (PlaintextScan).
+ */
+const TAP_KEEP_BYTES = 0
+/** Readings a device keeps waiting for its channel (an hour-long blackout at one a minute is 60). */
+const OUTBOX_LIMIT = 100_000
+/**
+ * MQTT clients reconnect after a broker restart on wall-clock time, and the
+ * clock holds (no jumps) meanwhile but still runs at its scale: the default
+ * 250 ms first retry would be 40 simulated minutes of outage at 10 000×.
+ */
+const MQTT_RECONNECT = { initialMs: 20, maxMs: 200 }
+/** Readings a device keeps in flight on its channel (within the reliable window, counted as the span from the oldest unacknowledged). */
+const IN_FLIGHT = 4
+
+export interface SoakSummary extends Summary {
+  soak: {
+    simulated_days: number
+    wall_s: number
+    skipped_ratio: number
+    renewals: number
+    heap_mb_by_day: number[]
+    heap_growth_ratio: number
+    outbox_max: number
+  }
+}
+
+interface Device {
+  spec: DeviceSpec
+  name: string
+  index: number
+  party: Party
+  node: Node
+  serial: SerialTransport
+  up: ModelLink
+  down: ModelLink
+  /** The gateway's end, which survives gateway restarts (close is a no-op). */
+  gwEnd: FrameLink
+  profile: LinkProfile
+  channel?: SecureChannel
+  outbox: Uint8Array[]
+  inFlight: number
+  nextSeq: number
+}
+
+function profileFor(d: DeviceSpec): LinkProfile {
+  if (d.link.profile === 'lora') return loraProfile({ sf: d.link.sf, dutyCycle: d.link.dutyCycle })
+  if (d.link.profile === 'ble-uart') return bleUartProfile()
+  return rawProfile()
+}
+
+function modelFor(d: DeviceSpec) {
+  const common = { loss: d.link.loss, reorder: d.link.reorder, duplicate: d.link.duplicate, latencyMs: d.link.latencyMs }
+  if (d.link.profile === 'lora') return loraLinkModel({ sf: d.link.sf, ...common, dutyCycle: { ratio: d.link.dutyCycle, windowMs: 3_600_000 } })
+  if (d.link.profile === 'ble-uart') return bleUartLinkModel(common)
+  return { ...ideal(), ...common }
+}
+
+function mediumOf(d: DeviceSpec): Medium {
+  return d.link.profile === 'lora' ? 'lora' : d.link.profile === 'ble-uart' ? 'ble' : 'ip'
+}
+
+/** A FrameLink whose close() does nothing: the radio outlives a gateway process that restarts. */
+function keepOpen(link: FrameLink): FrameLink {
+  return {
+    get mtu() {
+      return link.mtu
+    },
+    get up() {
+      return link.up
+    },
+    send: (f) => link.send(f),
+    onFrame: (h) => link.onFrame(h),
+    ...(link.onStateChange ? { onStateChange: (h: (up: boolean) => void) => link.onStateChange?.(h) } : {}),
+    close: async () => undefined,
+  }
+}
+
+function heapMb(): number {
+  ;(globalThis as { gc?: () => void }).gc?.()
+  return Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10
+}
+
+/** Runs a `time: simulated` scenario; resolves with the summary (`ok` false when a check fails), never hangs past its deadline. */
+export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: ScenarioEvent) => void; seed?: string } = {}): Promise<SoakSummary> {
+  const emit = opts.onEvent ?? (() => undefined)
+  const seed = opts.seed ?? spec.seed
+  const wall0 = Date.now()
+  const clock = new WarpClock(spec.clockScale)
+  const crypto = cryptoProvider('node')
+  const rnd = seededRandom(`${seed}/readings`)
+  const cleanups: (() => Promise<unknown>)[] = []
+  const faultsLog: string[] = []
+  const vaultsUsed: Record<string, string> = {}
+  const gwTap = newTapRecord()
+  const brokerTap = newTapRecord()
+  const heapByDay: number[] = []
+  const seen = { gwFrames: 0, gwBytes: 0, publishes: 0, publishBytes: 0, plaintext: 0 }
+  const deviceCount = spec.devices.reduce((n, d) => n + d.count, 0)
+  const scan = new PlaintextScan(deviceCount, spec.workload.readings)
+  /** Pending timers of the runner itself (workload, checks, faults), cleared at the end; fired ones leave the set. */
+  const timers = new Set<unknown>()
+  const after = (ms: number, fn: () => void): void => {
+    const h = clock.setTimeout(() => {
+      timers.delete(h)
+      fn()
+    }, ms)
+    timers.add(h)
+  }
+  const every = (ms: number, fn: () => void, first = ms): void => {
+    const tick = (): void => {
+      fn()
+      after(ms, tick)
+    }
+    after(first, tick)
+  }
+  try {
+    const usesChip = spec.devices.some((d) => d.vault !== 'software') || spec.apps.some((a) => a.vault !== 'software')
+    const dh = usesChip ? 'p256' : 'x25519'
+    const protocol = `Noise_${spec.mode.toUpperCase()}_${dh === 'p256' ? 'P256' : '25519'}_AESGCM_SHA256`
+    emit({ type: 'phase', text: `creating keys (${protocol})` })
+    const apps = new Map<string, { party: Party; node: Node; alias: number }>()
+    for (const [i, a] of spec.apps.entries()) {
+      const opened = await openVault(a.vault, a.name, seed)
+      vaultsUsed[a.name] = opened.used
+      cleanups.push(() => opened.vault.close())
+      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, spec.mode, NOW_SEC), node: new Node({ name: a.name }), alias: i + 1 })
+    }
+    const devices: Device[] = []
+    for (const d of spec.devices) {
+      for (let k = 1; k <= d.count; k++) {
+        const name = d.count === 1 ? d.name : `${d.name}-${k}`
+        const opened = await openVault(d.vault, name, seed)
+        vaultsUsed[name] = opened.used
+        cleanups.push(() => opened.vault.close())
+        const party = await makeParty(name, d.vault, opened, dh, spec.mode, NOW_SEC)
+        const profile = profileFor(d)
+        const [a, b] = memoryLinkPair({ mtu: profile.mtu })
+        const model = modelFor(d)
+        const up = modelLink(a, model, { seed: `${seed}/${name}/up`, clock })
+        const down = modelLink(b, model, { seed: `${seed}/${name}/down`, clock })
+        const node = new Node({ name })
+        const serial = new SerialTransport({ clock })
+        serial.addLink('gw', up, profile)
+        node.registerTransport(serial)
+        cleanups.push(async () => {
+          await serial.close()
+          await a.close()
+          await b.close()
+        })
+        const gwEnd = keepOpen(tapLink(down, gwTap, TAP_KEEP_BYTES, (_dir, f) => {
+          clock.touch()
+          seen.gwFrames++
+          seen.gwBytes += f.length
+          seen.plaintext += scan.count(f)
+        }))
+        devices.push({ spec: d, name, index: devices.length, party, node, serial, up, down, gwEnd, profile, outbox: [], inFlight: 0, nextSeq: 0 })
+      }
+    }
+
+    // Broker (embedded aedes, restartable on its port) and its tap.
+    let broker: EmbeddedBroker = await startEmbeddedBroker()
+    const brokerPort = broker.port
+    const brokerUrl = broker.url
+    cleanups.push(async () => broker.close())
+    // Every publish the tap sees is activity: no jump while MQTT messages are moving.
+    const bt = await tapBroker(brokerUrl, brokerTap, TAP_KEEP_BYTES, (_t, p) => {
+      clock.touch()
+      seen.publishes++
+      seen.publishBytes += p.length
+      seen.plaintext += scan.count(p)
+    })
+    cleanups.push(() => bt.close())
+
+    // Gateway: rebuilt from scratch on a gateway-restart fault (new process: empty mailboxes and alias tables).
+    const routes: Record<number, Address[]> = {}
+    for (const [name, a] of apps) routes[a.alias] = [address(TransportType.MQTT, name), local('hr')]
+    const deviceModes: Record<string, DeviceOptions> = {}
+    for (const dev of devices) if (dev.spec.sleep) deviceModes[dev.name] = { mode: 'sleepy', awakeMs: dev.spec.sleep.awakeMs }
+    let gateway: Gateway | undefined
+    let gwClient: { connected: boolean } | undefined
+    const startGw = async (): Promise<Gateway> => {
+      const gwNode = new Node({ name: spec.gateway.name })
+      const gwSerial = new SerialTransport({ clock })
+      for (const dev of devices) gwSerial.addLink(dev.name, dev.gwEnd, dev.profile)
+      const gwMqtt = await connectMqttTransport({ url: brokerUrl, name: spec.gateway.name, connectTimeoutMs: 10_000, reconnect: MQTT_RECONNECT })
+      gwClient = gwMqtt
+      return startGateway({ node: gwNode, link: gwSerial, upstream: [gwMqtt], routes, devices: deviceModes, clock })
+    }
+    gateway = await startGw()
+    cleanups.push(async () => gateway?.close())
+    const mqttClients: { connected: boolean }[] = []
+
+    // Apps: a KK/XX listener per app, reliable mode, the devices' medium.
+    // Which readings arrived: a bitmap per device, allocated up front (a Set of numbers would be heap growth of its own).
+    const received = devices.map(() => new Uint8Array(spec.workload.readings))
+    const lastSeq = devices.map(() => -1)
+    let receivedCount = 0
+    let duplicates = 0
+    let outOfOrder = 0
+    for (const [name, a] of apps) {
+      const t = await connectMqttTransport({ url: brokerUrl, name, connectTimeoutMs: 10_000, reconnect: MQTT_RECONNECT })
+      mqttClients.push(t)
+      a.node.registerTransport(t)
+      cleanups.push(() => t.close())
+      const mine = devices.filter((d) => d.spec.app === name)
+      startSecureChannelListener(a.node, 'hr', {
+        protocol, s: a.party.s, crypto, reliable: true, clock, medium: mine[0] ? mediumOf(mine[0].spec) : 'ip',
+        auth: authFor(a.party, mine.map((d) => d.party), spec.mode, NOW_SEC),
+        ...(spec.mode === 'kk' ? { initiatorStatics: mine.map((d) => d.party.s.publicKey) } : {}),
+        maxChannelsPerPeer: 2,
+        deliverTo: (payload) => {
+          clock.touch()
+          const r = decodeReading(payload)
+          if (!r) return
+          const got = received[r.device]
+          if (!got || r.seq >= got.length) return
+          if (got[r.seq]) duplicates++
+          else {
+            if (r.seq < (lastSeq[r.device] ?? -1)) outOfOrder++
+            got[r.seq] = 1
+            receivedCount++
+          }
+          lastSeq[r.device] = Math.max(r.seq, lastSeq[r.device] ?? -1)
+        },
+      })
+    }
+
+    // No jumps while an MQTT client is away (it reconnects on wall-clock time) or a fault is being applied.
+    let faultsRunning = 0
+    clock.hold = () => faultsRunning > 0 || !(gwClient?.connected ?? false) || mqttClients.some((t) => !t.connected)
+
+    // Handshakes, on the simulated clock.
+    emit({ type: 'phase', text: `handshakes (${spec.mode.toUpperCase()})` })
+    let hsFailures = 0
+    let hsAttempts = 0
+    await Promise.all(devices.map(async (dev) => {
+      const app = apps.get(dev.spec.app)
+      if (!app) throw new Error(`no app ${dev.spec.app}`)
+      const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        hsAttempts++
+        try {
+          dev.channel = await createSecureChannel(dev.node, route, {
+            protocol, s: dev.party.s, crypto, reliable: true, clock, medium: mediumOf(dev.spec),
+            auth: authFor(dev.party, [app.party], spec.mode, NOW_SEC),
+            ...(spec.mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
+          })
+          emit({ type: 'handshake', device: dev.name, ms: 0, frames: 0, bytes: 0, airtimeMs: 0, attempts: attempt })
+          return
+        } catch (e) {
+          hsFailures++
+          emit({ type: 'handshake-failed', device: dev.name, code: isHopsealError(e) ? e.code : 'ERROR' })
+        }
+      }
+    }))
+
+    // Workload: each device produces a reading every interval; its outbox feeds the channel within the reliable window.
+    const perDevice = spec.workload.readings
+    const interval = spec.workload.intervalMs
+    let sent = 0
+    let delivered = 0
+    let failed = 0
+    let outboxMax = 0
+    const failures: Record<string, number> = {}
+    const pump = (dev: Device): void => {
+      const ch = dev.channel
+      // A few readings in flight: on a duty-cycled radio every frame waits for its slot, and a deep
+      // queue of them only inflates the round trip into spurious retransmissions.
+      while (ch && !ch.isClosed && dev.outbox.length > 0 && dev.inFlight < IN_FLIGHT && ch.unacked < IN_FLIGHT) {
+        const r = dev.outbox.shift() as Uint8Array
+        dev.inFlight++
+        clock.touch()
+        ch.send(r).then(
+          () => {
+            delivered++
+            dev.inFlight--
+            pump(dev)
+          },
+          (e: unknown) => {
+            failed++
+            const code = isHopsealError(e) ? e.code : 'ERROR'
+            failures[code] = (failures[code] ?? 0) + 1
+            dev.inFlight--
+            pump(dev)
+          },
+        )
+      }
+    }
+    emit({ type: 'phase', text: `${perDevice} readings per device, one every ${interval / 1000} s (simulated)` })
+    for (const dev of devices) {
+      // Devices start spread over one interval, as a fleet does.
+      every(interval, () => {
+        if (dev.nextSeq >= perDevice) return
+        const r = encodeReading(dev.index, dev.nextSeq++, 55 + rnd.int(60))
+        scan.sent(r)
+        sent++
+        if (dev.outbox.length < OUTBOX_LIMIT) dev.outbox.push(r)
+        outboxMax = Math.max(outboxMax, dev.outbox.length)
+        pump(dev)
+      }, Math.floor((interval * dev.index) / devices.length) + 1)
+    }
+    every(DAY_MS, () => heapByDay.push(heapMb()))
+    if (process.env.HOPSEAL_SCENARIO_DEBUG) {
+      every(3_600_000, () => {
+        for (const d of devices) console.error(`h${(clock.now() / 3_600_000).toFixed(0)} ${d.name} outbox=${d.outbox.length} inflight=${d.inFlight} unacked=${d.channel?.unacked} renewals=${d.channel?.renewals} ${JSON.stringify(Object.fromEntries([...d.node.counters].filter(([k]) => /renew|reliable|drop/.test(k))))}`)
+        for (const [n, a] of apps) console.error(`h${(clock.now() / 3_600_000).toFixed(0)} ${n} ${JSON.stringify(Object.fromEntries([...a.node.counters].filter(([k]) => /renew|reliable|drop|handshake/.test(k))))} gw ${JSON.stringify(Object.fromEntries([...(gateway?.node.counters ?? [])].filter(([k]) => /gateway|mailbox|drop/.test(k))))}`)
+      })
+    }
+
+    // Faults on the simulated clock (repeating with `every`).
+    const schedule = (at: number, repeat: number | undefined, run: () => Promise<void>, label: string, holds = true): void => {
+      const go = (): void => {
+        if (holds) faultsRunning++
+        void run().finally(() => holds && faultsRunning--).then(
+          () => faultsLog.push(`${label} at day ${(clock.now() / DAY_MS).toFixed(2)}`),
+          (e: unknown) => faultsLog.push(`${label} failed: ${(e as Error).message}`),
+        )
+      }
+      if (repeat) every(repeat, go, at)
+      else after(at, go)
+    }
+    for (const f of spec.faults) {
+      if (f.kind === 'broker-restart') {
+        schedule(f.at, f.every, async () => {
+          emit({ type: 'fault', text: 'broker restart' })
+          await broker.close()
+          broker = await startEmbeddedBroker({ port: brokerPort })
+        }, 'broker-restart')
+      } else if (f.kind === 'gateway-restart') {
+        schedule(f.at, f.every, async () => {
+          emit({ type: 'fault', text: 'gateway restart' })
+          await gateway?.close()
+          gateway = await startGw()
+        }, 'gateway-restart')
+      } else if (f.kind === 'radio-blackout') {
+        const ds = devices.filter((d) => d.spec.name === f.device)
+        schedule(f.at, f.every, async () => {
+          emit({ type: 'fault', text: `radio blackout on ${f.device} for ${f.durationMs / 60_000} min` })
+          for (const d of ds) { d.up.blackout(true); d.down.blackout(true) }
+          await new Promise<void>((r) => after(f.durationMs, r))
+          for (const d of ds) { d.up.blackout(false); d.down.blackout(false) }
+        }, `radio-blackout ${f.device}`, false)
+      }
+    }
+
+    // Until every reading is in and acknowledged, or the simulated deadline (plus a day to drain).
+    const total = perDevice * devices.length
+    const deadline = spec.workload.timeoutMs
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if ((sent === total && delivered + failed === total) || clock.now() >= deadline) return resolve()
+        after(60_000, check)
+      }
+      check()
+    })
+    heapByDay.push(heapMb())
+
+    // Summary and checks.
+    const plaintext = seen.plaintext
+    const radio = { frames: 0, bytes: 0, airtime_ms: 0, lost: 0, duplicated: 0, reordered: 0, duty_violations: 0 }
+    for (const d of devices) for (const m of [d.up, d.down]) {
+      const s = m.stats
+      radio.frames += s.sent
+      radio.bytes += s.bytes
+      radio.airtime_ms += s.airtimeMs
+      radio.lost += s.lost
+      radio.duplicated += s.duplicated
+      radio.reordered += s.reordered
+      radio.duty_violations += s.dutyViolations
+    }
+    const renewals = devices.reduce((n, d) => n + (d.channel?.renewals ?? 0), 0)
+    const days = clock.now() / DAY_MS
+    const first = heapByDay[0] ?? heapMb()
+    const last = heapByDay.at(-1) ?? first
+    const growth = Math.round((last / first) * 1000) / 1000
+    const wallS = Math.round((Date.now() - wall0) / 100) / 10
+    const e = spec.expect
+    const checks: Check[] = [
+      { name: 'delivered = sent, exactly once, in order', ok: sent === total && receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0, detail: `sent ${sent}/${total}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}${failed ? ` ${JSON.stringify(failures)}` : ''}` },
+      { name: 'no plaintext at the broker and gateway taps', ok: plaintext === 0 && seen.publishes > 0 && seen.gwFrames > 0, detail: `${plaintext} matches in ${seen.publishes} publishes and ${seen.gwFrames} radio frames, searched as they passed` },
+      { name: 'renewals within the expected count', ok: renewals >= (e.renewals?.min ?? 0) && renewals <= (e.renewals?.max ?? Infinity), detail: `${renewals} renewals (expected ${e.renewals?.min ?? 0}..${e.renewals?.max ?? '∞'})` },
+      { name: 'heap at the last day within the allowed growth of day 1', ok: growth <= (e.heapGrowthMax ?? Infinity), detail: `day 1 ${first} MB, last ${last} MB: ${growth}× (at most ${e.heapGrowthMax ?? '∞'}×)` },
+      { name: 'every fault ran', ok: faultsLog.every((l) => !l.includes('failed')) && faultsLog.length >= spec.faults.length, detail: faultsLog.length > 12 ? `${faultsLog.length} faults, e.g. ${faultsLog.slice(0, 3).join('; ')}` : faultsLog.join('; ') || 'no faults' },
+    ]
+    const gw: Record<string, number> = {}
+    for (const [k, v] of gateway?.node.counters ?? []) if (k.startsWith('gateway.') || k.startsWith('mailbox.')) gw[k] = v
+    return {
+      scenario: spec.name,
+      seed,
+      ok: checks.every((c) => c.ok),
+      durationMs: Date.now() - wall0,
+      vaults: vaultsUsed,
+      handshake: { mode: spec.mode, protocol, attempts: hsAttempts, failures: hsFailures, frames: 0, bytes: 0, airtime_ms: 0, ms: 0 },
+      readings: { sent, received: receivedCount, duplicates, out_of_order: outOfOrder, failed },
+      taps: { broker_messages: seen.publishes, broker_bytes: seen.publishBytes, gateway_frames: seen.gwFrames, gateway_bytes: seen.gwBytes, plaintext_matches: plaintext },
+      radio: { ...radio, airtime_ms: Math.round(radio.airtime_ms) },
+      gateway: gw,
+      faults: faultsLog,
+      memory: { heap_max_mb: Math.max(...heapByDay) },
+      checks,
+      soak: { simulated_days: Math.round(days * 100) / 100, wall_s: wallS, skipped_ratio: Math.round((clock.skippedMs / Math.max(1, clock.now())) * 1000) / 1000, renewals, heap_mb_by_day: heapByDay, heap_growth_ratio: growth, outbox_max: outboxMax },
+    }
+  } finally {
+    for (const t of timers) clock.clearTimeout(t)
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    clock.stop()
+  }
+}
+
+/**
+ * Finds sent readings in tapped bytes as they pass, in memory fixed at the
+ * start (one value per planned reading): 'H' ‖ device ‖ seq ‖ value matches
+ * only a reading that was sent with that value.
+ */
+class PlaintextScan {
+  private readonly values: Uint16Array[]
+  private readonly known: Uint8Array[]
+
+  constructor(devices: number, perDevice: number) {
+    this.values = Array.from({ length: devices }, () => new Uint16Array(perDevice))
+    this.known = Array.from({ length: devices }, () => new Uint8Array(perDevice))
+  }
+
+  sent(r: Uint8Array): void {
+    const d = decodeReading(r)
+    if (!d || d.device >= this.values.length || d.seq >= (this.values[d.device]?.length ?? 0)) return
+    ;(this.values[d.device] as Uint16Array)[d.seq] = d.value
+    ;(this.known[d.device] as Uint8Array)[d.seq] = 1
+  }
+
+  count(b: Uint8Array): number {
+    let hits = 0
+    for (let i = 0; i + READING_BYTES <= b.length; i++) {
+      if (b[i] !== 0x48) continue
+      const d = decodeReading(b.subarray(i, i + READING_BYTES))
+      if (d && this.known[d.device]?.[d.seq] === 1 && this.values[d.device]?.[d.seq] === d.value) hits++
+    }
+    return hits
+  }
+}
