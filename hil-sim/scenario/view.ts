@@ -48,8 +48,49 @@ export function lineView(out: (l: string) => void, every = 10): View {
   }
 }
 
-/** The live panel for a TTY. */
-export function ttyView(write: (s: string) => void, title: string): View {
+/**
+ * `line` cut to `columns` visible characters (ANSI colour codes do not count):
+ * a line that wraps would take two rows and break the panel's cursor-up count.
+ */
+export function fitLine(line: string, columns: number): string {
+  if (visibleLength(line) <= columns) return line
+  let visible = 0
+  let out = ''
+  for (let i = 0; i < line.length; i++) {
+    const esc = escapeEnd(line, i)
+    if (esc > i) {
+      out += line.slice(i, esc)
+      i = esc - 1
+      continue
+    }
+    if (visible === columns - 1) return out + '…' + C.off
+    out += line[i]
+    visible++
+  }
+  return out
+}
+
+/** Characters that take a column (ANSI escape sequences `ESC [ … letter` take none). */
+export function visibleLength(line: string): number {
+  let n = 0
+  for (let i = 0; i < line.length; i++) {
+    const esc = escapeEnd(line, i)
+    if (esc > i) i = esc - 1
+    else n++
+  }
+  return n
+}
+
+/** The index after an escape sequence starting at `i`, or `i` when none starts there. */
+function escapeEnd(s: string, i: number): number {
+  if (s.charCodeAt(i) !== 27 || s[i + 1] !== '[') return i
+  let j = i + 2
+  while (j < s.length && /[0-9;]/.test(s[j] as string)) j++
+  return j < s.length ? j + 1 : i
+}
+
+/** The live panel for a TTY; every line fits the terminal's width (`columns()`, 80 when unknown). */
+export function ttyView(write: (s: string) => void, title: string, columns: () => number = () => process.stdout.columns || 80): View {
   const state = { phase: '', handshake: '', last: [] as string[], faults: [] as string[], readings: 0, failures: 0 }
   let drawn = 0
   let timer: NodeJS.Timeout | undefined
@@ -63,7 +104,8 @@ export function ttyView(write: (s: string) => void, title: string): View {
       ...state.last.slice(-6),
       ...state.faults.slice(-3).map((f) => `${C.yellow}fault: ${f}${C.off}`),
     ]
-    write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n')
+    const cols = Math.max(20, columns())
+    write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${fitLine(l, cols)}`).join('\n') + '\n')
     drawn = lines.length
   }
   return {
