@@ -50,6 +50,8 @@ const OUTBOX_LIMIT = 100_000
 const MQTT_RECONNECT = { initialMs: 20, maxMs: 200 }
 /** Readings a device keeps in flight on its channel (within the reliable window, counted as the span from the oldest unacknowledged). */
 const IN_FLIGHT = 4
+/** EU868 g3 sub-band (869.4–869.65 MHz, LoRaWAN RX2): 10 %. */
+const GATEWAY_DOWNLINK_DUTY_CYCLE = 0.1
 
 export interface SoakSummary extends Summary {
   soak: {
@@ -74,6 +76,7 @@ interface Device {
   down: ModelLink
   /** The gateway's end, which survives gateway restarts (close is a no-op). */
   gwEnd: FrameLink
+  /** The gateway's profile for this device's link. */
   profile: LinkProfile
   channel?: SecureChannel
   outbox: Uint8Array[]
@@ -92,6 +95,11 @@ function modelFor(d: DeviceSpec) {
   if (d.link.profile === 'lora') return loraLinkModel({ sf: d.link.sf, ...common, dutyCycle: { ratio: d.link.dutyCycle, windowMs: 3_600_000 } })
   if (d.link.profile === 'ble-uart') return bleUartLinkModel(common)
   return { ...ideal(), ...common }
+}
+
+/** The gateway's side of a device's link: on LoRa, the RX2 downlink sub-band's 10 % duty cycle when the device's is lower. */
+function gatewaySide(d: DeviceSpec): DeviceSpec {
+  return d.link.profile === 'lora' ? { ...d, link: { ...d.link, dutyCycle: Math.max(d.link.dutyCycle, GATEWAY_DOWNLINK_DUTY_CYCLE) } } : d
 }
 
 function mediumOf(d: DeviceSpec): Medium {
@@ -174,9 +182,12 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
         const party = await makeParty(name, d.vault, opened, dh, spec.mode, NOW_SEC)
         const profile = profileFor(d)
         const [a, b] = memoryLinkPair({ mtu: profile.mtu })
-        const model = modelFor(d)
-        const up = modelLink(a, model, { seed: `${seed}/${name}/up`, clock })
-        const down = modelLink(b, model, { seed: `${seed}/${name}/down`, clock })
+        const up = modelLink(a, modelFor(d), { seed: `${seed}/${name}/up`, clock })
+        // The gateway answers on LoRaWAN's RX2 channel (869.525 MHz, the g3 sub-band: 10 %), as gateways do:
+        // one gateway acknowledging a fleet cannot live on a device's 1 %.
+        const gwSpec = gatewaySide(d)
+        const down = modelLink(b, modelFor(gwSpec), { seed: `${seed}/${name}/down`, clock })
+        const gwProfile = profileFor(gwSpec)
         const node = new Node({ name })
         const serial = new SerialTransport({ clock })
         serial.addLink('gw', up, profile)
@@ -192,7 +203,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
           seen.gwBytes += f.length
           seen.plaintext += scan.count(f)
         }))
-        devices.push({ spec: d, name, index: devices.length, party, node, serial, up, down, gwEnd, profile, outbox: [], inFlight: 0, nextSeq: 0 })
+        devices.push({ spec: d, name, index: devices.length, party, node, serial, up, down, gwEnd, profile: gwProfile, outbox: [], inFlight: 0, nextSeq: 0 })
       }
     }
 
