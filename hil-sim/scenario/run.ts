@@ -12,14 +12,14 @@ import { toHex } from '../../src/bytes/index.ts'
 import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
 import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
 import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker } from '../../src/transports/mqtt/index.ts'
-import { SerialTransport, loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { SerialTransport, type LinkProfile } from '../../src/transports/serial/index.ts'
 import { startGateway, type Gateway } from '../../src/transports/gateway/index.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
 import { ScaledClock } from '../../src/time/clock.ts'
 import { modelLink, type ModelLink } from '../links/model.ts'
-import { loraLinkModel, bleUartLinkModel, ideal } from '../links/presets.ts'
 import { memoryLinkPair } from '../links/memory-link.ts'
 import { seededRandom } from '../links/prng.ts'
+import { modelFor, profileFor, radioTotals } from './radio.ts'
 import { authFor, makeParty, openVault, type Party } from './parties.ts'
 import { countPlaintext, decodeReading, encodeReading } from './readings.ts'
 import { newTapRecord, tapBroker, tapLink } from './taps.ts'
@@ -82,19 +82,6 @@ interface DeviceRun {
   /** Radio frames (both ways) on this device's link, for per-device handshake figures. */
   radio: { frames: number; bytes: number; airtimeMs: number }
   closeLink: () => Promise<void>
-}
-
-function profileFor(d: DeviceSpec): LinkProfile {
-  if (d.link.profile === 'lora') return loraProfile({ sf: d.link.sf, dutyCycle: d.link.dutyCycle })
-  if (d.link.profile === 'ble-uart') return bleUartProfile()
-  return rawProfile()
-}
-
-function modelFor(d: DeviceSpec, loss: number) {
-  const common = { loss, reorder: d.link.reorder, duplicate: d.link.duplicate, latencyMs: d.link.latencyMs }
-  if (d.link.profile === 'lora') return loraLinkModel({ sf: d.link.sf, ...common, dutyCycle: { ratio: d.link.dutyCycle, windowMs: 3_600_000 } })
-  if (d.link.profile === 'ble-uart') return bleUartLinkModel(common)
-  return { ...ideal(), ...common }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -370,17 +357,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     // Summary and checks.
     const receivedCount = [...received.values()].reduce((n, v) => n + v.length, 0) - duplicates
     const plaintext = countPlaintext(sentReadings, [...brokerTap.items, ...gwTap.items])
-    const radio = { frames: 0, bytes: 0, airtime_ms: 0, lost: 0, duplicated: 0, reordered: 0, duty_violations: 0 }
-    for (const d of devices) for (const m of [d.up, d.down]) {
-      const s = m.stats
-      radio.frames += s.sent
-      radio.bytes += s.bytes
-      radio.airtime_ms += s.airtimeMs
-      radio.lost += s.lost
-      radio.duplicated += s.duplicated
-      radio.reordered += s.reordered
-      radio.duty_violations += s.dutyViolations
-    }
+    const radio = radioTotals(devices.flatMap((d) => [d.up, d.down]))
     const gw: Record<string, number> = {}
     for (const [k, v] of gwNode.counters) if (k.startsWith('gateway.') || k.startsWith('mailbox.') || k.startsWith('drop.') || k === 'received' || k === 'sent') gw[k] = v
     if (process.env.HOPSEAL_SCENARIO_DEBUG) {

@@ -18,14 +18,14 @@ import { address, local, Node, TransportType, type Address } from '../../src/rou
 import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
 import type { Medium } from '../../src/channel/limits.ts'
 import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker } from '../../src/transports/mqtt/index.ts'
-import { SerialTransport, loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { SerialTransport, type LinkProfile } from '../../src/transports/serial/index.ts'
 import { startGateway, type DeviceOptions, type Gateway } from '../../src/transports/gateway/index.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
 import { WarpClock } from '../warp-clock.ts'
 import { modelLink, type ModelLink } from '../links/model.ts'
-import { loraLinkModel, bleUartLinkModel, ideal } from '../links/presets.ts'
 import { memoryLinkPair } from '../links/memory-link.ts'
 import { seededRandom } from '../links/prng.ts'
+import { modelFor, profileFor, radioTotals } from './radio.ts'
 import { authFor, makeParty, openVault, type Party } from './parties.ts'
 import { decodeReading, encodeReading, READING_BYTES } from './readings.ts'
 import { newTapRecord, tapBroker, tapLink } from './taps.ts'
@@ -82,19 +82,6 @@ interface Device {
   outbox: Uint8Array[]
   inFlight: number
   nextSeq: number
-}
-
-function profileFor(d: DeviceSpec): LinkProfile {
-  if (d.link.profile === 'lora') return loraProfile({ sf: d.link.sf, dutyCycle: d.link.dutyCycle })
-  if (d.link.profile === 'ble-uart') return bleUartProfile()
-  return rawProfile()
-}
-
-function modelFor(d: DeviceSpec) {
-  const common = { loss: d.link.loss, reorder: d.link.reorder, duplicate: d.link.duplicate, latencyMs: d.link.latencyMs }
-  if (d.link.profile === 'lora') return loraLinkModel({ sf: d.link.sf, ...common, dutyCycle: { ratio: d.link.dutyCycle, windowMs: 3_600_000 } })
-  if (d.link.profile === 'ble-uart') return bleUartLinkModel(common)
-  return { ...ideal(), ...common }
 }
 
 /** The gateway's side of a device's link: on LoRa, the RX2 downlink sub-band's 10 % duty cycle when the device's is lower. */
@@ -407,17 +394,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
 
     // Summary and checks.
     const plaintext = seen.plaintext
-    const radio = { frames: 0, bytes: 0, airtime_ms: 0, lost: 0, duplicated: 0, reordered: 0, duty_violations: 0 }
-    for (const d of devices) for (const m of [d.up, d.down]) {
-      const s = m.stats
-      radio.frames += s.sent
-      radio.bytes += s.bytes
-      radio.airtime_ms += s.airtimeMs
-      radio.lost += s.lost
-      radio.duplicated += s.duplicated
-      radio.reordered += s.reordered
-      radio.duty_violations += s.dutyViolations
-    }
+    const radio = radioTotals(devices.flatMap((d) => [d.up, d.down]))
     const renewals = devices.reduce((n, d) => n + (d.channel?.renewals ?? 0), 0)
     const days = clock.now() / DAY_MS
     const first = heapByDay[0] ?? heapMb()
