@@ -140,10 +140,14 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     }, ms)
     timers.add(h)
   }
+  /** Runs `fn` at first, first + ms, first + 2 ms…, in absolute simulated time: a timer that fires late does not delay the next. */
   const every = (ms: number, fn: () => void, first = ms): void => {
+    const start = clock.now() + first
+    let k = 0
     const tick = (): void => {
       fn()
-      after(ms, tick)
+      k++
+      after(Math.max(0, start + k * ms - clock.now()), tick)
     }
     after(first, tick)
   }
