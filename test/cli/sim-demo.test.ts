@@ -44,6 +44,10 @@ it('sim list names the bundled scenarios; sim run FILE --json runs one', async (
   const s = JSON.parse(r.out) as Summary
   assert.equal(s.scenario, 'heart-rate')
   assert.equal(s.ok, true)
+  // a bundled scenario by the name sim list prints
+  const byName = await run(['sim', 'run', 'heart-rate', '--seed', 'docs', '--json'])
+  assert.equal(byName.code, 0, byName.err)
+  assert.equal((JSON.parse(byName.out) as Summary).scenario, 'heart-rate')
   const missing = await run(['sim', 'run', 'no/such/file.yaml'])
   assert.equal(missing.code, 1)
   assert.match(missing.err, /^error CONFIG_INVALID: no\/such\/file\.yaml: cannot read/m)
