@@ -137,7 +137,8 @@ async function mqttRoundTrips(ctx: BenchContext, url: string, iterations: number
     const back = na.startWorker('back', (_c, msg) => routeWaiter.resolve(msg.payload))
 
     // (c) the channel: KK, the echo worker behind the listener.
-    startSecureChannelListener(nb, 'L', { protocol: PROTOCOL, s: sb, crypto, auth: knownPeers([{ staticKey: sa.publicKey }]), initiatorStatics: [sa.publicKey], deliverTo: echo })
+    // `echo` also serves variant (b) without a channel: a public service, so not channel-only.
+    startSecureChannelListener(nb, 'L', { protocol: PROTOCOL, s: sb, crypto, auth: knownPeers([{ staticKey: sa.publicKey }]), initiatorStatics: [sa.publicKey], deliverTo: echo, deliverToAnyone: true })
     const chanWaiter = new Waiter()
     const ch: SecureChannel = await createSecureChannel(na, [tb.address, local('L')], {
       protocol: PROTOCOL, s: sa, rs: sb.publicKey, crypto, auth: knownPeers([{ staticKey: sb.publicKey }]), deliverTo: (p) => chanWaiter.resolve(p),
