@@ -199,28 +199,9 @@ export class ReliableSender {
         this.count('reliable.send_error')
       },
     )
-    this.arm(seq, o, Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs))
-  }
-
-  /**
-   * The retransmission timer of `seq`. When it expires and an older message is
-   * still unacknowledged, only the oldest is retransmitted on timeout (the
-   * others wait their turn, counted `reliable.timeout_deferred`): the path is
-   * lost or congested, and every outstanding message going out again at once
-   * on a duty-cycled radio queues frames behind frames until the round trip,
-   * and so the timeouts, only grow (seen as congestion collapse in a month's
-   * soak). Isolated losses of later messages are still repaired by fast
-   * retransmit as selective ACKs come back.
-   */
-  private arm(seq: number, o: Outstanding, wait: number): void {
+    const wait = Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
     o.timer = this.clock.setTimeout(() => {
       if (!this.outstanding.has(seq)) return
-      const oldest = this.outstanding.keys().next().value
-      if (oldest !== undefined && oldest !== seq) {
-        this.count('reliable.timeout_deferred')
-        this.arm(seq, o, Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs))
-        return
-      }
       if (o.attempts > this.opts.maxRetransmits) {
         this.outstanding.delete(seq)
         this.count('reliable.delivery_failed')
