@@ -58,6 +58,8 @@ interface Outstanding {
   confirm?: () => void
   /** The last transmission failed locally (never went out, e.g. the session had expired). */
   failed?: boolean
+  /** The last transmission has not left this node yet (it waits in a duty-cycled radio's send queue). */
+  sending?: boolean
 }
 
 /** RFC 6298 gains: SRTT ← 7/8 SRTT + 1/8 R, RTTVAR ← 3/4 RTTVAR + 1/4 |SRTT − R|. */
@@ -189,12 +191,15 @@ export class ReliableSender {
     o.attempts++
     if (o.attempts > 1) this.count('reliable.retransmitted')
     o.failed = false
+    o.sending = true
     this.transmit(concat(encodeVarint(seq), o.payload)).then(
       (confirm) => {
+        o.sending = false
         // The earliest transmission that went out: whichever copy arrived, the receiver holds at least its counter.
         if (confirm && !o.confirm) o.confirm = confirm
       },
       () => {
+        o.sending = false
         o.failed = true
         this.count('reliable.send_error')
       },
@@ -202,12 +207,27 @@ export class ReliableSender {
     const wait = Math.min(this.rto * 2 ** (o.attempts - 1), this.opts.maxBackoffMs)
     o.timer = this.clock.setTimeout(() => {
       if (!this.outstanding.has(seq)) return
+      if (o.sending) {
+        // The last copy is still queued behind the radio's duty cycle: another copy would only queue behind it
+        // (on a LoRa link at 10 %, copies piled up until round trips and timeouts only grew). Wait for it to leave.
+        this.count('reliable.retransmit_still_queued')
+        this.rearm(seq, o, wait)
+        return
+      }
       if (o.attempts > this.opts.maxRetransmits) {
         this.outstanding.delete(seq)
         this.count('reliable.delivery_failed')
         o.reject(new HopsealError(ErrorCode.CHANNEL_DELIVERY_FAILED, `message ${seq} not acknowledged after ${o.attempts} transmissions`))
         return
       }
+      this.fire(seq, o)
+    }, wait)
+  }
+
+  private rearm(seq: number, o: Outstanding, wait: number): void {
+    o.timer = this.clock.setTimeout(() => {
+      if (!this.outstanding.has(seq)) return
+      if (o.sending) return this.rearm(seq, o, wait)
       this.fire(seq, o)
     }, wait)
   }

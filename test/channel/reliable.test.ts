@@ -110,6 +110,25 @@ describe('reliable mode units', () => {
     assert.ok(acks.every((n) => n >= 1), `no ack sent before its delivery: ${acks}`)
   })
 
+  it('a copy still waiting in the send queue (duty cycle) is not joined by another: the timer waits for it to leave', async () => {
+    const clock = new ManualClock()
+    let sent = 0
+    let leave: () => void = () => undefined
+    const tx = new ReliableSender({ ...opts, ackTimeoutMs: 1000, minAckTimeoutMs: 50, maxBackoffMs: 8000 }, clock, () => {
+      sent++
+      return new Promise<void>((r) => (leave = r)) // resolves when the radio actually sends it
+    }, () => undefined)
+    const p = tx.send(utf8('x'))
+    for (let i = 0; i < 5; i++) clock.advance(1000)
+    assert.equal(sent, 1, 'five timeouts while the first copy is still queued: no second copy')
+    leave()
+    await Promise.resolve()
+    clock.advance(1000)
+    assert.equal(sent, 2, 'once it left, the next timeout retransmits')
+    tx.onAck(1)
+    await p
+  })
+
   it('the retransmission timeout follows the measured RTT (RFC 6298), floored and capped; retransmitted acks are not samples', async () => {
     const clock = new ManualClock()
     const sent: Uint8Array[] = []
@@ -126,6 +145,7 @@ describe('reliable mode units', () => {
     // A message acknowledged only after a retransmission (Karn) does not move the estimate.
     const before = tx.rto
     const p = tx.send(utf8('slow'))
+    await Promise.resolve() // the first transmission leaves (a copy still in the send queue is not retransmitted)
     clock.advance(before) // the timer fires: second transmission
     assert.equal(sent.length, 22)
     clock.advance(5000)
