@@ -20,14 +20,16 @@ import { Atecc608Sim } from './sim.ts'
 import { serveKitOnTty } from './serve-tty.ts'
 
 const USAGE = `usage: atecc608-sim --tty PATH [--state FILE] [--seed TEXT] [--timing instant|realtime]
-                    [--firmware kp|kh] [--revision A|B] [--strict] [--unprovisioned]
+                    [--firmware kp|kh] [--revision A|B] [--lax] [--unprovisioned]
   --tty PATH        serial device to serve on (a socat PTY end, or a real UART)
   --state FILE      device state file: loaded when present, written on every non-volatile change
-  --seed TEXT       deterministic RNG (reproducible keys and Random)
+  --seed TEXT       deterministic RNG and serial number for a new device; a device restarted
+                    from --state continues its RNG stream (Random never repeats, as on silicon)
   --timing MODE     instant (default) or realtime (spec A3 M0 execution times)
   --firmware D      reply dialect: kp (Trust Platform, default) or kh (cryptoauthlib kit_host)
   --revision R      A (00 00 60 02, default) or B (00 00 60 03)
-  --strict          enforce the data-sheet (†) lock rules
+  --lax             do not enforce the data-sheet (†) lock rules (strict is the default;
+                    --strict is accepted and changes nothing)
   --unprovisioned   start factory-fresh (zones unlocked) instead of hopseal-provisioned`
 
 interface CliArgs {
@@ -55,6 +57,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       firmware: { type: 'string', default: 'kp' },
       revision: { type: 'string', default: 'A' },
       strict: { type: 'boolean', default: false },
+      lax: { type: 'boolean', default: false },
       unprovisioned: { type: 'boolean', default: false },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -62,6 +65,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   })
   if (values.help) throw new Error(USAGE)
   if (!values.tty) throw new Error(`--tty is required\n${USAGE}`)
+  if (values.lax && values.strict) throw new Error(`--lax and --strict contradict each other\n${USAGE}`)
   const oneOf = <T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T => {
     if (!allowed.includes(v as T)) throw new Error(`--${name} expected ${allowed.join('|')}, got ${String(v)}\n${USAGE}`)
     return v as T
@@ -73,7 +77,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     timing: oneOf('timing', values.timing, ['instant', 'realtime'] as const),
     firmware: oneOf('firmware', values.firmware, ['kp', 'kh'] as const),
     revision: oneOf('revision', values.revision, ['A', 'B'] as const),
-    strict: values.strict === true,
+    strict: values.lax !== true,
     provisioned: values.unprovisioned !== true,
     exitOnStdinClose: values['exit-on-stdin-close'] === true,
   }

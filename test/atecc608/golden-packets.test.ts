@@ -138,7 +138,7 @@ describe('ATECC608 golden packets (spec A1–A3), simulator side', () => {
   })
 
   it('reads the config zone and its lock word as the spec maps them', () => {
-    const sim = Atecc608Sim.create({ provisioned: false })
+    const sim = Atecc608Sim.create({ provisioned: false, serialNumber: h('01 23 00 00 04 05 06 07 EE') })
     const blk0 = talk(sim, h('07 02 80 00 00 09 AD'))
     assert.equal(blk0.length, 35)
     assert.ok(checkCrc(blk0))

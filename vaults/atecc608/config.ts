@@ -29,15 +29,41 @@ export const MAP_KEY_CONFIG = 0x003c
 /** Slots 0–7 hold P-256 private keys; slot 8 (416 bytes) holds the slot map; 9–15 as the reference image. */
 export const HOPSEAL_KEY_SLOTS = [0, 1, 2, 3, 4, 5, 6, 7] as const
 export const HOPSEAL_MAP_SLOT = 8
+/** The slot hopseal's configuration uses for an I/O protection key when asked for one. */
+export const HOPSEAL_IO_KEY_SLOT = 9
+/**
+ * SlotConfig of an I/O protection key slot: WriteConfig Never (8), WriteKey F,
+ * IsSecret, NoMac, ReadKey F: written once before the data lock, never read,
+ * never written again, not usable by MAC.
+ */
+export const IO_KEY_SLOT_CONFIG = 0x8f9f
+/** KeyConfig of an I/O protection key slot: KeyType SHA/data (7), not lockable. */
+export const IO_KEY_KEY_CONFIG = 0x001c
+
+export interface HopsealConfigOptions {
+  /**
+   * Put an I/O protection key in this slot (9–15) and enable it
+   * (ChipOptions.IOProtKeyEnable): ECDH and KDF results can then cross the bus
+   * encrypted. The key itself is written by provisioning.
+   */
+  ioProtectionKeySlot?: number
+  /**
+   * With an I/O protection key: ChipOptions.ECDHProt = 1, the chip encrypts
+   * every ECDH output, so a shared secret never crosses the bus in clear
+   * (default true). False leaves clear output allowed (ECDHProt 0).
+   */
+  requireEncryptedEcdh?: boolean
+}
 
 /**
  * hopseal's configuration: the reference image with slots 0–7 as GenKey-capable
- * P-256 private keys (sign + ECDH in clear), slot 8 as a clear read/write data
- * slot for the slot map, ChipOptions 0 (no I/O protection key: ECDH output in
- * clear, as Noise needs the shared secret on the host), lock bytes unlocked,
- * revision 608A. Bytes 0–15 are factory bytes and are never written.
+ * P-256 private keys (sign + ECDH), slot 8 as a clear read/write data slot for
+ * the slot map, lock bytes unlocked, revision 608A. Bytes 0–15 are factory
+ * bytes and are never written. By default ChipOptions is 0 (no I/O protection
+ * key: ECDH output in clear); with `ioProtectionKeySlot` the chip encrypts ECDH
+ * output with that key (docs/hardware.md "I/O protection key").
  */
-export function hopsealConfig(): Uint8Array {
+export function hopsealConfig(opts: HopsealConfigOptions = {}): Uint8Array {
   const c = REFERENCE_CONFIG.slice()
   c.set([0x00, 0x00, 0x60, 0x02], ConfigOffset.REVISION)
   for (const s of HOPSEAL_KEY_SLOTS) {
@@ -46,7 +72,15 @@ export function hopsealConfig(): Uint8Array {
   }
   setU16(c, ConfigOffset.SLOT_CONFIG + 2 * HOPSEAL_MAP_SLOT, MAP_SLOT_CONFIG)
   setU16(c, ConfigOffset.KEY_CONFIG + 2 * HOPSEAL_MAP_SLOT, MAP_KEY_CONFIG)
-  setU16(c, ConfigOffset.CHIP_OPTIONS, 0x0000)
+  let chipOptions = 0x0000
+  const io = opts.ioProtectionKeySlot
+  if (io !== undefined) {
+    if (!Number.isInteger(io) || io < 9 || io > 15) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `ioProtectionKeySlot expected 9..15, got ${io}`)
+    setU16(c, ConfigOffset.SLOT_CONFIG + 2 * io, IO_KEY_SLOT_CONFIG)
+    setU16(c, ConfigOffset.KEY_CONFIG + 2 * io, IO_KEY_KEY_CONFIG)
+    chipOptions = (io << 12) | 0x0002 | (opts.requireEncryptedEcdh === false ? 0 : 0x0100)
+  }
+  setU16(c, ConfigOffset.CHIP_OPTIONS, chipOptions)
   c[ConfigOffset.LOCK_VALUE] = LOCK_UNLOCKED
   c[ConfigOffset.LOCK_CONFIG] = LOCK_UNLOCKED
   setU16(c, ConfigOffset.SLOT_LOCKED, 0xffff)
@@ -174,6 +208,14 @@ export class ConfigZone {
   }
   get aesEnabled(): boolean {
     return (this.bytes[ConfigOffset.AES_ENABLE]! & 1) !== 0
+  }
+  /** The I/O protection key slot when ChipOptions.IOProtKeyEnable (bit 1) is set, else undefined. */
+  get ioProtectionKeySlot(): number | undefined {
+    return this.chipOptions & 0x02 ? (this.chipOptions >> 12) & 0xf : undefined
+  }
+  /** ChipOptions.ECDHProt (bits 9:8): 0 clear ECDH output allowed, 1 always encrypted, 2 never output. */
+  get ecdhProtection(): number {
+    return (this.chipOptions >> 8) & 3
   }
   /** Slots usable as vault keys: P-256 private, GenKey allowed, ext sign or ECDH, not locked. */
   keySlots(): number[] {

@@ -6,20 +6,29 @@
 /** Opcodes (spec A3 table; [CAL calib_command.h]). */
 export const Opcode = {
   READ: 0x02,
+  MAC: 0x08,
+  /** ATSHA204A/ATECC508A only: the 608 has no HMAC command (SHA HMAC mode instead). */
+  HMAC: 0x11,
   WRITE: 0x12,
+  GENDIG: 0x15,
   NONCE: 0x16,
   LOCK: 0x17,
   RANDOM: 0x1b,
+  DERIVE_KEY: 0x1c,
+  UPDATE_EXTRA: 0x20,
   COUNTER: 0x24,
+  CHECKMAC: 0x28,
   INFO: 0x30,
   GENKEY: 0x40,
   SIGN: 0x41,
   ECDH: 0x43,
   VERIFY: 0x45,
+  PRIVWRITE: 0x46,
   SHA: 0x47,
   AES: 0x51,
   KDF: 0x56,
   SELFTEST: 0x77,
+  SECUREBOOT: 0x80,
 } as const
 export type Opcode = (typeof Opcode)[keyof typeof Opcode]
 
@@ -78,9 +87,19 @@ export const ConfigOffset = {
   AES_ENABLE: 13,
   I2C_ENABLE: 14,
   I2C_ADDRESS: 16,
+  COUNT_MATCH: 18,
   CHIP_MODE: 19,
   SLOT_CONFIG: 20,
+  /** Counter[0] bytes 52–59, Counter[1] bytes 60–67 (monotonic counters, spec A3 config map). */
+  COUNTER0: 52,
+  COUNTER1: 60,
   USE_LOCK: 68,
+  VOLATILE_KEY_PERMISSION: 69,
+  SECURE_BOOT: 70,
+  KDF_IV_LOC: 72,
+  KDF_IV_STR: 73,
+  USER_EXTRA: 84,
+  USER_EXTRA_ADD: 85,
   LOCK_VALUE: 86,
   LOCK_CONFIG: 87,
   SLOT_LOCKED: 88,
@@ -152,6 +171,13 @@ export const InfoMode = { REVISION: 0x00, KEY_VALID: 0x01, STATE: 0x02, GPIO: 0x
  * floor; the simulator uses them in `realtime` mode.
  */
 export const EXEC_TIME_M0_MS: Record<number, number> = {
+  [Opcode.CHECKMAC]: 40,
+  [Opcode.DERIVE_KEY]: 50,
+  [Opcode.GENDIG]: 25,
+  [Opcode.MAC]: 55,
+  [Opcode.PRIVWRITE]: 50,
+  [Opcode.SECUREBOOT]: 80,
+  [Opcode.UPDATE_EXTRA]: 10,
   [Opcode.INFO]: 5,
   [Opcode.RANDOM]: 23,
   [Opcode.NONCE]: 20,
@@ -191,3 +217,66 @@ export const DEFAULT_I2C_ADDRESS = 0x60
 
 /** Retries of one command or command sequence on CRC errors, watchdog and ECC-fault statuses. */
 export const DEFAULT_RETRIES = 3
+
+/** GenDig zones (param1) ([CAL] GENDIG_ZONE_*). */
+export const GenDigZone = { CONFIG: 0, OTP: 1, DATA: 2, SHARED_NONCE: 3, COUNTER: 4, KEY_CONFIG: 5 } as const
+
+/** MAC / CheckMac mode bits ([CAL] MAC_MODE_*, CHECKMAC_MODE_*). */
+export const MacMode = { BLOCK2_TEMPKEY: 0x01, BLOCK1_TEMPKEY: 0x02, SOURCE_FLAG_MATCH: 0x04, INCLUDE_OTP_88: 0x10, INCLUDE_OTP_64: 0x20, INCLUDE_SN: 0x40 } as const
+/** Valid MAC mode bits (bits 3 and 7 are 0). */
+export const MAC_MODE_MASK = 0x77
+/** Valid CheckMac mode bits (bits 3, 4, 6 and 7 are 0). */
+export const CHECKMAC_MODE_MASK = 0x27
+
+/** DeriveKey param1 bit 2: must match TempKey.SourceFlag ([CAL] DERIVE_KEY_RANDOM_FLAG). */
+export const DERIVE_KEY_RANDOM_FLAG = 0x04
+
+/** UpdateExtra modes: 00 UserExtra (byte 84), 01 UserExtraAdd (byte 85). */
+export const UpdateExtraMode = { USER_EXTRA: 0x00, USER_EXTRA_ADD: 0x01 } as const
+
+/** PrivWrite param1: 00 clear (only before the data lock), 40 encrypted with a MAC. */
+export const PRIVWRITE_ENCRYPT = 0x40
+
+/** Write param1 bit 6: encrypted data followed by a 32-byte MAC. */
+export const WRITE_ENCRYPTED = 0x40
+
+/** KDF mode fields and details bits ([CAL] KDF_MODE_*, KDF_DETAILS_*). */
+export const KdfMode = {
+  SOURCE_TEMPKEY: 0x00,
+  SOURCE_TEMPKEY_UP: 0x01,
+  SOURCE_SLOT: 0x02,
+  SOURCE_ALTKEYBUF: 0x03,
+  TARGET_TEMPKEY: 0x00,
+  TARGET_TEMPKEY_UP: 0x04,
+  TARGET_SLOT: 0x08,
+  TARGET_ALTKEYBUF: 0x0c,
+  TARGET_OUTPUT: 0x10,
+  TARGET_OUTPUT_ENC: 0x14,
+  ALG_PRF: 0x00,
+  ALG_AES: 0x20,
+  ALG_HKDF: 0x40,
+} as const
+export const KdfDetails = {
+  PRF_KEY_LEN_16: 0x000,
+  PRF_KEY_LEN_32: 0x001,
+  PRF_KEY_LEN_48: 0x002,
+  PRF_KEY_LEN_64: 0x003,
+  PRF_TARGET_LEN_64: 0x100,
+  PRF_AEAD_MODE1: 0x200,
+  HKDF_MSG_LOC_SLOT: 0x0,
+  HKDF_MSG_LOC_TEMPKEY: 0x1,
+  HKDF_MSG_LOC_INPUT: 0x2,
+  HKDF_MSG_LOC_IV: 0x3,
+  HKDF_ZERO_KEY: 0x4,
+} as const
+
+/** SecureBoot modes ([CAL] SECUREBOOT_MODE_*): 05 Full, 06 FullStore, 07 FullCopy; flags 40 prohibit, 80 encrypted digest + MAC. */
+export const SecureBootMode = { FULL: 0x05, FULL_STORE: 0x06, FULL_COPY: 0x07, PROHIBIT: 0x40, ENC_MAC: 0x80 } as const
+/** SecureBootConfig bits 1:0 (config bytes 70–71): disabled, FullBoth, FullSig, FullDig. */
+export const SecureBootConfigMode = { DISABLED: 0, FULL_BOTH: 1, FULL_SIG: 2, FULL_DIG: 3 } as const
+
+/** Info mode 04 param2: 0000 read the persistent latch, 0002 clear it, 0003 set it ([CAL] INFO_PARAM2_*). */
+export const InfoLatch = { READ: 0x0000, CLEAR: 0x0002, SET: 0x0003 } as const
+
+/** Nonce param2 bit 15: TempKey calculation mode (the new TempKey is returned instead of the RNG output). */
+export const NONCE_CALC_TEMPKEY = 0x8000

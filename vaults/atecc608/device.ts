@@ -103,7 +103,7 @@ export class Atecc608Device {
           if (r.status === Status.SUCCESS && cmd.expectedData === 0) return new Uint8Array(0)
           throw new DeviceStatusError(r.status === Status.SUCCESS ? Status.PARSE_ERROR : r.status, cmd.name)
         }
-        if (r.data.length !== cmd.expectedData) throw new ResponseCorrupt(`${cmd.name}: expected ${cmd.expectedData} data bytes, got ${r.data.length}`)
+        if (cmd.expectedData >= 0 && r.data.length !== cmd.expectedData) throw new ResponseCorrupt(`${cmd.name}: expected ${cmd.expectedData} data bytes, got ${r.data.length}`)
         return r.data
       },
       runStatus: async (cmd) => {

@@ -7,8 +7,11 @@
  *   slot (the old key is destroyed) and the slot is released in the slot map;
  * - sign → SHA-256 on the host, Random(00) (cryptoauthlib's seed refresh),
  *   Nonce(43) pass-through into the message digest buffer, Sign(A0);
- * - ecdh → ECDH(0C) with clear output; `ephemeralKey()` → GenKey(04, FFFF)
- *   and ECDH(0D) with the private key in TempKey;
+ * - ecdh → ECDH(0C) with clear output, or ECDH(0E) with output encrypted by
+ *   the I/O protection key when the chip has one and the vault was given it
+ *   (`ioProtectionKey`): the shared secret then never crosses the bus in
+ *   clear; `ephemeralKey()` → GenKey(04, FFFF) and ECDH(0D / 0F) with the
+ *   private key in TempKey;
  * - publicKey → GenKey(00) (cached); random → Random(00).
  *
  * Persistent keys are recorded in the slot map on the device (./slot-map.ts);
@@ -31,10 +34,12 @@ import {
   type Vault,
   type VaultCapabilities,
 } from '../../src/vault/index.ts'
-import { Zone, slotSize } from './constants.ts'
+import { Status, Zone, slotSize } from './constants.ts'
 import * as C from './commands.ts'
 import { ConfigZone } from './config.ts'
 import { Atecc608Device, type DeviceOptions } from './device.ts'
+import { ioDecrypt } from './host.ts'
+import { DeviceStatusError } from './packet.ts'
 import { decodeSlotMap, encodeSlotMap, type SlotMapEntry } from './slot-map.ts'
 import type { Transport } from './transport.ts'
 
@@ -46,6 +51,13 @@ export interface Atecc608VaultOptions extends DeviceOptions {
   mapSlot?: number
   /** Destroy a deleted key by running GenKey over its slot (default true). */
   shredOnDelete?: boolean
+  /**
+   * The chip's I/O protection key (32 bytes, the one provisioning wrote). With
+   * it, on a chip whose configuration enables the key, ECDH output crosses the
+   * bus encrypted (mode 0E / 0F) and is decrypted here. Required when the chip
+   * encrypts every ECDH output (ChipOptions.ECDHProt = 1).
+   */
+  ioProtectionKey?: Uint8Array
   signal?: AbortSignal
 }
 
@@ -77,6 +89,8 @@ export class Atecc608Vault implements Vault {
   private mapImage: Uint8Array
   private closed = false
   private ephemeralGen = 0
+  /** The I/O protection key when ECDH output is to be encrypted on the bus. */
+  private readonly ioKey: Uint8Array | undefined
 
   private constructor(device: Atecc608Device, config: ConfigZone, mapImage: Uint8Array, opts: Atecc608VaultOptions) {
     this.device = device
@@ -87,6 +101,7 @@ export class Atecc608Vault implements Vault {
     this.mapSlot = opts.mapSlot ?? (config.isClearDataSlot(8) ? 8 : undefined)
     this.shred = opts.shredOnDelete ?? true
     this.mapImage = mapImage
+    this.ioKey = config.ioProtectionKeySlot !== undefined && opts.ioProtectionKey ? opts.ioProtectionKey.slice() : undefined
   }
 
   /**
@@ -99,6 +114,12 @@ export class Atecc608Vault implements Vault {
     const config = new ConfigZone(await readConfigZone(device, opts.signal))
     if (!config.configLocked || !config.dataLocked) {
       throw new HopsealError(ErrorCode.VAULT_DEVICE_ERROR, 'ATECC608 is not provisioned (config and data zones must be locked): run the provisioning command first')
+    }
+    if (opts.ioProtectionKey !== undefined && (!(opts.ioProtectionKey instanceof Uint8Array) || opts.ioProtectionKey.length !== 32)) {
+      throw new HopsealError(ErrorCode.INVALID_LENGTH, 'ioProtectionKey expected 32 bytes')
+    }
+    if (config.ioProtectionKeySlot !== undefined && config.ecdhProtection === 1 && opts.ioProtectionKey === undefined) {
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `this ATECC608 encrypts every ECDH output with its I/O protection key (slot ${config.ioProtectionKeySlot}): pass ioProtectionKey`)
     }
     const mapSlot = opts.mapSlot ?? (config.isClearDataSlot(8) ? 8 : undefined)
     if (mapSlot !== undefined && !config.isClearDataSlot(mapSlot)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `slot ${mapSlot} cannot hold the slot map (needs clear reads and writes)`)
@@ -117,7 +138,22 @@ export class Atecc608Vault implements Vault {
   }
 
   capabilities(): VaultCapabilities {
-    return { sign: [...CAPS.sign], ecdh: [...CAPS.ecdh] }
+    // ECDHProt 2: the chip never hands an ECDH result to the host
+    return { sign: [...CAPS.sign], ecdh: this.config.ecdhProtection >= 2 ? [] : [...CAPS.ecdh] }
+  }
+
+  /** True when ECDH results cross the bus encrypted with the I/O protection key. */
+  get ecdhEncrypted(): boolean {
+    return this.ioKey !== undefined
+  }
+
+  /** Runs an ECDH command, encrypted on the bus when the vault has the I/O protection key. */
+  private async runEcdh(s: { run(c: C.Command): Promise<Uint8Array> }, slot: number | 'tempkey', xy: Uint8Array): Promise<Uint8Array> {
+    if (!this.ioKey) return s.run(C.ecdh(slot, xy))
+    const r = await s.run(C.ecdh(slot, xy, { encrypted: true }))
+    const secret = ioDecrypt(this.ioKey, r.subarray(32, 64), r.subarray(0, 32))
+    wipe(r)
+    return secret
   }
 
   /** Number of configured key slots and how many are free. */
@@ -203,10 +239,11 @@ export class Atecc608Vault implements Vault {
     const e = this.entry(h, opts)
     checkPeerPublicFor('p256', peerPublic)
     const xy = this.crypto.p256Point(peerPublic, false).slice(1) // INVALID_POINT for anything off the curve
+    if (this.config.ecdhProtection >= 2) throw new HopsealError(ErrorCode.VAULT_OPERATION_UNSUPPORTED, 'this ATECC608 never outputs an ECDH result (ChipOptions.ECDHProt = 2)')
     return this.device.transaction(
       async (s) => {
         this.entry(h, opts)
-        return s.run(C.ecdh(e.entry.slot, xy))
+        return this.runEcdh(s, e.entry.slot, xy)
       },
       { signal: opts.signal },
     )
@@ -214,8 +251,11 @@ export class Atecc608Vault implements Vault {
 
   /**
    * A P-256 ephemeral key generated inside the chip, in TempKey (GenKey 04 FFFF);
-   * DH with ECDH mode 0D. Usable as a Noise `e` factory. Invalid once another
-   * ephemeral is made or the device sleeps (then dh throws VAULT_KEY_NOT_FOUND / VAULT_DEVICE_ERROR).
+   * DH with ECDH mode 0D (0F encrypted). Usable as a Noise `e` factory. Invalid
+   * once another ephemeral is made, the device sleeps, or a command replaces or
+   * invalidates TempKey — a Sign does, because its Nonce into the message
+   * digest buffer clears TempKey.Valid (cryptoauthlib's `atcah_nonce`): dh then
+   * throws VAULT_KEY_NOT_FOUND.
    */
   async ephemeralKey(opts: CallOptions = {}): Promise<TempKeyEphemeral> {
     this.checkOpen()
@@ -231,7 +271,14 @@ export class Atecc608Vault implements Vault {
         const pxy = this.crypto.p256Point(peer, false).slice(1)
         return this.device.transaction(async (s) => {
           if (gen !== this.ephemeralGen) throw new HopsealError(ErrorCode.VAULT_KEY_NOT_FOUND, 'the TempKey ephemeral was replaced by a newer one')
-          return s.run(C.ecdh('tempkey', pxy))
+          try {
+            return await this.runEcdh(s, 'tempkey', pxy)
+          } catch (err) {
+            if (err instanceof DeviceStatusError && err.status === Status.EXECUTION_ERROR) {
+              throw new HopsealError(ErrorCode.VAULT_KEY_NOT_FOUND, 'the TempKey ephemeral is gone (the chip slept, or a later command such as a Sign replaced TempKey)', { cause: err })
+            }
+            throw err
+          }
         })
       },
     }
