@@ -185,30 +185,54 @@ export function shaWriteContext(context: Uint8Array): Command {
   return cmd('SHA', Opcode.SHA, ShaMode.WRITE_CONTEXT, context.length, context, 0)
 }
 
-/** Config/OTP address: (block << 3) | word (spec A3 "Addresses"). */
+function checkWord(word: number): void {
+  if (!Number.isInteger(word) || word < 0 || word > 7) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `word expected 0..7, got ${word}`)
+}
+
+/** Config/OTP address: (block << 3) | word (spec A3 "Addresses"); config blocks 0–3 (OTP uses 0–1). */
 export function zoneAddress(block: number, word = 0): number {
+  if (!Number.isInteger(block) || block < 0 || block > 3) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `config/OTP block expected 0..3, got ${block}`)
+  checkWord(word)
   return (block << 3) | word
 }
-/** Data address: (block << 8) | (slot << 3) | word. */
+/** Data address: (block << 8) | (slot << 3) | word; the block must lie in the slot (36, 416 or 72 bytes). */
 export function dataAddress(slot: number, block: number, word = 0): number {
   checkSlot(slot)
+  checkWord(word)
+  if (!Number.isInteger(block) || block < 0 || block * 32 >= slotSize(slot)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `slot ${slot} has blocks 0..${slotBlocks(slot) - 1}, got ${block}`)
   return (block << 8) | (slot << 3) | word
+}
+
+/**
+ * Refuses an address with reserved bits set ([CAL] ATCA_ADDRESS_MASK_CONFIG
+ * 001F, _OTP 000F; data: bit 7 and bits 12–15). The chip answers such an
+ * address with a parse error; it never aliases it to another slot.
+ */
+function checkAddress(zone: number, address: number, length: number): void {
+  if (zone !== Zone.CONFIG && zone !== Zone.OTP && zone !== Zone.DATA) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `zone expected 0..2, got ${zone}`)
+  const reserved = zone === Zone.CONFIG ? ~0x001f : zone === Zone.OTP ? ~0x000f : 0xf080
+  if (!Number.isInteger(address) || address < 0 || address > 0xffff || (address & reserved) !== 0) {
+    throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `address 0x${Number(address).toString(16)} has reserved bits set for zone ${zone}`)
+  }
+  if (length === 32 && (address & 7) !== 0) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, '32-byte access needs word 0')
 }
 
 /** Read 4 or 32 bytes (spec A3 "Read"). */
 export function read(zone: number, address: number, length: 4 | 32): Command {
-  if (zone !== Zone.CONFIG && zone !== Zone.OTP && zone !== Zone.DATA) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `zone expected 0..2, got ${zone}`)
+  checkAddress(zone, address, length)
   return cmd('Read', Opcode.READ, zone | (length === 32 ? ZONE_READWRITE_32 : 0), address, undefined, length)
 }
 
-/** Clear write of 4 or 32 bytes. */
+/** Clear write of 4 or 32 bytes (32 bytes to a partial last block: the chip writes the bytes that fit). */
 export function write(zone: number, address: number, data: Uint8Array): Command {
   checkLen('Write data', data, 4, 32)
+  checkAddress(zone, address, data.length)
   return cmd('Write', Opcode.WRITE, zone | (data.length === 32 ? ZONE_READWRITE_32 : 0), address, data, 0)
 }
 
 /** Encrypted write of 32 bytes (zone | 80 | 40): `cipher` = data ⊕ TempKey, `mac` from host.ts `encryptWrite`. */
 export function writeEncrypted(zone: number, address: number, cipher: Uint8Array, mac: Uint8Array): Command {
+  checkAddress(zone, address, 32)
   checkLen('Write ciphertext', cipher, 32)
   checkLen('Write MAC', mac, 32)
   const data = new Uint8Array(64)

@@ -199,3 +199,36 @@ export function secureBootMac(p: { hashedKey: Uint8Array; digest: Uint8Array; si
   const p2 = p.param2 ?? 0
   return sha256(cat(need('hashed key', p.hashedKey, 32), need('digest', p.digest, 32), p.signature ? need('signature', p.signature, 64) : new Uint8Array(0), u8(Opcode.SECUREBOOT, p.mode, p2 & 0xff, p2 >> 8)))
 }
+
+/** Info(State) decoded: TempKey's flags and the authorization state. */
+export interface InfoState {
+  tempKeyValid: boolean
+  /** TempKey.SourceFlag: 'random' (0: a random Nonce) or 'input' (1: pass-through and other fixed input). */
+  source: 'random' | 'input'
+  keyId: number
+  genDigData: boolean
+  genKeyData: boolean
+  noMacFlag: boolean
+  authValid: boolean
+  authKeyId: number
+}
+
+/**
+ * Decodes the 4 bytes of Info(State): byte 0 = NoMacFlag(7) GenKeyData(6)
+ * GenDigData(5) SourceFlag(4) KeyID(3:0); byte 1 = TempKey.Valid(7)
+ * AuthKeyID(6:3) AuthValid(2). This is the layout cryptoauthlib-based hosts
+ * and Coldcard's firmware read (`I_TempKey_Valid(n) = (n >> 7) & 1` on byte 1).
+ */
+export function decodeInfoState(b: Uint8Array): InfoState {
+  need('Info(State)', b, 4)
+  return {
+    tempKeyValid: (b[1]! & 0x80) !== 0,
+    source: b[0]! & 0x10 ? 'input' : 'random',
+    keyId: b[0]! & 0x0f,
+    genDigData: (b[0]! & 0x20) !== 0,
+    genKeyData: (b[0]! & 0x40) !== 0,
+    noMacFlag: (b[0]! & 0x80) !== 0,
+    authValid: (b[1]! & 0x04) !== 0,
+    authKeyId: (b[1]! >> 3) & 0x0f,
+  }
+}
