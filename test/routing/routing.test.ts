@@ -148,7 +148,7 @@ describe('Node.close', () => {
     const got: string[] = []
     b.startWorker('w', (_c, m) => void got.push(new TextDecoder().decode(m.payload)))
     await a.send([address(TransportType.MEMORY, 'b'), local('w')], utf8('before'))
-    await new Promise((r) => setTimeout(r, 5))
+    for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 5)) // a loaded machine may take longer than one tick
     assert.deepEqual(got, ['before'])
     await b.close()
     assert.equal(b.hasWorker(local('w')), false)
