@@ -106,6 +106,16 @@ export function genKeyPublic(slot: number): Command {
   return cmd('GenKey', Opcode.GENKEY, GenKeyMode.PUBLIC, slot, undefined, 64)
 }
 
+/**
+ * GenKey with a PubKey digest (mode 08, or 0C to create the key first): also
+ * leaves SHA-256(TempKey ‖ 40 ‖ mode ‖ slot ‖ SN[8] ‖ SN[0:1] ‖ 25 × 00 ‖ X ‖ Y) in
+ * TempKey (GenKeyData set), the message an internal Sign signs over. Returns X‖Y.
+ */
+export function genKeyDigest(slot: number, createPrivate = false): Command {
+  checkSlot(slot)
+  return cmd('GenKey', Opcode.GENKEY, GenKeyMode.DIGEST | (createPrivate ? GenKeyMode.PRIVATE : 0), slot, undefined, 64)
+}
+
 /** Sign external: the 32-byte message in MsgDigBuf (A0, default) or TempKey (80); returns R‖S. */
 export function signExternal(slot: number, source: 'msgdigbuf' | 'tempkey' = 'msgdigbuf'): Command {
   checkSlot(slot)
