@@ -118,9 +118,6 @@ export class Atecc608Sim {
     const sim = new Atecc608Sim(blankState(factory), opts)
     if (opts.provisioned !== false) sim.provisionWithGenericCommands(target, opts.ioProtectionKey)
     else if (opts.ioProtectionKey !== undefined) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'ioProtectionKey is written by provisioning: not with provisioned: false')
-    sim.engine.opCounts.clear()
-    sim.link.stats.commands = 0
-    sim.link.stats.wakes = 0
     sim.persist()
     return sim
   }
@@ -155,7 +152,7 @@ export class Atecc608Sim {
     this.faults.push(f)
   }
 
-  /** Commands executed by opcode since creation (or the last reset). */
+  /** Commands executed by opcode since creation (including a default device's provisioning) or the last reset. */
   opCounts(): Map<number, number> {
     return new Map(this.engine.opCounts)
   }

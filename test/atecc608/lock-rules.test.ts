@@ -116,7 +116,7 @@ describe('ATECC608 lock rules and provisioning', () => {
     assert.equal(talk(sim, buildCommand(0x99, 0, 0)), PARSE)
     assert.equal(talk(sim, buildCommand(0x1b, 0x05, 0)), PARSE) // Random mode 5
     assert.equal(talk(sim, buildCommand(0x16, 0x43, 0, new Uint8Array(31))), PARSE) // Nonce wrong size
-    assert.equal(talk(sim, buildCommand(0x02, 0x82, C.dataAddress(8, 13))), PARSE) // beyond slot 8
+    assert.equal(talk(sim, buildCommand(0x02, 0x82, (13 << 8) | (8 << 3))), PARSE) // beyond slot 8 (block 13)
     assert.equal(talk(sim, buildCommand(0x24, 0x00, 2)), PARSE) // counter 2
     const bad = C.info().packet.slice()
     bad[6]! ^= 1
@@ -137,7 +137,7 @@ describe('ATECC608 lock rules and provisioning', () => {
         for (let word = 0; word < 8; word++) {
           for (const len of [4, 32] as const) {
             if (len === 32 && word !== 0) continue
-            const r = talk(sim, C.read(2, C.dataAddress(slot, block, word), len).packet)
+            const r = talk(sim, C.read(2, (block << 8) | (slot << 3) | word, len).packet)
             assert.ok(!leaks(r), `read slot ${slot} block ${block} word ${word}`)
             if (slot < 8 && r.length > 8 && (block * 32 + word * 4 < 36)) assert.fail(`private slot ${slot} readable`)
             tried++
@@ -153,7 +153,7 @@ describe('ATECC608 lock rules and provisioning', () => {
     }
     // seeded fuzz over every opcode the engine knows, random modes, slots and data lengths
     const rnd = deterministicRng('fuzz')
-    const opcodes = [0x02, 0x12, 0x16, 0x17, 0x1b, 0x24, 0x30, 0x40, 0x41, 0x43, 0x45, 0x47, 0x51, 0x56, 0x77]
+    const opcodes = [0x02, 0x08, 0x12, 0x15, 0x16, 0x17, 0x1b, 0x1c, 0x20, 0x24, 0x28, 0x30, 0x40, 0x41, 0x43, 0x45, 0x46, 0x47, 0x51, 0x56, 0x77, 0x80]
     const lens = [0, 3, 4, 16, 20, 32, 64, 128]
     for (let i = 0; i < 21_000; i++) {
       const b = rnd(4)
