@@ -983,6 +983,8 @@ async function keyPhase(): Promise<GeneratedExample> {
 
 /** 5. A renewal asked for by the responder, flight 1 lost once, the retransmission through the listener. */
 async function renewal(): Promise<GeneratedExample> {
+  // Renewal ephemerals must have a public key whose first byte is ≥ 0xc0 (renewal.ts): 06…06 (f5…) and
+  // 0a…0a (f7…) are the smallest repeated-byte X25519 private keys that qualify besides the static 02…02.
   const ik: Keys = { type: 'x25519', static: fill(0x01), ephemerals: [fill(0x0e), fill(0x06)] }
   const rk: Keys = { type: 'x25519', static: fill(0x02), ephemerals: [fill(0x0f), fill(0x0a)] }
   const rig = memoryRig({ protocol: KK25519, medium: 'ip', names: ['device', 'gateway'], listener: 'L', ik, rk, reply: (p) => (new TextDecoder().decode(p) === 'bpm=73' ? utf8('ok') : undefined) })
