@@ -21,6 +21,7 @@ import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker } from '
 import { SerialTransport, type LinkProfile } from '../../src/transports/serial/index.ts'
 import { startGateway, type DeviceOptions, type Gateway } from '../../src/transports/gateway/index.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
+import type { Transport } from '../../src/routing/transport.ts'
 import { WarpClock } from '../warp-clock.ts'
 import { modelLink, type ModelLink } from '../links/model.ts'
 import { memoryLinkPair } from '../links/memory-link.ts'
@@ -109,6 +110,32 @@ function keepOpen(link: FrameLink): FrameLink {
   }
 }
 
+/**
+ * Counts `t`'s messages from send to delivery on the clock (begin/end), so it
+ * does not jump while a message crosses the real broker over TCP.
+ */
+function tracked(t: Transport, clock: WarpClock): Transport {
+  return {
+    type: t.type,
+    get properties() {
+      return t.properties
+    },
+    send(to, bytes) {
+      clock.begin()
+      return t.send(to, bytes).catch((e: unknown) => {
+        clock.end() // never went out (or its fate is unknown): nothing to wait for
+        throw e
+      })
+    },
+    onReceive: (h) =>
+      t.onReceive((bytes, from) => {
+        clock.end()
+        h(bytes, from)
+      }),
+    close: () => t.close(),
+  }
+}
+
 function heapMb(): number {
   ;(globalThis as { gc?: () => void }).gc?.()
   return Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10
@@ -119,7 +146,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
   const emit = opts.onEvent ?? (() => undefined)
   const seed = opts.seed ?? spec.seed
   const wall0 = Date.now()
-  const clock = new WarpClock(spec.clockScale)
+  const clock = new WarpClock({ scale: spec.clockScale })
   const crypto = cryptoProvider('node')
   const rnd = seededRandom(`${seed}/readings`)
   const cleanups: (() => Promise<unknown>)[] = []
@@ -225,7 +252,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
       for (const dev of devices) gwSerial.addLink(dev.name, dev.gwEnd, dev.profile)
       const gwMqtt = await connectMqttTransport({ url: brokerUrl, name: spec.gateway.name, connectTimeoutMs: 10_000, reconnect: MQTT_RECONNECT })
       gwClient = gwMqtt
-      return startGateway({ node: gwNode, link: gwSerial, upstream: [gwMqtt], routes, devices: deviceModes, clock })
+      return startGateway({ node: gwNode, link: gwSerial, upstream: [tracked(gwMqtt, clock)], routes, devices: deviceModes, clock })
     }
     gateway = await startGw()
     cleanups.push(async () => gateway?.close())
@@ -241,7 +268,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     for (const [name, a] of apps) {
       const t = await connectMqttTransport({ url: brokerUrl, name, connectTimeoutMs: 10_000, reconnect: MQTT_RECONNECT })
       mqttClients.push(t)
-      a.node.registerTransport(t)
+      a.node.registerTransport(tracked(t, clock))
       cleanups.push(() => t.close())
       const mine = devices.filter((d) => d.spec.app === name)
       startSecureChannelListener(a.node, 'hr', {

@@ -57,7 +57,11 @@ export interface ScenarioSpec {
    * times faster while something happens and jumps over quiet stretches.
    */
   time: 'wall' | 'simulated'
-  /** Radio time (airtime, duty cycle, link latency) runs this many times faster than the wall clock. */
+  /**
+   * `wall`: radio time (airtime, duty cycle, link latency) runs this many times faster than the wall clock.
+   * `simulated`: simulated ms per wall ms while work is in flight (default 0: simulated time stands still
+   * while work runs and moves only by timers and jumps; see hil-sim/warp-clock.ts).
+   */
   clockScale: number
   gateway: { name: string }
   apps: AppSpec[]
@@ -240,7 +244,7 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
     mode: r.str('mode', 'kk', ['kk', 'xx']) as 'kk' | 'xx',
     broker: r.str('broker', 'embedded', ['embedded', 'mosquitto']) as 'embedded' | 'mosquitto',
     time,
-    clockScale: r.num('clockScale', 1000, 1, 1e6),
+    clockScale: sim ? r.num('clockScale', 0, 0, 1e6) : r.num('clockScale', 1000, 1, 1e6),
     gateway: { name: r.obj('gateway', true).str('name', 'gateway') },
     apps,
     devices,
