@@ -29,8 +29,10 @@ export interface DeviceSpec {
   vault: VaultKind
   app: string
   link: LinkSpec
-  /** Sleeps between readings (simulated scenarios): the gateway holds downlinks unless it spoke within awakeMs. */
+  /** Sleeps between readings (simulated scenarios): the radio listens for awakeMs after each uplink; the gateway holds downlinks unless it spoke within awakeMs. */
   sleep?: { awakeMs: number }
+  /** The channel's limit profile (renewal, key phases, keep-alive, reliable timers); default from the link profile: lora → lora, ble-uart → ble, else ip. */
+  channelMedium?: 'ip' | 'lora' | 'ble'
 }
 
 export interface AppSpec {
@@ -177,7 +179,7 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
   })
   if (apps.length === 0) r.fail('apps', 'no apps', 'add at least one app')
   const devices = r.list('devices').map((d) => {
-    d.only(sim ? ['name', 'count', 'vault', 'app', 'link', 'sleep'] : ['name', 'count', 'vault', 'app', 'link'])
+    d.only(sim ? ['name', 'count', 'vault', 'app', 'link', 'sleep', 'channelMedium'] : ['name', 'count', 'vault', 'app', 'link'])
     const n = d.str('name')
     if (!NAME.test(n)) d.fail('name', `"${n}" is not a valid node name`, 'use letters, digits, - and _ (≤ 28)')
     const app = d.str('app', apps[0]!.name)
@@ -189,19 +191,21 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
       profile: l.str('profile', 'lora', ['lora', 'ble-uart', 'raw']) as LinkSpec['profile'],
       sf: l.num('sf', 7, 7, 12),
       dutyCycle: l.num('dutyCycle', 0.01, 0.0001, 1),
-      loss: l.num('loss', 0, 0, 0.9),
+      // Up to 1: a radio that never gets a frame through (a scenario that must fail, and end).
+      loss: l.num('loss', 0, 0, 1),
       reorder: l.num('reorder', 0, 0, 0.9),
       duplicate: l.num('duplicate', 0, 0, 0.9),
       latencyMs: l.num('latencyMs', 0, 0, 60_000, 'ms'),
     }
     const sleep = d.v.sleep === undefined ? undefined : d.obj('sleep')
     sleep?.only(['awakeMs'])
-    return { name: n, count: d.num('count', 1, 1, 500), vault: d.str('vault', 'software', VAULTS) as VaultKind, app, link, ...(sleep ? { sleep: { awakeMs: sleep.num('awakeMs', 10_000, 100, 3_600_000, 'ms') } } : {}) }
+    const channelMedium = d.v.channelMedium === undefined ? undefined : (d.str('channelMedium', undefined, ['ip', 'lora', 'ble']) as DeviceSpec['channelMedium'])
+    return { name: n, count: d.num('count', 1, 1, 500), vault: d.str('vault', 'software', VAULTS) as VaultKind, app, link, ...(sleep ? { sleep: { awakeMs: sleep.num('awakeMs', 10_000, 100, 3_600_000, 'ms') } } : {}), ...(channelMedium ? { channelMedium } : {}) }
   })
   if (devices.length === 0) r.fail('devices', 'no devices', 'add at least one device')
   const w = r.obj('workload')
   w.only(['readings', 'intervalMs', 'timeoutMs'])
-  const workload = { readings: w.num('readings', undefined, 1, sim ? 1_000_000 : 100_000), intervalMs: w.num('intervalMs', 100, sim ? 1000 : 0, 3_600_000, 'ms'), timeoutMs: w.num('timeoutMs', 120_000, 1000, maxMs, 'ms') }
+  const workload = { readings: w.num('readings', undefined, 1, sim ? 1_000_000 : 100_000), intervalMs: w.num('intervalMs', sim ? 60_000 : 100, sim ? 1000 : 0, 3_600_000, 'ms'), timeoutMs: w.num('timeoutMs', 120_000, 1000, maxMs, 'ms') }
   const deviceNames = devices.map((d) => d.name)
   const faults = r.list('faults', true).map((f): FaultSpec => {
     const kind = f.str('kind', undefined, sim ? ['broker-restart', 'gateway-restart', 'radio-blackout'] : ['broker-restart', 'radio-blackout', 'secure-element-stall'])

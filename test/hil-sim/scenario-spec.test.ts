@@ -56,6 +56,18 @@ describe('scenario spec', () => {
     assert.deepEqual(s.expect.renewals, { min: 55, max: 100 })
     assert.equal(s.expect.heapGrowthMax, 1.1)
     assert.equal(parseScenario(BASE, 'x.yaml').time, 'wall')
+    assert.equal(s.clockScale, 0, 'simulated: time stands still while work runs unless clockScale says otherwise')
+    assert.equal(s.devices[0]!.channelMedium, undefined, 'channel medium follows the link profile unless set')
+  })
+
+  it('time: simulated devices may set their channel medium; any file may set loss 1 (a dead radio)', () => {
+    const sim = BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, channelMedium: ip, link: { loss: 1 } }') + 'time: simulated\nclockScale: 5000\n'
+    const s = parseScenario(sim, 'x.yaml')
+    assert.equal(s.devices[0]!.channelMedium, 'ip')
+    assert.equal(s.devices[0]!.link.loss, 1)
+    assert.equal(s.clockScale, 5000)
+    assert.equal(parseScenario(BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, link: { loss: 1 } }'), 'x.yaml').devices[0]!.link.loss, 1)
+    assert.equal(s.workload.intervalMs, 60_000, 'a simulated file reads once a minute unless told (100 ms is below its 1 s minimum)')
   })
 
   const cases: [string, string, RegExp][] = [
@@ -69,7 +81,15 @@ describe('scenario spec', () => {
     ['unknown key with a suggestion', BASE + 'worklaod: {}\n', /worklaod.*unknown key.*did you mean "workload"/],
     ['missing name', BASE.replace('name: t', ''), /name/],
     ['bad mode', BASE + 'mode: nk\n', /mode.*"nk" is not allowed.*kk, xx/],
-    ['loss out of range', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, link: { loss: 2 } }'), /link\.loss.*0\.\.0\.9/],
+    ['loss out of range', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, link: { loss: 2 } }'), /link\.loss.*0\.\.1/],
+    ['an unknown channel medium', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, channelMedium: wifi }') + 'time: simulated\n', /devices\[0\]\.channelMedium: "wifi" is not allowed.*ip, lora, ble/],
+    ['a channel medium in a wall-clock file', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, channelMedium: lora }'), /devices\[0\]\.channelMedium: unknown key/],
+    ['a negative clockScale in a simulated file', BASE + 'time: simulated\nclockScale: -1\n', /clockScale.*0\.\.1000000/],
+    ['a repeat shorter than a minute', BASE + 'time: simulated\nfaults:\n  - { kind: broker-restart, at: 1h, every: 10s }\n', /faults\[0\]\.every.*60000/],
+    ['a blackout longer than a week', BASE + 'time: simulated\nfaults:\n  - { kind: radio-blackout, device: monitor, at: 1h, durationMs: 8d }\n', /faults\[0\]\.durationMs/],
+    ['renewals with an unknown key', BASE + 'time: simulated\nexpect: { renewals: { least: 3 } }\n', /expect\.renewals\.least: unknown key/],
+    ['heap growth below 1', BASE + 'time: simulated\nexpect: { heapGrowthMax: 0.5 }\n', /expect\.heapGrowthMax.*1\.\.100/],
+    ['renewal expectations in a wall-clock file', BASE + 'expect: { renewals: { min: 1 } }\n', /expect\.renewals: unknown key/],
     ['bad duration', BASE.replace('readings: 5', 'readings: 5, timeoutMs: soon'), /timeoutMs.*duration/],
     ['unknown app', BASE.replace('vault: atecc608-sim }', 'vault: atecc608-sim, app: tablet }'), /no app named "tablet".*phone/],
     ['invalid node name', BASE.replace('name: monitor', 'name: "9 lives"'), /not a valid node name/],
