@@ -47,6 +47,8 @@ export interface WarpClockOptions {
   quietTurns?: number
   /** Wall ms after which an unchanged in-flight count is taken as lost (default 50). */
   busyTimeoutMs?: number
+  /** Wall ms after which a hold() that stayed true is no longer honoured (default 30 000): a broker that never comes back must not stop simulated time, and so the run's deadline, forever. */
+  maxHoldMs?: number
   /** Simulated time at the start (ms, default 0). */
   origin?: number
 }
@@ -55,6 +57,9 @@ export class WarpClock implements Clock {
   readonly scale: number
   private readonly quietTurns: number
   private readonly busyTimeoutMs: number
+  private readonly maxHoldMs: number
+  /** Wall ms since when hold() has been true (undefined: not held; -1: held too long, overridden until it ends). */
+  private heldSince: number | undefined
   /** Simulated ms at `realAt` (wall ms, performance.now()). */
   private simAt: number
   private realAt = performance.now()
@@ -75,6 +80,8 @@ export class WarpClock implements Clock {
   fired = 0
   /** In-flight counts cleared after busyTimeoutMs without a change (messages taken as lost). */
   busyExpired = 0
+  /** Holds that lasted longer than maxHoldMs and were overridden. */
+  holdExpired = 0
   /**
    * While this returns true the clock does not jump: a real component is
    * busy on wall-clock time (an MQTT client reconnecting after a broker
@@ -93,6 +100,9 @@ export class WarpClock implements Clock {
     this.scale = scale
     this.quietTurns = quietTurns
     this.busyTimeoutMs = busyTimeoutMs
+    const maxHoldMs = opts.maxHoldMs ?? 30_000
+    if (!(maxHoldMs > 0)) throw new RangeError(`maxHoldMs must be > 0, got ${maxHoldMs}`)
+    this.maxHoldMs = maxHoldMs
     this.simAt = opts.origin ?? 0
     this.kick()
   }
@@ -185,7 +195,7 @@ export class WarpClock implements Clock {
       this.busy_ = 0
       this.busyExpired++
     }
-    if (this.busy_ > 0 || this.hold()) {
+    if (this.busy_ > 0 || this.held()) {
       this.quiet = 0
       return this.slow(1)
     }
@@ -197,6 +207,23 @@ export class WarpClock implements Clock {
     this.jumps++
     this.advanceTo(t.at)
     this.fast()
+  }
+
+  /** hold(), unless it has been true for longer than maxHoldMs of wall time. */
+  private held(): boolean {
+    if (!this.hold()) {
+      this.heldSince = undefined
+      return false
+    }
+    const now = performance.now()
+    if (this.heldSince === undefined) this.heldSince = now
+    else if (this.heldSince === -1) return false // this hold was already overridden
+    else if (now - this.heldSince > this.maxHoldMs) {
+      this.heldSince = -1
+      this.holdExpired++
+      return false
+    }
+    return true
   }
 
   private advanceTo(at: number): void {

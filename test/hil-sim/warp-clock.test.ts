@@ -118,4 +118,17 @@ it('refuses nonsense options', () => {
   assert.throws(() => new WarpClock({ scale: -1 }), RangeError)
   assert.throws(() => new WarpClock({ quietTurns: 0 }), RangeError)
   assert.throws(() => new WarpClock({ busyTimeoutMs: 0 }), RangeError)
+  assert.throws(() => new WarpClock({ maxHoldMs: 0 }), RangeError)
+})
+
+it('stops honouring a hold that lasts longer than maxHoldMs (a broker that never comes back), once per hold', async () => {
+  const c = new WarpClock({ maxHoldMs: 5 })
+  c.hold = () => true
+  let fired = 0
+  c.setTimeout(() => fired++, 60_000)
+  c.setTimeout(() => fired++, 120_000)
+  assert.ok(await until(() => fired === 2))
+  c.stop()
+  assert.equal(c.holdExpired, 1)
+  assert.equal(c.now(), 120_000)
 })
