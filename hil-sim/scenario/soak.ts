@@ -13,7 +13,7 @@
  * time, and how much simulated time the clock skipped.
  */
 import { cryptoProvider } from '../../src/crypto/index.ts'
-import { isHopsealError } from '../../src/errors.ts'
+import { ErrorCode, isHopsealError } from '../../src/errors.ts'
 import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
 import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
 import type { Medium } from '../../src/channel/limits.ts'
@@ -30,7 +30,7 @@ import { modelFor, profileFor, radioTotals } from './radio.ts'
 import { authFor, makeParty, openVault, type Party } from './parties.ts'
 import { decodeReading, encodeReading, READING_BYTES } from './readings.ts'
 import { newTapRecord, tapBroker, tapLink } from './taps.ts'
-import type { Check, ScenarioEvent, Summary } from './run.ts'
+import { bounded, type Check, type ScenarioEvent, type Summary } from './run.ts'
 import type { DeviceSpec, ScenarioSpec } from './spec.ts'
 
 /** Fixed identity clock (seconds) so XX identities verify the same in every run. */
@@ -51,6 +51,13 @@ const OUTBOX_LIMIT = 100_000
 const MQTT_RECONNECT = { initialMs: 20, maxMs: 200 }
 /** Readings a device keeps in flight on its channel (within the reliable window, counted as the span from the oldest unacknowledged). */
 const IN_FLIGHT = 4
+/** A device retries a failed handshake (or replaces a closed channel) after this long, doubling up to REOPEN_MAX_MS (simulated ms). */
+const REOPEN_AFTER_MS = 30_000
+const REOPEN_MAX_MS = 3_600_000
+/** Wall ms a fault (a broker or gateway restart: real components) may take before it counts as failed and the clock moves on. */
+const FAULT_WALL_MS = 20_000
+/** Wall ms one cleanup step (closing a transport, the broker) may take before the run moves on. */
+const CLEANUP_MS = 5000
 /** EU868 g3 sub-band (869.4–869.65 MHz, LoRaWAN RX2): 10 %. */
 const GATEWAY_DOWNLINK_DUTY_CYCLE = 0.1
 
@@ -63,6 +70,16 @@ export interface SoakSummary extends Summary {
     heap_mb_by_day: number[]
     heap_growth_ratio: number
     outbox_max: number
+    /** Readings not kept because a device's outbox was full (OUTBOX_LIMIT). */
+    outbox_dropped: number
+    /** Readings refused at the call (reliable window full) and put back in the outbox. */
+    requeued: number
+    /** Channels opened again after one closed. */
+    reopened: number
+    /** Downlink frames that reached a sleepy device with its radio off (outside awakeMs after its last uplink). */
+    missed_asleep: number
+    /** Warp clock: MQTT messages taken as lost (in flight longer than its busy timeout), holds overridden. */
+    clock: { jumps: number; timers_fired: number; busy_expired: number; hold_expired: number }
   }
 }
 
@@ -79,7 +96,11 @@ interface Device {
   gwEnd: FrameLink
   /** The gateway's profile for this device's link. */
   profile: LinkProfile
+  /** The channel's limit profile (channelMedium, else from the link profile). */
+  medium: Medium
   channel?: SecureChannel
+  /** Renewals of this device's earlier channels (replaced after a close). */
+  renewalsBefore: number
   outbox: Uint8Array[]
   inFlight: number
   nextSeq: number
@@ -91,7 +112,50 @@ function gatewaySide(d: DeviceSpec): DeviceSpec {
 }
 
 function mediumOf(d: DeviceSpec): Medium {
-  return d.link.profile === 'lora' ? 'lora' : d.link.profile === 'ble-uart' ? 'ble' : 'ip'
+  return d.channelMedium ?? (d.link.profile === 'lora' ? 'lora' : d.link.profile === 'ble-uart' ? 'ble' : 'ip')
+}
+
+/** Puts a reading back into the outbox at its place in sequence order (the outbox is sorted by sequence). */
+function requeue(dev: { outbox: Uint8Array[] }, r: Uint8Array): void {
+  const seq = decodeReading(r)?.seq ?? 0
+  let i = 0
+  while (i < dev.outbox.length && (decodeReading(dev.outbox[i] as Uint8Array)?.seq ?? 0) < seq) i++
+  dev.outbox.splice(i, 0, r)
+}
+
+/**
+ * A sleepy device's radio: after each uplink it listens for `awakeMs` (from
+ * the end of the frame on air), then it is off, and a downlink that arrives
+ * then is not received (counted). The gateway's `sleepy` mailbox mode is
+ * what keeps downlinks for the device's next uplink.
+ */
+function sleepyRadio(link: FrameLink, clock: { now(): number }, awakeMs: number, airtimeMs: (bytes: number) => number, missed: () => void): FrameLink {
+  let listenUntil = Number.NEGATIVE_INFINITY
+  return {
+    get mtu() {
+      return link.mtu
+    },
+    get up() {
+      return link.up
+    },
+    send(f) {
+      listenUntil = clock.now() + airtimeMs(f.length) + awakeMs
+      return link.send(f)
+    },
+    onFrame: (h) =>
+      link.onFrame((f) => {
+        if (clock.now() > listenUntil) return missed()
+        h(f)
+      }),
+    ...(link.onStateChange ? { onStateChange: (h: (up: boolean) => void) => link.onStateChange?.(h) } : {}),
+    close: () => link.close(),
+  }
+}
+
+/** Resolves with p, or rejects after `ms` of wall time (a real component that does not finish). */
+function wallBounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s of wall time`)), ms)))]).finally(() => clearTimeout(t))
 }
 
 /** A FrameLink whose close() does nothing: the radio outlives a gateway process that restarts. */
@@ -150,6 +214,9 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
   const crypto = cryptoProvider('node')
   const rnd = seededRandom(`${seed}/readings`)
   const cleanups: (() => Promise<unknown>)[] = []
+  /** Aborted when the run ends: handshakes in progress and reopen loops stop there. */
+  const over = new AbortController()
+  let missedAsleep = 0
   const faultsLog: string[] = []
   const vaultsUsed: Record<string, string> = {}
   const gwTap = newTapRecord()
@@ -208,7 +275,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
         const gwProfile = profileFor(gwSpec)
         const node = new Node({ name })
         const serial = new SerialTransport({ clock })
-        serial.addLink('gw', up, profile)
+        serial.addLink('gw', d.sleep ? sleepyRadio(up, clock, d.sleep.awakeMs, (n) => profile.airtimeMs(n), () => missedAsleep++) : up, profile)
         node.registerTransport(serial)
         cleanups.push(async () => {
           await serial.close()
@@ -221,7 +288,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
           seen.gwBytes += f.length
           seen.plaintext += scan.count(f)
         }))
-        devices.push({ spec: d, name, index: devices.length, party, node, serial, up, down, gwEnd, profile: gwProfile, outbox: [], inFlight: 0, nextSeq: 0 })
+        devices.push({ spec: d, name, index: devices.length, party, node, serial, up, down, gwEnd, profile: gwProfile, medium: mediumOf(d), renewalsBefore: 0, outbox: [], inFlight: 0, nextSeq: 0 })
       }
     }
 
@@ -272,7 +339,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
       cleanups.push(() => t.close())
       const mine = devices.filter((d) => d.spec.app === name)
       startSecureChannelListener(a.node, 'hr', {
-        protocol, s: a.party.s, crypto, reliable: true, clock, medium: mine[0] ? mediumOf(mine[0].spec) : 'ip',
+        protocol, s: a.party.s, crypto, reliable: true, clock, medium: mine[0]?.medium ?? 'ip',
         auth: authFor(a.party, mine.map((d) => d.party), spec.mode, NOW_SEC),
         ...(spec.mode === 'kk' ? { initiatorStatics: mine.map((d) => d.party.s.publicKey) } : {}),
         maxChannelsPerPeer: 2,
@@ -297,44 +364,60 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     let faultsRunning = 0
     clock.hold = () => faultsRunning > 0 || !(gwClient?.connected ?? false) || mqttClients.some((t) => !t.connected)
 
-    // Handshakes, on the simulated clock.
+    // Channels, on the simulated clock. Each device opens its channel and keeps one open until the run
+    // ends: a failed handshake is retried after a backoff, and a channel that closes (refused renewal,
+    // reaped) is replaced. Every wait here reads the warp clock, and `over` aborts what runs at the end.
     emit({ type: 'phase', text: `handshakes (${spec.mode.toUpperCase()})` })
     let hsFailures = 0
     let hsAttempts = 0
-    await Promise.all(devices.map(async (dev) => {
+    let reopened = 0
+    const open = (dev: Device, attempt = 1): void => {
+      if (over.signal.aborted) return
       const app = apps.get(dev.spec.app)
       if (!app) throw new Error(`no app ${dev.spec.app}`)
       const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
-      for (let attempt = 1; attempt <= 20; attempt++) {
-        hsAttempts++
-        try {
-          dev.channel = await createSecureChannel(dev.node, route, {
-            protocol, s: dev.party.s, crypto, reliable: true, clock, medium: mediumOf(dev.spec),
-            auth: authFor(dev.party, [app.party], spec.mode, NOW_SEC),
-            ...(spec.mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
-          })
+      hsAttempts++
+      createSecureChannel(dev.node, route, {
+        protocol, s: dev.party.s, crypto, reliable: true, clock, medium: dev.medium,
+        auth: authFor(dev.party, [app.party], spec.mode, NOW_SEC),
+        ...(spec.mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
+        signal: over.signal,
+      }).then(
+        (ch) => {
+          if (dev.channel) reopened++
+          dev.renewalsBefore += dev.channel?.renewals ?? 0
+          dev.channel = ch
           emit({ type: 'handshake', device: dev.name, ms: 0, frames: 0, bytes: 0, airtimeMs: 0, attempts: attempt })
-          return
-        } catch (e) {
+          ch.onClose(() => after(REOPEN_AFTER_MS, () => open(dev)))
+          pump(dev)
+        },
+        (e: unknown) => {
+          if (over.signal.aborted) return
           hsFailures++
           emit({ type: 'handshake-failed', device: dev.name, code: isHopsealError(e) ? e.code : 'ERROR' })
-        }
-      }
-    }))
+          after(Math.min(REOPEN_MAX_MS, REOPEN_AFTER_MS * 2 ** Math.min(attempt, 16)), () => open(dev, attempt + 1))
+        },
+      )
+    }
+    for (const dev of devices) open(dev)
 
-    // Workload: each device produces a reading every interval; its outbox feeds the channel within the reliable window.
+    // Workload: each device produces a reading every interval into its outbox; the outbox feeds the
+    // channel a few readings at a time (within the reliable window) whenever there is one.
     const perDevice = spec.workload.readings
     const interval = spec.workload.intervalMs
     let sent = 0
     let delivered = 0
     let failed = 0
     let outboxMax = 0
+    let outboxDropped = 0
+    let requeued = 0
     const failures: Record<string, number> = {}
     const pump = (dev: Device): void => {
       const ch = dev.channel
+      if (!ch || ch.isClosed) return // nothing goes out on a closed channel: the readings wait for the next one
       // A few readings in flight: on a duty-cycled radio every frame waits for its slot, and a deep
       // queue of them only inflates the round trip into spurious retransmissions.
-      while (ch && !ch.isClosed && dev.outbox.length > 0 && dev.inFlight < IN_FLIGHT && ch.unacked < IN_FLIGHT) {
+      while (dev.outbox.length > 0 && dev.inFlight < IN_FLIGHT && ch.unacked < IN_FLIGHT) {
         const r = dev.outbox.shift() as Uint8Array
         dev.inFlight++
         clock.touch()
@@ -345,10 +428,19 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
             pump(dev)
           },
           (e: unknown) => {
-            failed++
-            const code = isHopsealError(e) ? e.code : 'ERROR'
-            failures[code] = (failures[code] ?? 0) + 1
             dev.inFlight--
+            const code = isHopsealError(e) ? e.code : 'ERROR'
+            if (code === ErrorCode.LIMIT_EXCEEDED) {
+              // Refused at the call (the reliable window was full): never accepted, so never delivered. Back in order.
+              requeued++
+              requeue(dev, r)
+            } else {
+              // CHANNEL_DELIVERY_FAILED, or the channel closed while the reading was in flight (CHANNEL_CLOSED and
+              // the close reasons): it may or may not have arrived. Sending it again could duplicate it, so it counts
+              // as failed (the delivery check names the code) and is not resent.
+              failed++
+              failures[code] = (failures[code] ?? 0) + 1
+            }
             pump(dev)
           },
         )
@@ -363,6 +455,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
         scan.sent(r)
         sent++
         if (dev.outbox.length < OUTBOX_LIMIT) dev.outbox.push(r)
+        else outboxDropped++ // the device's storage is full: counted, and the delivery check fails
         outboxMax = Math.max(outboxMax, dev.outbox.length)
         pump(dev)
       }, Math.floor((interval * dev.index) / devices.length) + 1)
@@ -379,7 +472,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     const schedule = (at: number, repeat: number | undefined, run: () => Promise<void>, label: string, holds = true): void => {
       const go = (): void => {
         if (holds) faultsRunning++
-        void run().finally(() => holds && faultsRunning--).then(
+        void wallBounded(run(), FAULT_WALL_MS, label).finally(() => holds && faultsRunning--).then(
           () => faultsLog.push(`${label} at day ${(clock.now() / DAY_MS).toFixed(2)}`),
           (e: unknown) => faultsLog.push(`${label} failed: ${(e as Error).message}`),
         )
@@ -426,7 +519,9 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     // Summary and checks.
     const plaintext = seen.plaintext
     const radio = radioTotals(devices.flatMap((d) => [d.up, d.down]))
-    const renewals = devices.reduce((n, d) => n + (d.channel?.renewals ?? 0), 0)
+    const renewals = devices.reduce((n, d) => n + d.renewalsBefore + (d.channel?.renewals ?? 0), 0)
+    const noChannel = devices.filter((d) => !d.channel || d.channel.isClosed).map((d) => d.name)
+    const waiting = devices.reduce((n, d) => n + d.outbox.length + d.inFlight, 0)
     const days = clock.now() / DAY_MS
     const first = heapByDay[0] ?? heapMb()
     const last = heapByDay.at(-1) ?? first
@@ -434,7 +529,8 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
     const wallS = Math.round((Date.now() - wall0) / 100) / 10
     const e = spec.expect
     const checks: Check[] = [
-      { name: 'delivered = sent, exactly once, in order', ok: sent === total && receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0, detail: `sent ${sent}/${total}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}${failed ? ` ${JSON.stringify(failures)}` : ''}` },
+      { name: 'every device has an open channel', ok: noChannel.length === 0, detail: noChannel.length ? `no open channel at the end: ${noChannel.length > 5 ? `${noChannel.slice(0, 5).join(', ')} and ${noChannel.length - 5} more` : noChannel.join(', ')} (${hsFailures} failed handshakes)` : `${devices.length} channels, ${reopened} reopened` },
+      { name: 'delivered = sent, exactly once, in order', ok: sent === total && receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && outboxDropped === 0, detail: `sent ${sent}/${total}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}${failed ? ` ${JSON.stringify(failures)}` : ''}, still waiting on the devices ${waiting}, dropped from full outboxes ${outboxDropped}` },
       { name: 'no plaintext at the broker and gateway taps', ok: plaintext === 0 && seen.publishes > 0 && seen.gwFrames > 0, detail: `${plaintext} matches in ${seen.publishes} publishes and ${seen.gwFrames} radio frames, searched as they passed` },
       { name: 'renewals within the expected count', ok: renewals >= (e.renewals?.min ?? 0) && renewals <= (e.renewals?.max ?? Infinity), detail: `${renewals} renewals (expected ${e.renewals?.min ?? 0}..${e.renewals?.max ?? '∞'})` },
       { name: 'heap at the last day within the allowed growth of day 1', ok: growth <= (e.heapGrowthMax ?? Infinity), detail: `day 1 ${first} MB, last ${last} MB: ${growth}× (at most ${e.heapGrowthMax ?? '∞'}×)` },
@@ -456,11 +552,13 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
       faults: faultsLog,
       memory: { heap_max_mb: Math.max(...heapByDay) },
       checks,
-      soak: { simulated_days: Math.round(days * 100) / 100, wall_s: wallS, skipped_ratio: Math.round((clock.skippedMs / Math.max(1, clock.now())) * 1000) / 1000, renewals, heap_mb_by_day: heapByDay, heap_growth_ratio: growth, outbox_max: outboxMax },
+      soak: { simulated_days: Math.round(days * 100) / 100, wall_s: wallS, skipped_ratio: Math.round((clock.skippedMs / Math.max(1, clock.now())) * 1000) / 1000, renewals, heap_mb_by_day: heapByDay, heap_growth_ratio: growth, outbox_max: outboxMax, outbox_dropped: outboxDropped, requeued, reopened, missed_asleep: missedAsleep,
+        clock: { jumps: clock.jumps, timers_fired: clock.fired, busy_expired: clock.busyExpired, hold_expired: clock.holdExpired } },
     }
   } finally {
+    over.abort()
     for (const t of timers) clock.clearTimeout(t)
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    for (const c of cleanups.reverse()) await bounded(c(), CLEANUP_MS)
     clock.stop()
   }
 }

@@ -69,7 +69,10 @@ export class PacingGate {
       this.head++
     }
     if (this.head === this.history.length) this.inWindow = 0 // no float residue once empty
-    if (this.head > 1024 && this.head * 2 > this.history.length) {
+    // Drop pruned entries once they are most of the array (amortised O(1)). With a floor of 1024
+    // a gateway's link kept up to ~1 000 dead entries (~80 KB) for days at a frame every few minutes:
+    // a 7-day fleet soak showed it as 14 % heap growth.
+    if (this.head > 32 && this.head * 2 > this.history.length) {
       this.history.splice(0, this.head)
       this.head = 0
     }
