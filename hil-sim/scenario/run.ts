@@ -84,7 +84,57 @@ interface DeviceRun {
   closeLink: () => Promise<void>
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+/** Resolves after `ms`, or at once when `signal` aborts (the run is over: nothing of it stays scheduled). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const done = (): void => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal?.addEventListener('abort', done)
+  })
+}
+/** Wall ms one cleanup step (closing a channel, a transport, a broker) may take before the run moves on. */
+const CLEANUP_MS = 5000
+
+/**
+ * A wall-clock deadline: `race(p)` resolves with p or at the deadline,
+ * whichever comes first (p keeps running; the run stops waiting for it),
+ * `signal` aborts at the deadline (handshakes in progress give up).
+ */
+export function wallDeadline(at: number): { readonly passed: boolean; signal: AbortSignal; race<T>(p: Promise<T>): Promise<T | undefined>; cancel(): void } {
+  const ac = new AbortController()
+  let passed = Date.now() >= at
+  let cancelTimer = (): void => undefined
+  const reached = new Promise<undefined>((resolve) => {
+    const t = setTimeout(() => {
+      passed = true
+      ac.abort(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the scenario reached its deadline'))
+      resolve(undefined)
+    }, Math.max(0, at - Date.now()))
+    cancelTimer = () => {
+      clearTimeout(t)
+      resolve(undefined)
+    }
+  })
+  return {
+    get passed() {
+      return passed || Date.now() >= at
+    },
+    signal: ac.signal,
+    race: <T>(p: Promise<T>) => Promise.race([p, reached]),
+    cancel: () => cancelTimer(),
+  }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever is first; never rejects. */
+export function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined
+  return Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => (t = setTimeout(r, ms)))]).finally(() => clearTimeout(t))
+}
 
 /** Runs `spec`; resolves with the summary (never rejects for a failed expectation: `ok` is false). */
 export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Promise<Summary> {
@@ -97,6 +147,8 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
   const crypto = cryptoProvider('node')
   const rnd = seededRandom(`${seed}/readings`)
   const cleanups: (() => Promise<void>)[] = []
+  /** Aborted when the run ends: fault waits (a blackout's duration, a broker's down time) stop there. */
+  const over = new AbortController()
   const faultsLog: string[] = []
   const vaultsUsed: Record<string, string> = {}
   const gwTap = newTapRecord()
@@ -149,7 +201,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       brokerUrl = m.url
       restartBroker = async (downMs) => {
         await m.kill()
-        await sleep(downMs)
+        await sleep(downMs, over.signal)
         await m.restart()
       }
       cleanups.push(() => m.stop())
@@ -159,7 +211,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       const port = broker.port
       restartBroker = async (downMs) => {
         await broker!.close()
-        await sleep(downMs)
+        await sleep(downMs, over.signal)
         broker = await startEmbeddedBroker({ port })
       }
       cleanups.push(async () => { await broker?.close() })
@@ -257,7 +309,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
                 const ds = devices.filter((d) => d.spec.name === f.device)
                 emit({ type: 'fault', text: `radio blackout on ${f.device} for ${f.durationMs} ms` })
                 for (const d of ds) { d.up.blackout(true); d.down.blackout(true) }
-                await sleep(f.durationMs)
+                await sleep(f.durationMs, over.signal)
                 for (const d of ds) { d.up.blackout(false); d.down.blackout(false) }
                 faultsLog.push(`radio-blackout ${f.device} ${f.durationMs} ms at ${Date.now() - t0 - f.durationMs} ms`)
               } else if (f.kind === 'secure-element-stall') {
@@ -279,8 +331,11 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     cleanups.push(async () => { for (const t of faultTimers) clearTimeout(t) })
 
     // Handshakes: each device opens a channel to its app's alias on the gateway, retrying after failures.
+    // Nothing below waits past the deadline: every wait races `atDeadline`, and handshakes in progress are aborted.
     emit({ type: 'phase', text: `handshakes (${mode.toUpperCase()}) over ${devices[0]!.spec.link.profile} SF${devices[0]!.spec.link.sf}` })
     const deadline = t0 + (o.durationMs ?? spec.workload.timeoutMs)
+    const atDeadline = wallDeadline(deadline)
+    cleanups.push(async () => atDeadline.cancel())
     let hsFailures = 0
     let hsAttempts = 0
     let hsFrames = 0
@@ -292,7 +347,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
       const before = { ...dev.radio }
       const t = Date.now()
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; !atDeadline.passed; attempt++) {
         hsAttempts++
         try {
           dev.channel = await createSecureChannel(dev.node, route, {
@@ -300,6 +355,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
             auth: authFor(dev.party, [app.party], mode, NOW_SEC),
             ...(mode === 'kk' ? { rs: app.party.s.publicKey } : {}),
             retransmit: { initialMs: 1000, maxMs: 4000, attempts: 8 },
+            signal: atDeadline.signal,
           })
           const frames = dev.radio.frames - before.frames
           const bytes = dev.radio.bytes - before.bytes
@@ -313,26 +369,30 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
         } catch (e) {
           hsFailures++
           emit({ type: 'handshake-failed', device: dev.name, code: isHopsealError(e) ? e.code : 'ERROR' })
-          if (Date.now() > deadline) throw e
-          await sleep(Math.min(4000, 250 * 2 ** attempt))
+          await atDeadline.race(sleep(Math.min(4000, 250 * 2 ** attempt)))
         }
       }
     }))
 
     // Workload: readings at the configured interval, reliable mode, bounded outstanding sends.
+    // A device without a channel sends nothing (its readings count as not sent: the checks fail, naming it).
     emit({ type: 'phase', text: `sending ${o.readings ?? spec.workload.readings} readings per device` })
     const perDevice = o.readings ?? spec.workload.readings
     const sentReadings: Uint8Array[] = []
     let sent = 0
     let failed = 0
+    /** Sends still unacknowledged when the run stopped waiting for them at the deadline. */
+    let unsettled = 0
     await Promise.all(devices.map(async (dev) => {
-      const ch = dev.channel!
+      const ch = dev.channel
+      if (!ch) return
       const pending = new Set<Promise<void>>()
-      for (let seq = 0; seq < perDevice && Date.now() < deadline; seq++) {
+      for (let seq = 0; seq < perDevice && !atDeadline.passed; seq++) {
         const value = 55 + rnd.int(60)
         const r = encodeReading(dev.index, seq, value)
         // Stay inside the reliable sending window (span from the oldest unacknowledged message).
-        while (ch.unacked >= 32 && pending.size > 0) await Promise.race(pending)
+        while (ch.unacked >= 32 && pending.size > 0 && !atDeadline.passed) await atDeadline.race(Promise.race(pending))
+        if (atDeadline.passed) break
         sentReadings.push(r)
         sent++
         const p: Promise<void> = ch.send(r).then(
@@ -340,18 +400,14 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
           () => { failed++; pending.delete(p) },
         )
         pending.add(p)
-        if (spec.workload.intervalMs > 0) await sleep(spec.workload.intervalMs)
+        if (spec.workload.intervalMs > 0) await atDeadline.race(sleep(spec.workload.intervalMs))
       }
-      while (pending.size > 0 && Date.now() < deadline + 30_000) await Promise.race(pending)
+      // Sends already accepted get until the deadline to be acknowledged.
+      while (pending.size > 0 && !atDeadline.passed) await atDeadline.race(Promise.race(pending))
+      unsettled += pending.size
     }))
-    // Faults still running at the deadline are abandoned; the timer goes as soon as they end (no idle wait at exit).
-    let stopWaiting = (): void => undefined
-    const atDeadline = new Promise<void>((r) => {
-      const t = setTimeout(r, Math.max(0, deadline - Date.now()))
-      stopWaiting = () => { clearTimeout(t); r() }
-    })
-    await Promise.race([Promise.all(faultDone), atDeadline])
-    stopWaiting()
+    // Faults still running at the deadline are abandoned.
+    await atDeadline.race(Promise.all(faultDone))
     await sleep(50)
 
     // Summary and checks.
@@ -366,8 +422,10 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       console.error('gateway', Object.fromEntries(gwNode.counters))
     }
     const heapMB = Math.round((heapMax / 1048576) * 10) / 10
+    const noChannel = devices.filter((d) => !d.channel).map((d) => d.name)
     const checks: Check[] = [
-      { name: 'delivered = sent, exactly once, in order', ok: receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && sent === perDevice * devices.length, detail: `sent ${sent}/${perDevice * devices.length}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}` },
+      { name: 'every device opened its channel', ok: noChannel.length === 0, detail: noChannel.length ? `no channel by the deadline: ${noChannel.join(', ')} (${hsFailures} failed attempts)` : `${devices.length} channels` },
+      { name: 'delivered = sent, exactly once, in order', ok: receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && unsettled === 0 && sent === perDevice * devices.length, detail: `sent ${sent}/${perDevice * devices.length}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}, unacknowledged at the deadline ${unsettled}` },
       { name: 'no plaintext at the broker and gateway taps', ok: plaintext <= spec.expect.plaintextAtTaps && brokerTap.skipped === 0 && gwTap.skipped === 0 && brokerTap.items.length > 0 && gwTap.items.length > 0, detail: `${plaintext} matches in ${brokerTap.items.length} publishes and ${gwTap.items.length} radio frames` },
       { name: 'bounded memory', ok: heapMB <= spec.expect.maxHeapMB, detail: `heap max ${heapMB} MB (limit ${spec.expect.maxHeapMB})` },
       { name: 'handshake failures as expected', ok: hsFailures >= spec.expect.minHandshakeFailures, detail: `${hsFailures} failed attempts (at least ${spec.expect.minHandshakeFailures} expected)` },
@@ -390,6 +448,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     }
   } finally {
     clearInterval(heapTimer)
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    over.abort()
+    for (const c of cleanups.reverse()) await bounded(c(), CLEANUP_MS)
   }
 }
