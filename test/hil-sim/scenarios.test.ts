@@ -46,7 +46,7 @@ function assertDelivered(s: Summary): void {
   assert.ok(s.taps.broker_messages >= s.readings.sent && s.taps.gateway_frames >= s.readings.sent, 'the taps saw the traffic')
 }
 
-// Soaks (time: simulated) run in test/hil-sim/soak.test.ts (week.yaml) and npm run bench (month.yaml, fleet-week.yaml).
+// Soaks (time: simulated) run in test/hil-sim/soak.test.ts (month.yaml) and npm run bench (month.yaml; week.yaml with --quick).
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml') && !/^time: simulated$/m.test(readFileSync(join(DIR, f), 'utf8'))).sort()
 console.log(`# ${files.length} wall-clock scenario files: ${files.join(', ')}`)
 
