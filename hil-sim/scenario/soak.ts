@@ -534,6 +534,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
       { name: 'no plaintext at the broker and gateway taps', ok: plaintext === 0 && seen.publishes > 0 && seen.gwFrames > 0, detail: `${plaintext} matches in ${seen.publishes} publishes and ${seen.gwFrames} radio frames, searched as they passed` },
       { name: 'renewals within the expected count', ok: renewals >= (e.renewals?.min ?? 0) && renewals <= (e.renewals?.max ?? Infinity), detail: `${renewals} renewals (expected ${e.renewals?.min ?? 0}..${e.renewals?.max ?? '∞'})` },
       { name: 'heap at the last day within the allowed growth of day 1', ok: growth <= (e.heapGrowthMax ?? Infinity), detail: `day 1 ${first} MB, last ${last} MB: ${growth}× (at most ${e.heapGrowthMax ?? '∞'}×)` },
+      { name: 'no radio frame broke its duty cycle', ok: radio.duty_violations === 0 || spec.clockScale > 0, detail: `${radio.duty_violations} violations in ${radio.frames} frames${spec.clockScale > 0 ? ' (reported, not checked: clockScale > 0 lets wall-clock jitter into simulated time)' : ''}` },
       { name: 'every fault ran', ok: faultsLog.every((l) => !l.includes('failed')) && faultsLog.length >= spec.faults.length, detail: faultsLog.length > 12 ? `${faultsLog.length} faults, e.g. ${faultsLog.slice(0, 3).join('; ')}` : faultsLog.join('; ') || 'no faults' },
     ]
     const gw: Record<string, number> = {}
