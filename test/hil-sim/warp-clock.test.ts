@@ -26,8 +26,11 @@ it('fires timers in due order (creation order on ties) and jumps a quiet simulat
   c.setTimeout(() => (fired.push('hour-b'), at.push(c.now())), 3_600_000)
   const cancelled = c.setTimeout(() => fired.push('cancelled'), 60_000)
   c.clearTimeout(cancelled)
-  assert.ok(await until(() => fired.length === 3))
-  c.stop()
+  try {
+    assert.ok(await until(() => fired.length === 3))
+  } finally {
+    c.stop()
+  }
   assert.deepEqual(fired, ['hour-a', 'hour-b', 'day'])
   assert.deepEqual(at, [3_600_000, 3_600_000, 86_400_000], 'each timer fires at its due simulated time')
   assert.equal(c.now(), 86_400_000)
@@ -46,8 +49,11 @@ it('stands still while work runs (scale 0): a timer set from a timer counts from
     seen.push(c.now() + (x > 0 ? 0 : 1))
     c.setTimeout(() => seen.push(c.now()), 1500)
   }, 1000)
-  assert.ok(await until(() => seen.length === 3))
-  c.stop()
+  try {
+    assert.ok(await until(() => seen.length === 3))
+  } finally {
+    c.stop()
+  }
   assert.deepEqual(seen, [1000, 1000, 2500])
 })
 
@@ -55,31 +61,37 @@ it('does not jump while a message is in flight (begin without end), while held, 
   const c = new WarpClock({ busyTimeoutMs: 60_000 })
   let fired = false
   c.setTimeout(() => (fired = true), 3_600_000)
-  c.begin()
-  for (let i = 0; i < 30; i++) await turn()
-  await wait(10)
-  assert.equal(fired, false, 'in flight: no jump')
-  assert.equal(c.now(), 0)
-  let held = true
-  c.hold = () => held
-  c.end()
-  for (let i = 0; i < 30; i++) await turn()
-  await wait(10)
-  assert.equal(fired, false, 'held: no jump')
-  held = false
-  let touching = true
+  let touching = false
   const toucher = (): void => {
     c.touch()
     if (touching) setImmediate(toucher)
   }
-  toucher()
-  for (let i = 0; i < 30; i++) await turn()
-  assert.equal(fired, false, 'touched every turn: no jump')
-  touching = false
-  assert.ok(await until(() => fired), 'quiet again: jumped to the timer')
-  c.stop()
-  assert.equal(c.now(), 3_600_000)
-  assert.equal(c.busyExpired, 0)
+  // try/finally: a failed assertion must not leave the clock or the touch loop running (the test file would hang).
+  try {
+    c.begin()
+    for (let i = 0; i < 30; i++) await turn()
+    await wait(10)
+    assert.equal(fired, false, 'in flight: no jump')
+    assert.equal(c.now(), 0)
+    let held = true
+    c.hold = () => held
+    c.end()
+    for (let i = 0; i < 30; i++) await turn()
+    await wait(10)
+    assert.equal(fired, false, 'held: no jump')
+    held = false
+    touching = true
+    toucher()
+    for (let i = 0; i < 30; i++) await turn()
+    assert.equal(fired, false, 'touched every turn: no jump')
+    touching = false
+    assert.ok(await until(() => fired), 'quiet again: jumped to the timer')
+    assert.equal(c.now(), 3_600_000)
+    assert.equal(c.busyExpired, 0)
+  } finally {
+    touching = false
+    c.stop()
+  }
 })
 
 it('takes an in-flight count that stopped moving as lost (a message the broker dropped), then jumps', async () => {
@@ -87,8 +99,11 @@ it('takes an in-flight count that stopped moving as lost (a message the broker d
   let fired = false
   c.setTimeout(() => (fired = true), 60_000)
   c.begin()
-  assert.ok(await until(() => fired))
-  c.stop()
+  try {
+    assert.ok(await until(() => fired))
+  } finally {
+    c.stop()
+  }
   assert.equal(c.busyExpired, 1)
   assert.equal(c.busy, 0)
 })
@@ -100,9 +115,9 @@ it('keeps memory bounded when timers are re-armed far in the future (an idle tim
     c.clearTimeout(h)
     h = c.setTimeout(() => undefined, 7 * 86_400_000)
   }
+  c.stop()
   assert.equal(c.pending, 1)
   assert.ok(c.queued <= 2050, `${c.queued} heap entries for 1 live timer`)
-  c.stop()
 })
 
 it('with scale > 0, simulated time also runs while busy', async () => {
@@ -110,8 +125,8 @@ it('with scale > 0, simulated time also runs while busy', async () => {
   c.begin()
   const t0 = c.now()
   await wait(20)
-  assert.ok(c.now() > t0)
   c.stop()
+  assert.ok(c.now() > t0)
 })
 
 it('refuses nonsense options', () => {
@@ -127,8 +142,11 @@ it('stops honouring a hold that lasts longer than maxHoldMs (a broker that never
   let fired = 0
   c.setTimeout(() => fired++, 60_000)
   c.setTimeout(() => fired++, 120_000)
-  assert.ok(await until(() => fired === 2))
-  c.stop()
+  try {
+    assert.ok(await until(() => fired === 2))
+  } finally {
+    c.stop()
+  }
   assert.equal(c.holdExpired, 1)
   assert.equal(c.now(), 120_000)
 })
