@@ -16,7 +16,9 @@
  * - P256: the compressed point's prefix byte 0x02/0x03 travels XORed with
  *   0xC0 (0xC2/0xC3) and is restored before Noise reads it.
  * A renewal KK flight is therefore as long as a first KK flight: 48 bytes
- * for 25519, 49 for P-256, one LoRa DR0 frame with the routing header.
+ * for 25519, 49 for P-256. With the 2-byte routing header and the 1-byte
+ * fragment header a 25519 flight is 51 bytes, one LoRa DR0 frame; a P-256
+ * flight is 52 and takes two (as the first P-256 handshake does).
  * Which flight it is follows from the receiver's role. The prologue binds the
  * channel and the epoch (renewals since the first handshake):
  *   prologue = "hopseal-renew-v1" ‖ first handshake hash ‖ u32be(epoch)
