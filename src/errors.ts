@@ -47,6 +47,7 @@ export const ErrorCode = {
   CHANNEL_HANDSHAKE_TIMEOUT: 'CHANNEL_HANDSHAKE_TIMEOUT',
   CHANNEL_PEER_REFUSED: 'CHANNEL_PEER_REFUSED',
   CHANNEL_DELIVERY_FAILED: 'CHANNEL_DELIVERY_FAILED',
+  CHANNEL_REPLAYED: 'CHANNEL_REPLAYED', // a KK/IK message 1 whose handshake counter is not above the last one accepted from that peer
   // generic
   ABORTED: 'ABORTED',
   TIMEOUT: 'TIMEOUT',
