@@ -12,7 +12,9 @@
  *   (`ioProtectionKey`): the shared secret then never crosses the bus in
  *   clear; `ephemeralKey()` → GenKey(04, FFFF) and ECDH(0D / 0F) with the
  *   private key in TempKey;
- * - publicKey → GenKey(00) (cached); random → Random(00).
+ * - publicKey → GenKey(00) (cached); random → Random(00);
+ * - nextCounter → Counter(01, 0001): the chip's monotonic Counter 1, one
+ *   step up (a persistent counter for replay protection across reboots).
  *
  * Persistent keys are recorded in the slot map on the device (./slot-map.ts);
  * session keys only in memory, and are destroyed on close().
@@ -34,7 +36,7 @@ import {
   type Vault,
   type VaultCapabilities,
 } from '../../src/vault/index.ts'
-import { Status, Zone, slotSize } from './constants.ts'
+import { COUNTER_MAX, Status, Zone, slotSize } from './constants.ts'
 import * as C from './commands.ts'
 import { ConfigZone } from './config.ts'
 import { Atecc608Device, type DeviceOptions } from './device.ts'
@@ -316,6 +318,41 @@ export class Atecc608Vault implements Vault {
     return out
   }
 
+  /**
+   * Increments the chip's monotonic Counter 1 (Counter, mode 01 increment,
+   * KeyID 0001; spec A3) and returns its new value. The counter lives in the
+   * chip's EEPROM (config bytes 60–67), so it survives power cycles and host
+   * restarts and never goes back; a value is never returned twice. A command
+   * re-run after a corrupted answer may have incremented already, so values
+   * can skip, never repeat. Counter 0 (which LimitedUse keys consume) is left
+   * alone.
+   * @throws LIMIT_EXCEEDED when the counter is at its maximum (2 097 151); VAULT_DEVICE_ERROR, VAULT_DEVICE_TIMEOUT, ABORTED, VAULT_CLOSED
+   * @example
+   * const n = await vault.nextCounter() // 1, then 2, … across restarts
+   */
+  async nextCounter(opts: CallOptions = {}): Promise<number> {
+    this.checkOpen()
+    throwIfAborted(opts.signal)
+    return this.device.transaction(
+      async (s) => {
+        let r: Uint8Array
+        try {
+          r = await s.run(C.counter(1, true))
+        } catch (e) {
+          // 0F: the chip refuses an increment at the maximum; say so when that is the reason
+          if (e instanceof DeviceStatusError && e.status === Status.EXECUTION_ERROR && readU32(await s.run(C.counter(1, false))) >= COUNTER_MAX) {
+            throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `ATECC608 Counter 1 is at its maximum (${COUNTER_MAX})`, { cause: e })
+          }
+          throw e
+        }
+        const v = readU32(r)
+        if (v > COUNTER_MAX) throw new HopsealError(ErrorCode.VAULT_DEVICE_ERROR, `ATECC608 Counter 1 answered ${v}, above its maximum ${COUNTER_MAX}`)
+        return v
+      },
+      { signal: opts.signal },
+    )
+  }
+
   /** Destroys session keys (GenKey over their slots), puts the device to sleep, closes the transport. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -384,6 +421,11 @@ export class Atecc608Vault implements Vault {
   private checkOpen(): void {
     if (this.closed) throw new HopsealError(ErrorCode.VAULT_CLOSED, `vault ${this.name} is closed`)
   }
+}
+
+/** A Counter answer: uint32 little-endian (spec A3). */
+function readU32(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true)
 }
 
 /** Reads the 128-byte config zone (4 × 32-byte reads, spec A3 "Read"). */
