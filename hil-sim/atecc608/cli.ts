@@ -19,13 +19,14 @@ import { isHopsealError } from '../../src/errors.ts'
 import { Atecc608Sim } from './sim.ts'
 import { serveKitOnTty } from './serve-tty.ts'
 
-const USAGE = `usage: atecc608-sim --tty PATH [--state FILE] [--seed TEXT] [--timing instant|realtime]
+const USAGE = `usage: atecc608-sim --tty PATH [--state FILE] [--seed TEXT] [--timing instant|realtime|max]
                     [--firmware kp|kh] [--revision A|B] [--lax] [--unprovisioned]
   --tty PATH        serial device to serve on (a socat PTY end, or a real UART)
   --state FILE      device state file: loaded when present, written on every non-volatile change
   --seed TEXT       deterministic RNG and serial number for a new device; a device restarted
                     from --state continues its RNG stream (Random never repeats, as on silicon)
-  --timing MODE     instant (default) or realtime (spec A3 M0 execution times)
+  --timing MODE     instant (default), realtime (typical execution times with seeded jitter,
+                    never above the maximum) or max (the maximum times, spec A3)
   --firmware D      reply dialect: kp (Trust Platform, default) or kh (cryptoauthlib kit_host)
   --revision R      A (00 00 60 02, default) or B (00 00 60 03)
   --lax             do not enforce the data-sheet (†) lock rules (strict is the default;
@@ -36,7 +37,7 @@ interface CliArgs {
   tty: string
   state?: string
   seed?: string
-  timing: 'instant' | 'realtime'
+  timing: 'instant' | 'realtime' | 'max'
   firmware: 'kp' | 'kh'
   revision: 'A' | 'B'
   strict: boolean
@@ -74,7 +75,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     tty: values.tty,
     state: values.state,
     seed: values.seed,
-    timing: oneOf('timing', values.timing, ['instant', 'realtime'] as const),
+    timing: oneOf('timing', values.timing, ['instant', 'realtime', 'max'] as const),
     firmware: oneOf('firmware', values.firmware, ['kp', 'kh'] as const),
     revision: oneOf('revision', values.revision, ['A', 'B'] as const),
     strict: values.lax !== true,

@@ -1,7 +1,8 @@
 /** hopseal ATECC608 simulator: engine, packet link, KIT line server, faults, state file. */
 export { Atecc608Sim, type SimOptions } from './sim.ts'
 export { CommandEngine, type EngineOptions, type EngineResult } from './engine.ts'
-export { PacketLink, I2cNack, realClock, type Clock, type SimTiming } from './link.ts'
+export { PacketLink, I2cNack, realClock, type Clock } from './link.ts'
+export { execTimer, maxExecMs, typicalExecMs, JITTER_FRACTION, REFUSED_MS, type ExecTimer, type SimTiming } from './timing.ts'
 export { KitLineServer, KitStatus, type KitServerOptions } from './kit-server.ts'
 export { FaultQueue, type Fault } from './faults.ts'
 export { deterministicRng, type Rng } from './rng.ts'

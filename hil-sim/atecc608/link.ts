@@ -5,13 +5,14 @@
  * I²C transactions (`i2cWrite`/`i2cRead`, what i2c-dev does) and the
  * command-level calls a KIT board makes (`wake`/`talk`/`idle`/`sleep`).
  */
-import { EXEC_TIME_M0_MS, Status, Timing, WordAddress } from '../../vaults/atecc608/constants.ts'
+import { ConfigOffset, Status, Timing, WordAddress } from '../../vaults/atecc608/constants.ts'
 import { checkCrc } from '../../vaults/atecc608/crc.ts'
 import { buildResponse, statusPacket } from '../../vaults/atecc608/packet.ts'
 import type { CommandEngine } from './engine.ts'
 import type { FaultQueue } from './faults.ts'
+import { maxExecMs, type ExecTimer, type SimTiming } from './timing.ts'
 
-export type SimTiming = 'realtime' | 'instant'
+export type { SimTiming } from './timing.ts'
 
 export interface Clock {
   now(): number
@@ -35,6 +36,8 @@ type Power = 'sleep' | 'idle' | 'active'
 
 export interface LinkOptions {
   timing: SimTiming
+  /** Busy time per executed command (./timing.ts `execTimer` for `timing`). */
+  execTimer: ExecTimer
   clock: Clock
   /** 7-bit I²C address (spec A1: 0x60). */
   address: number
@@ -52,6 +55,8 @@ export class PacketLink {
   hangReply: 'none' | 'kit-timeout' = 'none'
   /** Commands executed, wakes, CRC errors seen (for tests and the bench). */
   readonly stats = { commands: 0, wakes: 0, crcErrors: 0 }
+  /** The last executed command and how long it kept the device busy (ms, injected faults included). */
+  lastExec: { opcode: number; ms: number } | undefined
 
   constructor(
     readonly engine: CommandEngine,
@@ -144,9 +149,11 @@ export class PacketLink {
       this.busyUntil = this.opts.clock.now()
       return 0
     }
-    const execMs = EXEC_TIME_M0_MS[opcode] ?? 5
+    const chipMode = this.engine.state.config[ConfigOffset.CHIP_MODE]!
+    // the chip refuses to start what it may not finish before the watchdog (spec A2): it must assume the longest time
+    const maxMs = maxExecMs(opcode, chipMode) ?? 5
     const now = this.opts.clock.now()
-    if (this.faults.take('watchdog-warning', opcode) || now + execMs > this.watchdogDeadline) {
+    if (this.faults.take('watchdog-warning', opcode) || now + maxMs > this.watchdogDeadline) {
       this.output = statusPacket(Status.WATCHDOG)
       this.busyUntil = now
       return 0
@@ -159,9 +166,11 @@ export class PacketLink {
       return Infinity
     }
     let out: Uint8Array
-    if (this.faults.take('ecc-fault', opcode)) out = statusPacket(Status.ECC_FAULT)
+    let status: number | undefined
+    if (this.faults.take('ecc-fault', opcode)) out = statusPacket((status = Status.ECC_FAULT))
     else {
       const r = this.engine.execute(opcode, pkt[2]!, pkt[3]! | (pkt[4]! << 8), pkt.subarray(5, pkt.length - 2))
+      if ('status' in r) status = r.status
       out = 'status' in r ? statusPacket(r.status) : buildResponse(r.data)
     }
     if (this.faults.take('corrupt-response', opcode)) {
@@ -170,8 +179,9 @@ export class PacketLink {
     }
     this.output = out
     const busy = this.faults.take('busy', opcode)
-    const wait = (this.opts.timing === 'realtime' ? execMs : 0) + (busy?.ms ?? 0)
+    const wait = this.opts.execTimer(opcode, chipMode, status) + (busy?.ms ?? 0)
     this.busyUntil = now + wait
+    this.lastExec = { opcode, ms: wait }
     return wait
   }
 

@@ -28,12 +28,17 @@ import type { I2cBus } from '../../vaults/atecc608/i2c-transport.ts'
 import { CommandEngine } from './engine.ts'
 import { FaultQueue, type Fault } from './faults.ts'
 import { KitLineServer, type KitServerOptions } from './kit-server.ts'
-import { PacketLink, realClock, type Clock, type SimTiming } from './link.ts'
+import { PacketLink, realClock, type Clock } from './link.ts'
 import { deterministicRng } from './rng.ts'
+import { execTimer, type SimTiming } from './timing.ts'
 import { blankState, loadStateFile, saveStateFile, type DeviceState } from './state.ts'
 
 export interface SimOptions {
-  /** 'instant' (default: tests) or 'realtime' (M0 execution times, spec A3). */
+  /**
+   * 'instant' (default: tests), 'realtime' (typical execution times for the
+   * device's clock divider with seeded jitter, never above the maximum) or
+   * 'max' (the maximum times, spec A3 table). See ./timing.ts.
+   */
   timing?: SimTiming
   /**
    * Deterministic RNG seed: a new device's serial number, keys and Random
@@ -80,10 +85,13 @@ export class Atecc608Sim {
   readonly link: PacketLink
   readonly faults = new FaultQueue()
   readonly timing: SimTiming
+  /** The clock the link's busy times, the watchdog and the KIT board's execution wait run on. */
+  readonly clock: Clock
   private readonly stateFile: string | undefined
 
   private constructor(state: DeviceState, opts: SimOptions) {
     this.timing = opts.timing ?? 'instant'
+    this.clock = opts.clock ?? realClock
     this.stateFile = opts.stateFile
     this.engine = new CommandEngine(state, {
       crypto: opts.crypto,
@@ -91,7 +99,15 @@ export class Atecc608Sim {
       strict: opts.strict,
       onPersist: () => this.persist(),
     })
-    this.link = new PacketLink(this.engine, this.faults, { timing: this.timing, clock: opts.clock ?? realClock, address: opts.address ?? DEFAULT_I2C_ADDRESS })
+    // the jitter has its own stream, so a seed gives the same keys and Random output in every timing mode
+    const jitter = opts.seed !== undefined ? deterministicRng(`${opts.seed}/exec-timing`, state.rngEpoch) : (n: number) => crypto.getRandomValues(new Uint8Array(n))
+    if (!['instant', 'realtime', 'max'].includes(this.timing)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `timing expected instant|realtime|max, got ${String(this.timing)}`)
+    this.link = new PacketLink(this.engine, this.faults, {
+      timing: this.timing,
+      execTimer: execTimer(this.timing, jitter),
+      clock: this.clock,
+      address: opts.address ?? DEFAULT_I2C_ADDRESS,
+    })
   }
 
   /**
@@ -160,9 +176,9 @@ export class Atecc608Sim {
     this.engine.opCounts.clear()
   }
 
-  /** A KIT line server on this device (one per host connection). */
+  /** A KIT line server on this device (one per host connection); its execution wait runs on the simulator's clock. */
   kitServer(opts: KitServerOptions = {}): KitLineServer {
-    return new KitLineServer(this.link, opts)
+    return new KitLineServer(this.link, { sleep: (ms) => this.clock.sleep(ms), ...opts })
   }
 
   /**

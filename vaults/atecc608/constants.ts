@@ -195,6 +195,49 @@ export const EXEC_TIME_M0_MS: Record<number, number> = {
   [Opcode.COUNTER]: 25,
 }
 
+/**
+ * Maximum execution times at clock dividers M1 and M2, in ms ([CAL]
+ * device_execution_time_608_m1/m2; the same tables as at-cryptoauth's
+ * clock_divider.rs). M1/M2 slow the ECC engine (GenKey, Sign, Verify, ECDH,
+ * SecureBoot, SelfTest) and SHA/GenDig; the other commands keep their M0 time.
+ */
+export const EXEC_TIME_M1_MS: Record<number, number> = {
+  ...EXEC_TIME_M0_MS,
+  [Opcode.GENDIG]: 35,
+  [Opcode.SECUREBOOT]: 160,
+  [Opcode.GENKEY]: 215,
+  [Opcode.SIGN]: 220,
+  [Opcode.VERIFY]: 295,
+  [Opcode.ECDH]: 172,
+  [Opcode.SHA]: 42,
+  [Opcode.SELFTEST]: 625,
+}
+export const EXEC_TIME_M2_MS: Record<number, number> = {
+  ...EXEC_TIME_M0_MS,
+  [Opcode.GENDIG]: 35,
+  [Opcode.SECUREBOOT]: 480,
+  [Opcode.GENKEY]: 653,
+  [Opcode.SIGN]: 665,
+  [Opcode.VERIFY]: 1085,
+  [Opcode.ECDH]: 531,
+  [Opcode.SHA]: 75,
+  [Opcode.SELFTEST]: 2324,
+}
+
+/** ChipMode (config byte 19) bits 7:3, the clock divider (spec A3 config map): M0 00, M1 28, M2 68. */
+export const ClockDivider = { M0: 0x00, M1: 0x28, M2: 0x68 } as const
+export const CHIPMODE_CLOCK_DIV_MASK = 0xf8
+
+/**
+ * The maximum execution time table for a ChipMode byte, chosen as
+ * cryptoauthlib's calib_execution does: M1 and M2 by their exact divider
+ * value, anything else M0.
+ */
+export function execTimeTable(chipMode: number): Record<number, number> {
+  const div = chipMode & CHIPMODE_CLOCK_DIV_MASK
+  return div === ClockDivider.M1 ? EXEC_TIME_M1_MS : div === ClockDivider.M2 ? EXEC_TIME_M2_MS : EXEC_TIME_M0_MS
+}
+
 /** Timing (spec A2). */
 export const Timing = {
   /** tWLO: SDA held low for a wake, µs. */

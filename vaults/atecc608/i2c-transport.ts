@@ -26,7 +26,10 @@ export interface I2cTransportOptions {
   address?: number
   /** tWHI after the wake pulse, ms (default 1.5, spec A2). */
   wakeDelayMs?: number
+  /** Waits between polls (default setTimeout); with `now`, lets a test run the driver on an injected clock. */
   sleep?: Sleep
+  /** The clock the polling and wake deadlines read, ms (default Date.now). */
+  now?: () => number
 }
 
 export class I2cTransport implements Transport {
@@ -34,6 +37,7 @@ export class I2cTransport implements Transport {
   readonly address: number
   private readonly wakeDelayMs: number
   private readonly sleepFn: Sleep
+  private readonly now: () => number
 
   constructor(
     private readonly bus: I2cBus,
@@ -43,6 +47,7 @@ export class I2cTransport implements Transport {
     if (!Number.isInteger(this.address) || this.address < 0x08 || this.address > 0x77) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `I2C address expected a 7-bit address 0x08..0x77, got ${this.address}`)
     this.wakeDelayMs = opts.wakeDelayMs ?? Timing.WAKE_HIGH_US / 1000
     this.sleepFn = opts.sleep ?? defaultSleep
+    this.now = opts.now ?? Date.now
   }
 
   /**
@@ -51,7 +56,7 @@ export class I2cTransport implements Transport {
    * tWHI, read the 4-byte wake response.
    */
   async wake(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<Uint8Array> {
-    const deadline = Date.now() + opts.timeoutMs
+    const deadline = this.now() + opts.timeoutMs
     for (;;) {
       throwIfAborted(opts.signal)
       try {
@@ -63,7 +68,7 @@ export class I2cTransport implements Transport {
       try {
         return await this.bus.read(this.address, 4)
       } catch {
-        if (Date.now() >= deadline) throw new HopsealError(ErrorCode.VAULT_DEVICE_TIMEOUT, `no wake response from 0x${this.address.toString(16)} within ${opts.timeoutMs} ms`)
+        if (this.now() >= deadline) throw new HopsealError(ErrorCode.VAULT_DEVICE_TIMEOUT, `no wake response from 0x${this.address.toString(16)} within ${opts.timeoutMs} ms`)
       }
     }
   }
@@ -78,7 +83,7 @@ export class I2cTransport implements Transport {
       throw new LinkError(`command write NACKed: ${(e as Error).message}`)
     }
     await this.sleepFn(Timing.POLL_INIT_MS, opts.signal)
-    const deadline = Date.now() + opts.timeoutMs
+    const deadline = this.now() + opts.timeoutMs
     for (;;) {
       throwIfAborted(opts.signal)
       try {
@@ -95,7 +100,7 @@ export class I2cTransport implements Transport {
         if (e instanceof LinkError) throw e
         // NACK: still executing (spec A2 polling)
       }
-      if (Date.now() >= deadline) throw new HopsealError(ErrorCode.VAULT_DEVICE_TIMEOUT, `device did not answer within ${opts.timeoutMs} ms`)
+      if (this.now() >= deadline) throw new HopsealError(ErrorCode.VAULT_DEVICE_TIMEOUT, `device did not answer within ${opts.timeoutMs} ms`)
       await this.sleepFn(Timing.POLL_PERIOD_MS, opts.signal)
     }
   }

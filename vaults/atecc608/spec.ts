@@ -1,7 +1,7 @@
 /**
  * The `atecc608:` vault spec (targets/node/vault-atecc608.ts, docs/hardware.md):
  * `kit=/dev/ttyACM0[,address=0xC0]`, `i2c=1[,address=0x60]`, or
- * `sim=STATEFILE[,seed=S][,timing=realtime]` (the simulator, opened by the
+ * `sim=STATEFILE[,seed=S][,timing=realtime|max|instant]` (the simulator, opened by the
  * target), plus `name=NAME`, `timeout=MS`.
  */
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
@@ -18,7 +18,7 @@ export interface Atecc608Spec {
   name?: string
   timeoutMs?: number
   seed?: string
-  timing?: 'instant' | 'realtime'
+  timing?: 'instant' | 'realtime' | 'max'
 }
 
 const KEYS = new Set(['kit', 'i2c', 'sim', 'address', 'name', 'timeout', 'seed', 'timing'])
@@ -56,7 +56,7 @@ export function parseAtecc608Spec(args: string): Atecc608Spec {
   if (kv.has('seed')) spec.seed = kv.get('seed')
   const timing = kv.get('timing')
   if (timing !== undefined) {
-    if (timing !== 'instant' && timing !== 'realtime') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'atecc608 timing= expected instant or realtime')
+    if (timing !== 'instant' && timing !== 'realtime' && timing !== 'max') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'atecc608 timing= expected instant, realtime or max')
     spec.timing = timing
   }
   return spec
