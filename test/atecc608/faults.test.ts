@@ -17,9 +17,33 @@ const msg = new TextEncoder().encode('fault tolerant')
 const code = (c: string) => (e: Error & { code?: string }) => e.code === c
 
 type Kind = 'kit' | 'i2c'
-async function open(kind: Kind, sim: Atecc608Sim, timeoutMs?: number): Promise<Atecc608Vault> {
-  const transport: Transport = kind === 'kit' ? await KitTransport.open(sim.kitChannel()) : new I2cTransport(sim.i2cBus(), { wakeDelayMs: 0 })
+/** A vault on the simulator; with `clock`, the I²C driver polls and times out on that clock instead of the wall. */
+async function open(kind: Kind, sim: Atecc608Sim, timeoutMs?: number, clock?: Clock): Promise<Atecc608Vault> {
+  const transport: Transport = kind === 'kit' ? await KitTransport.open(sim.kitChannel()) : new I2cTransport(sim.i2cBus(), { wakeDelayMs: 0, ...(clock ? { sleep: clock.sleep, now: clock.now } : {}) })
   return Atecc608Vault.open({ transport, timeoutMs })
+}
+
+/** A simulated clock: sleep advances it and resolves at once. */
+function fakeClock(): Clock {
+  let t = 0
+  return {
+    now: () => t,
+    sleep: async (ms) => {
+      t += ms
+    },
+  }
+}
+
+/** Resolves (as a microtask, before any timer) when the device receives a command with `opcode`. */
+function arrival(sim: Atecc608Sim, opcode: number): Promise<void> {
+  return new Promise((resolve) => {
+    const receive = sim.link.receive.bind(sim.link)
+    sim.link.receive = (pkt) => {
+      const r = receive(pkt)
+      if (pkt[1] === opcode) resolve()
+      return r
+    }
+  })
 }
 
 async function signsAfter(kind: Kind, fault: Fault, minRecoveries = 1): Promise<void> {
@@ -47,27 +71,32 @@ for (const kind of ['kit', 'i2c'] as const) {
     it('busy for 40 ms longer than the M0 time: the driver keeps polling', () => signsAfter(kind, { kind: 'busy', ms: 40, opcode: Opcode.SIGN }, 0))
     it('a NACKed command write: retried', () => signsAfter(kind, { kind: 'nack', count: 1 }))
 
-    it('a device that stops answering mid-command: VAULT_DEVICE_TIMEOUT, then the next call recovers', async () => {
+    // a hang shows as a test timeout, never as a wall-clock assertion (I²C: the driver's deadline runs on a simulated clock)
+    it('a device that stops answering mid-command: VAULT_DEVICE_TIMEOUT, then the next call recovers', { timeout: 60_000 }, async () => {
+      const clock = kind === 'i2c' ? fakeClock() : undefined
       const sim = Atecc608Sim.create({ seed: 'hang' })
-      const v = await open(kind, sim, 150)
+      const v = await open(kind, sim, 150, clock)
       const h = await v.generateKey('p256')
       sim.injectFault({ kind: 'no-response', opcode: Opcode.ECDH })
       const peer = node.generateKeyPair('p256')
-      const t0 = Date.now()
+      const t0 = clock?.now() ?? 0
       await assert.rejects(v.ecdh(h, peer.publicKey), code('VAULT_DEVICE_TIMEOUT'))
-      assert.ok(Date.now() - t0 < 5000, 'the timeout fired')
+      if (clock) assert.ok(clock.now() - t0 >= 150, 'the driver gave up at its deadline on its own clock')
+      assert.equal(sim.faults.pending, 0, 'the hang happened')
       assert.deepEqual(await v.ecdh(h, peer.publicKey), node.dh(peer, await v.publicKey(h)))
       await v.close()
     })
 
-    it('an AbortSignal ends a wait on a hung device at once', async () => {
+    it('an AbortSignal ends a wait on a hung device at once', { timeout: 60_000 }, async () => {
       const sim = Atecc608Sim.create({ seed: 'abort' })
       const v = await open(kind, sim, 60_000)
       const h = await v.generateKey('p256')
       sim.injectFault({ kind: 'no-response', opcode: Opcode.SIGN })
       const ac = new AbortController()
+      const hung = arrival(sim, Opcode.SIGN)
       const p = v.sign(h, msg, { signal: ac.signal })
-      setTimeout(() => ac.abort(), 30)
+      await hung // the device now hangs in the Sign: abort then (not after a guessed delay: the fault must be consumed)
+      ac.abort()
       await assert.rejects(p, code('ABORTED'))
       assert.ok(node.verify('p256', await v.publicKey(h), msg, await v.sign(h, msg)), 'usable afterwards')
       await v.close()
@@ -121,20 +150,25 @@ describe('ATECC608 watchdog on a clock (spec A2)', () => {
 })
 
 describe('ATECC608 one command at a time', () => {
-  it('a call queued behind a hung command is aborted at once by its own signal', async () => {
+  it('a call queued behind a hung command is aborted at once by its own signal', { timeout: 60_000 }, async () => {
     const sim = Atecc608Sim.create({ seed: 'queue' })
     const v = await open('kit', sim, 400)
     const h = await v.generateKey('p256')
     sim.injectFault({ kind: 'no-response', opcode: Opcode.SIGN })
+    const signArrived = arrival(sim, Opcode.SIGN)
     const hung = v.sign(h, msg)
-    hung.catch(() => undefined)
-    await new Promise((r) => setTimeout(r, 20)) // the Sign sequence now holds the device
+    let hungSettled = false
+    hung.then(
+      () => (hungSettled = true),
+      () => (hungSettled = true),
+    )
+    // resumes as a microtask when the Sign reaches the device: no timer (the 400 ms answer timeout) can have run yet
+    await signArrived
     const ac = new AbortController()
     const queued = v.random(32, { signal: ac.signal })
-    const t0 = Date.now()
-    setTimeout(() => ac.abort(), 20)
+    ac.abort()
     await assert.rejects(queued, code('ABORTED'))
-    assert.ok(Date.now() - t0 < 300, 'aborted before the hung command timed out')
+    assert.equal(hungSettled, false, 'the queued call did not wait for the hung command to time out')
     await assert.rejects(hung, code('VAULT_DEVICE_TIMEOUT'))
     assert.equal((await v.random(32)).length, 32)
     await v.close()
