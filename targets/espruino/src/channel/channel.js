@@ -1,0 +1,537 @@
+/**
+ * One end of a secure channel on the device (docs/protocol.md "Secure-channel
+ * messages", "Sessions, key phases and limits", "Renewal", "Reliable mode";
+ * reference src/channel/channel.ts and initiator.ts).
+ *
+ * The first handshake (KK or IK as initiator; KK as responder through
+ * listener.js) makes session 0. Afterwards up to three sessions are live:
+ * `cur` seals; `next` (responder only) is a renewed session the initiator
+ * has not used yet; `prev` opens messages still in flight. The initiator
+ * runs every renewal (soft limit when it next seals or opens, before sealing
+ * past a hard limit, on the responder's RENEW, after silence); the responder
+ * answers renewal flights and asks with RENEW.
+ *
+ * Events (on/emit, see emitter.js): 'open', 'data' (payload), 'routed'
+ * ({ onward, ret, payload }), 'renew' (epoch), 'close' (error or undefined),
+ * 'error' (a failed background renewal or handshake).
+ *
+ * ctx (device.js): { out(onward, payload, done), dec: byte, clock, limits,
+ *   reliable: bool, s, rs, eph(renewal) -> Promise<key>, dh, cipher, role,
+ *   route (initiator: the listener's route), count(name) }
+ * out() sends a routing message with return route [dec]; done(err) runs once
+ * it left the radio (or could not).
+ */
+var C = require('hopseal/crypto/index');
+var B = require('hopseal/routing/bytes');
+var R = require('hopseal/routing/codec');
+var S = require('hopseal/channel/session');
+var Rel = require('hopseal/channel/reliable');
+var H = require('hopseal/noise/handshake');
+var E = require('hopseal/channel/emitter');
+
+var CLOSE = 1, KEEPALIVE = 2, ACK = 3, RENEW = 4;
+var LABEL = B.ascii('hopseal-renew-v1');
+var EMPTY = new Uint8Array(0);
+
+function Channel(ctx) {
+  E.init(this);
+  this.x = ctx;
+  this.dec = R.local(ctx.dec);
+  this.cur = undefined;
+  this.next = undefined;
+  this.prev = undefined;
+  this.remote = ctx.route;
+  this.renewals = 0;
+  this.closed = false;
+  this.waiting = []; // sends waiting for a renewal: [type, pt, done]
+  this.silentSince = -1;
+  this.lastRenewal = -1e15;
+  this.owesKa = false;
+}
+E.mixin(Channel);
+
+/**
+ * Initiator: the first handshake. Message 1 goes to the listener's route and
+ * is sent again after 1 s, doubling up to 8 s (ctx.retransmit), until a
+ * valid message 2; then 'close' with CHANNEL_HANDSHAKE_TIMEOUT. A message 2
+ * that does not authenticate is dropped and changes nothing.
+ * ctx.counter(): a Promise of the handshake counter message 1 carries in
+ * front of its payload (varint), or undefined for none.
+ */
+Channel.prototype.connect = function () {
+  var self = this, x = this.x;
+  var hs = new H.Handshake({
+    pattern: x.pattern, dh: x.dh, cipher: x.cipher, initiator: true, s: x.s, rs: x.rs,
+    prologue: x.prologue, e: function () { return x.eph(false); }
+  });
+  this.hs = hs;
+  this.hsTries = 0;
+  (x.counter ? x.counter() : Promise.resolve()).then(function (c) {
+    var p = x.payload || EMPTY;
+    return hs.write(c === undefined ? p : B.concat(B.varint(c), p));
+  }).then(function (m1) {
+    self.m1 = m1;
+    self.hsSend();
+  }).then(undefined, function (e) {
+    self.teardown(e);
+  });
+};
+
+Channel.prototype.hsSend = function () {
+  var self = this, x = this.x, r = x.retransmit;
+  if (!this.hs || this.closed) return;
+  if (this.hsTries >= r.attempts) return this.teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this.hsTries + ' attempts'));
+  if (this.hsTries) x.count('handshake.retransmitted');
+  this.hsTries++;
+  x.out(x.route, this.m1, function () {});
+  this.hsTimer = x.clock.setTimeout(function () { self.hsSend(); }, Math.min(r.initialMs * Math.pow(2, self.hsTries - 1), r.maxMs));
+};
+
+Channel.prototype.hsEnd = function () {
+  if (this.hsTimer !== undefined) this.x.clock.clearTimeout(this.hsTimer);
+  this.hs.wipe();
+  this.hs = undefined;
+  this.m1 = undefined;
+};
+
+/** Everything that arrives at this channel's dec. */
+Channel.prototype.input = function (bytes, ret) {
+  if (this.cur) return this.receive(bytes, ret);
+  var self = this, hs = this.hs, x = this.x;
+  if (!hs || this.hsBusy) return x.count('handshake.dropped');
+  this.hsBusy = true;
+  hs.read(bytes).then(function () {
+    self.hsBusy = false;
+    if (self.hs !== hs || self.closed) return;
+    var keys = hs.split();
+    self.hsEnd();
+    x.count('handshake.completed');
+    self.established(keys, ret);
+  }, function (e) {
+    // silent: a forged or corrupted message 2 is dropped and counted; keep waiting
+    self.hsBusy = false;
+    x.count('handshake.failed');
+  });
+};
+
+/** Called by the handshake code once session 0 exists. */
+Channel.prototype.established = function (keys, remote) {
+  var x = this.x, self = this;
+  this.cur = new S.Session(keys, x.limits.session, x.clock.now, 0);
+  this.binding = keys.h; // the first handshake hash: renewal prologue and binding tag
+  if (remote && remote.length) this.remote = remote;
+  this.lastHeard = x.clock.now();
+  if (x.reliable) {
+    var r = x.limits.reliable;
+    this.snd = new Rel.Sender(r, x.clock, function (framed, done) { self.sealAndSend(S.DATA, framed, done); }, x.count);
+    this.rcv = new Rel.Receiver(r, function (p) { self.emit('data', p); }, function (n, sack) {
+      self.sealAndSend(S.CONTROL, B.concat(new Uint8Array([ACK]), B.varint(n), sack));
+    }, x.count);
+  }
+  this.emit('open');
+};
+
+/**
+ * Sends one application message. cb(err) runs when it was acknowledged
+ * (reliable mode) or left the radio. Throws CHANNEL_CLOSED, LIMIT_EXCEEDED
+ * (reliable window full: nothing accepted is dropped).
+ */
+Channel.prototype.send = function (payload, cb) {
+  cb = cb || function () {};
+  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
+  if (this.snd) this.snd.send(payload, cb);
+  else this.sealAndSend(S.DATA, payload, function (c, e) { cb(e); });
+};
+
+/** Sends a ROUTED message: an inner routing message to a worker behind the peer's endpoint. */
+Channel.prototype.sendRouted = function (onward, ret, payload, cb) {
+  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
+  this.sealAndSend(S.ROUTED, R.encode(onward, ret, payload), function (c, e) { if (cb) cb(e); });
+};
+
+/** Unacknowledged reliable messages. */
+Channel.prototype.unacked = function () {
+  return this.snd ? this.snd.unacked() : 0;
+};
+
+/** Sends an encrypted CLOSE (best effort) and tears down. */
+Channel.prototype.close = function () {
+  if (this.closed) return;
+  var self = this;
+  if (this.cur && this.cur.sendState() !== 'expired') this.sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
+  self.teardown();
+};
+
+/**
+ * Seals with the session that may seal now and sends; done(confirm, err).
+ * An initiator past a hard limit renews first (the message waits); a
+ * responder past one uses a renewed session or asks for one and waits.
+ */
+Channel.prototype.sealAndSend = function (type, pt, done) {
+  done = done || function () {};
+  if (this.closed) return done(undefined, B.err('CHANNEL_CLOSED', 'channel is closed'));
+  var st = this.cur.sendState();
+  if (st === 'renew') {
+    if (this.x.role === 'initiator') this.renew();
+    else this.requestRenewal();
+  } else if (st === 'expired') {
+    if (this.x.role === 'responder' && this.next) this.promote();
+    else {
+      this.waiting.push([type, pt, done]);
+      if (this.x.role === 'initiator') this.renew();
+      else this.awaitPeer();
+      return;
+    }
+  }
+  this.sealNow(this.cur, type, pt, done);
+};
+
+Channel.prototype.sealNow = function (s, type, pt, done) {
+  var sealed = s.seal(type, pt), n = s.n - 1, x = this.x;
+  this.owesKa = false;
+  this.noteSent();
+  x.out(this.remote, sealed, function (err) {
+    done(err ? undefined : function () { s.confirm(n); }, err);
+  });
+};
+
+/** Sends the waiting messages after a renewal (or fails them). */
+Channel.prototype.flush = function (err) {
+  var w = this.waiting;
+  this.waiting = [];
+  for (var i = 0; i < w.length; i++) {
+    if (err) w[i][2](undefined, err);
+    else this.sealAndSend(w[i][0], w[i][1], w[i][2]);
+  }
+};
+
+/** A message arrived at this channel's dec (payload of a routing message, its return route). */
+Channel.prototype.receive = function (bytes, ret) {
+  if (this.closed || !this.cur) return;
+  var x = this.x;
+  if (bytes.length && (bytes[0] & 0xc0) === 0xc0) return this.onFlight(bytes, ret);
+  if (this.prev && this.prev.receiveExpired()) this.dropPrev();
+  var list = [this.cur, this.next, this.prev], from, r, reason, top = -1;
+  for (var i = 0; i < 3; i++) {
+    if (!list[i]) continue;
+    top = list[i].w.top;
+    r = list[i].open(bytes);
+    if (typeof r !== 'string') {
+      from = list[i];
+      break;
+    }
+    if (!reason) reason = r;
+  }
+  if (!from) {
+    if (reason === 'auth') this.cur.auth++;
+    x.count('channel.drop.' + (reason || 'decode'));
+    return;
+  }
+  if (from === this.next) this.promote();
+  this.heard();
+  // mobility: follow the latest authenticated return route
+  if (from === this.cur && r.n > top && ret.length) this.remote = ret;
+  if (x.role === 'initiator' && from === this.cur && this.cur.sendState() !== 'ok') this.renew();
+  var pt = r.pt;
+  if (r.type === S.DATA) {
+    this.dataIn();
+    if (this.rcv) this.rcv.receive(pt);
+    else this.emit('data', pt);
+  } else if (r.type === S.ROUTED) {
+    var inner;
+    try {
+      inner = R.decode(pt);
+    } catch (e) {
+      return x.count('channel.drop.inner_decode');
+    }
+    if (!inner.onward.length) return x.count('channel.drop.inner_decode');
+    this.dataIn();
+    this.emit('routed', inner);
+  } else this.control(pt, from);
+};
+
+Channel.prototype.control = function (p, from) {
+  var x = this.x, v;
+  if (p[0] === CLOSE) {
+    this.teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'the peer refused to renew the channel') : undefined);
+  } else if (p[0] === KEEPALIVE) {
+    if (p.length > 1) {
+      try {
+        v = B.readVarint(p, 1);
+        if (v[0] > 0) from.confirm(v[0] - 1);
+      } catch (e) {
+        x.count('channel.drop.bad_keepalive');
+      }
+    }
+  } else if (p[0] === ACK) {
+    if (!this.snd) return;
+    try {
+      v = B.readVarint(p, 1);
+      var sack = p.slice(1 + v[1]);
+      if (sack.length > Rel.MAX_SACK) throw B.err('DECODE_ERROR', 'sack too long');
+      this.snd.onAck(v[0], sack);
+    } catch (e) {
+      x.count('channel.drop.bad_ack');
+    }
+  } else if (p[0] === RENEW) {
+    x.count('channel.renewal.requested_by_peer');
+    if (x.role === 'initiator') this.renew();
+  } else x.count('channel.drop.unknown_control');
+};
+
+Channel.prototype.heard = function () {
+  this.lastHeard = this.x.clock.now();
+  this.silentSince = -1;
+};
+
+/** Initiator: renews after sending messages that call for an answer and hearing nothing for renewAfterSilenceMs. */
+Channel.prototype.noteSent = function () {
+  var x = this.x, l = x.limits, now = x.clock.now();
+  if (x.role !== 'initiator' || !l.renewAfterSilenceMs || (!this.snd && !l.keepaliveMs)) return;
+  if (this.silentSince < 0) this.silentSince = now;
+  else if (now - this.silentSince >= l.renewAfterSilenceMs && now - this.lastRenewal >= l.renewAfterSilenceMs && !this.rw) {
+    x.count('channel.renewal.silence');
+    this.renew();
+  }
+};
+
+/** Passive keep-alive: data arrived and nothing went back within keepaliveMs. */
+Channel.prototype.dataIn = function () {
+  var self = this, ms = this.x.limits.keepaliveMs;
+  if (!ms) return;
+  this.owesKa = true;
+  if (this.kaTimer !== undefined) return;
+  this.kaTimer = this.x.clock.setTimeout(function () {
+    self.kaTimer = undefined;
+    if (!self.closed && self.owesKa) self.keepalive();
+  }, ms);
+};
+
+/** A keep-alive reporting one past the highest counter accepted in the session it is sealed in. */
+Channel.prototype.keepalive = function () {
+  if (this.closed) return;
+  this.sealAndSend(S.CONTROL, B.concat(new Uint8Array([KEEPALIVE]), B.varint(this.cur.w.top + 1)));
+};
+
+/** renewal prologue = "hopseal-renew-v1" || first handshake hash || u32be(epoch) */
+Channel.prototype.prologue = function (epoch) {
+  var e = new Uint8Array(4);
+  e[0] = (epoch >>> 24) & 0xff;
+  e[1] = (epoch >> 16) & 0xff;
+  e[2] = (epoch >> 8) & 0xff;
+  e[3] = epoch & 0xff;
+  return B.concat(LABEL, this.binding, e);
+};
+
+Channel.prototype.renewalHandshake = function (initiator, epoch) {
+  var x = this.x;
+  return new H.Handshake({
+    pattern: 'KK', dh: x.dh, cipher: x.cipher, initiator: initiator, s: x.s, rs: x.rs,
+    prologue: this.prologue(epoch), e: function () { return x.eph(true); }
+  });
+};
+
+/** P-256 renewal flights carry the point prefix XORed with 0xC0 (25519 ephemerals were drawn with a first byte >= 0xC0). */
+Channel.prototype.mark = function (m) {
+  if (this.x.dh === 'P256') {
+    m = m.slice();
+    m[0] ^= 0xc0;
+  }
+  return m;
+};
+
+/** Initiator: renews now (once at a time); the waiting sends go out under the new session. */
+Channel.prototype.renew = function () {
+  if (this.closed || this.rw) return;
+  var self = this, x = this.x, r = x.limits.renewRetransmit;
+  var epoch = this.cur.epoch + 1, hs = this.renewalHandshake(true, epoch);
+  var w = { epoch: epoch, hs: hs, tries: 0, busy: true };
+  this.rw = w;
+  this.lastRenewal = x.clock.now();
+  x.count('channel.renewal.started');
+  hs.write(EMPTY).then(function (m) {
+    w.busy = false;
+    w.flight = self.mark(m);
+    self.renewSend();
+  }).then(undefined, function (e) { self.renewDone(w, e); });
+};
+
+Channel.prototype.renewSend = function () {
+  var w = this.rw, self = this, x = this.x, r = x.limits.renewRetransmit;
+  if (!w) return;
+  if (w.tries >= r.attempts) return this.renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered after ' + w.tries + ' attempts'));
+  w.tries++;
+  // every second send goes through the listener's route with the binding tag, in case the remote route died
+  var via = this.remote;
+  if (w.tries % 2 === 0 && x.route) {
+    via = x.route.slice();
+    via.push(R.local(this.binding.slice(0, 8)));
+    x.count('channel.renewal.via_listener');
+  }
+  x.out(via, w.flight, function () {});
+  w.timer = x.clock.setTimeout(function () { self.renewSend(); }, Math.min(r.initialMs * Math.pow(2, w.tries - 1), r.maxMs));
+};
+
+Channel.prototype.renewDone = function (w, err) {
+  if (this.rw !== w) return;
+  this.rw = undefined;
+  if (w.timer !== undefined) this.x.clock.clearTimeout(w.timer);
+  if (err) {
+    w.hs.wipe();
+    this.x.count('channel.renewal.failed');
+    this.flush(err);
+    this.emit('error', err);
+  }
+};
+
+/** A renewal flight: flight 2 at the initiator, flight 1 at the responder. */
+Channel.prototype.onFlight = function (bytes, ret) {
+  var self = this, x = this.x;
+  if (x.role === 'initiator') {
+    var w = this.rw;
+    if (!w || w.busy) return x.count('channel.renewal.unexpected_flight');
+    w.busy = true;
+    w.hs.read(this.mark(bytes)).then(function () {
+      w.busy = false;
+      if (self.rw !== w || self.closed) return;
+      if (ret.length) self.remote = ret;
+      var fresh = new S.Session(w.hs.split(), x.limits.session, x.clock.now, w.epoch);
+      self.renewDone(w);
+      self.dropPrev();
+      self.prev = self.cur;
+      self.cur = fresh;
+      self.renewed();
+      if (self.snd) self.snd.retransmitFailed();
+      self.flush();
+      // the responder seals with the old keys until a message under the new ones arrives
+      x.clock.setTimeout(function () {
+        if (self.cur === fresh && fresh.n === 0) self.keepalive();
+      }, 0);
+    }, function () {
+      // a forged or corrupted flight 2 moved nothing: keep waiting for the genuine one
+      w.busy = false;
+      x.count('channel.renewal.bad_flight');
+    });
+    return;
+  }
+  var a = this.answer;
+  if (a && B.same(a.f1, bytes)) {
+    x.count('channel.renewal.retransmit_answered');
+    return x.out(ret, a.f2, function () {});
+  }
+  if (this.rbusy) return x.count('channel.renewal.busy');
+  this.rbusy = true;
+  // the epoch after the current session; while a renewed one awaits confirmation, also the one after it
+  var epochs = [this.cur.epoch + 1];
+  if (this.next) epochs.push(this.next.epoch + 1);
+  var m = this.mark(bytes);
+  function attempt(i) {
+    if (i >= epochs.length) {
+      self.rbusy = false;
+      return x.count('channel.renewal.failed');
+    }
+    var hs = self.renewalHandshake(false, epochs[i]);
+    hs.read(m).then(function () {
+      return hs.write(EMPTY).then(function (f2) {
+        self.rbusy = false;
+        if (self.closed) return hs.wipe();
+        f2 = self.mark(f2);
+        if (epochs[i] > self.cur.epoch + 1) self.promote();
+        if (self.next) self.next.close();
+        self.next = new S.Session(hs.split(), x.limits.session, x.clock.now, epochs[i]);
+        self.answer = { f1: bytes.slice(), f2: f2 };
+        x.count('channel.renewal.answered');
+        x.out(ret, f2, function () {});
+      });
+    }, function () {
+      hs.wipe();
+      attempt(i + 1);
+    }).then(undefined, function (e) {
+      self.rbusy = false;
+      x.count('channel.renewal.failed');
+    });
+  }
+  attempt(0);
+};
+
+/** Responder: the initiator used the renewed session, so this side seals with it too. */
+Channel.prototype.promote = function () {
+  var n = this.next;
+  if (!n) return;
+  this.next = undefined;
+  this.dropPrev();
+  this.prev = this.cur;
+  this.cur = n;
+  this.renewed();
+  if (this.snd) this.snd.retransmitFailed();
+  this.flush();
+};
+
+Channel.prototype.renewed = function () {
+  this.renewals++;
+  this.heard();
+  this.x.count('channel.renewed');
+  this.emit('renew', this.cur.epoch);
+};
+
+Channel.prototype.dropPrev = function () {
+  if (this.prev) this.prev.close();
+  this.prev = undefined;
+};
+
+/**
+ * Responder: asks the initiator to renew (RENEW, sealed even past the hard
+ * limits), once per session, again only after a gap that doubles from the
+ * renewal retransmission interval up to its maximum.
+ */
+Channel.prototype.requestRenewal = function () {
+  var x = this.x, r = x.limits.renewRetransmit, now = x.clock.now();
+  if (this.reqIn === this.cur) {
+    if (now - this.reqAt < this.reqGap) return;
+    this.reqGap = Math.min(this.reqGap * 2, r.maxMs);
+  } else this.reqGap = r.initialMs;
+  if (this.closed || this.cur.closed) return;
+  this.reqIn = this.cur;
+  this.reqAt = now;
+  x.count('channel.renewal.requested');
+  x.out(this.remote, this.cur.seal(S.CONTROL, new Uint8Array([RENEW]), true), function () {});
+};
+
+/** Responder past a hard limit: RENEW and wait for the initiator's renewal; fail the waiting sends after the retransmission span. */
+Channel.prototype.awaitPeer = function () {
+  var self = this, x = this.x, r = x.limits.renewRetransmit;
+  this.requestRenewal();
+  if (this.peerWait !== undefined) return;
+  var span = 0;
+  for (var i = 0; i < r.attempts; i++) span += Math.min(r.initialMs * Math.pow(2, i), r.maxMs);
+  var before = this.renewals;
+  this.peerWait = x.clock.setTimeout(function () {
+    self.peerWait = undefined;
+    if (self.renewals === before) self.flush(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'the peer did not renew the channel'));
+  }, span);
+};
+
+/** Closes locally: wipes every session, fails what waits, emits 'close'. */
+Channel.prototype.teardown = function (err) {
+  if (this.closed) return;
+  this.closed = true;
+  var x = this.x, w = this.rw;
+  if (w) {
+    this.rw = undefined;
+    if (w.timer !== undefined) x.clock.clearTimeout(w.timer);
+    w.hs.wipe();
+  }
+  if (this.hs) this.hsEnd();
+  if (this.kaTimer !== undefined) x.clock.clearTimeout(this.kaTimer);
+  if (this.peerWait !== undefined) x.clock.clearTimeout(this.peerWait);
+  var e = err || B.err('CHANNEL_CLOSED', 'channel closed');
+  this.flush(e);
+  if (this.snd) this.snd.fail(e);
+  if (this.cur) this.cur.close();
+  if (this.next) this.next.close();
+  this.dropPrev();
+  if (x.onClose) x.onClose(this);
+  this.emit('close', err);
+};
+
+exports.Channel = Channel;

@@ -1,0 +1,43 @@
+/**
+ * Key objects for the device's Noise handshakes (see handshake.js):
+ *   { pub, dh(peerPub) -> Promise<Uint8Array(32)>, wipe() }
+ * - 25519 in software (the crypto module's X25519): a static key from its
+ *   32-byte private key, ephemerals from randomBytes (or a list of fixed
+ *   private keys, for golden tests);
+ * - P-256 in an ATECC608 (atecc.js beside this file): static key in a slot,
+ *   ephemeral in TempKey.
+ * Renewal ephemerals on 25519 are drawn until the public key's first byte is
+ * >= 0xC0 (docs/protocol.md "Renewal"); P-256 renewal flights mark the point
+ * prefix instead, so any P-256 ephemeral serves.
+ */
+var C = require('hopseal/crypto/index');
+
+/** A 25519 key pair from its private key (the private key is copied; wipe() zero-fills it). */
+exports.x25519 = function (priv) {
+  var k = priv.slice();
+  return {
+    pub: C.x25519Base(k),
+    dh: function (peer) {
+      return new Promise(function (resolve) { resolve(C.x25519(k, peer)); });
+    },
+    wipe: function () { C.wipe(k); }
+  };
+};
+
+/**
+ * An ephemeral maker for 25519: a function (renewal) -> Promise<key>.
+ * `fixed` (tests only): private keys handed out in order instead of random ones.
+ */
+exports.x25519Ephemerals = function (fixed) {
+  return function (renewal) {
+    return new Promise(function (resolve) {
+      for (;;) {
+        var priv = fixed && fixed.length ? fixed.shift() : C.randomBytes(32);
+        var kp = exports.x25519(priv);
+        C.wipe(priv);
+        if (!renewal || kp.pub[0] >= 0xc0) return resolve(kp);
+        kp.wipe();
+      }
+    });
+  };
+};

@@ -1,0 +1,84 @@
+/**
+ * Byte helpers shared by the device modules (routing, noise, channel):
+ * concatenation, the protocol's varint (docs/protocol.md "Conventions":
+ * unsigned LEB128, minimal, at most 8 bytes, value <= 2^53 - 1), hex for
+ * configuration and tests, and typed errors with a stable `code` (the same
+ * codes as src/errors.ts). Interpreter subset only: no spread, no BigInt,
+ * no shifts on values that may exceed 2^31.
+ */
+
+/** An Error with a stable `code` (e.g. 'DECODE_ERROR'), as src/errors.ts HopsealError. */
+exports.err = function (code, msg) {
+  var e = new Error(msg);
+  e.code = code;
+  return e;
+};
+
+/** Concatenates Uint8Arrays (any number of arguments). */
+exports.concat = function () {
+  var n = 0, i, o = 0;
+  for (i = 0; i < arguments.length; i++) n += arguments[i].length;
+  var out = new Uint8Array(n);
+  for (i = 0; i < arguments.length; i++) {
+    out.set(arguments[i], o);
+    o += arguments[i].length;
+  }
+  return out;
+};
+
+var MAX = 9007199254740991;
+
+/** varint(n) for 0 <= n <= 2^53 - 1. */
+exports.varint = function (n) {
+  if (!(n >= 0 && n <= MAX && Math.floor(n) === n)) throw exports.err('INVALID_ARGUMENT', 'varint value out of range');
+  var b = [];
+  do {
+    var low = n % 128;
+    n = (n - low) / 128;
+    b.push(n > 0 ? low | 0x80 : low);
+  } while (n > 0);
+  return new Uint8Array(b);
+};
+
+/** Reads a varint at `o`: [value, length]. Throws DECODE_ERROR on a truncated, non-minimal or too long one. */
+exports.readVarint = function (b, o) {
+  var v = 0, m = 1, i = 0, c;
+  for (;;) {
+    if (o + i >= b.length) throw exports.err('DECODE_ERROR', 'varint truncated');
+    if (i >= 8) throw exports.err('DECODE_ERROR', 'varint longer than 8 bytes');
+    c = b[o + i];
+    v += (c & 0x7f) * m;
+    m *= 128;
+    i++;
+    if (!(c & 0x80)) break;
+  }
+  if (i > 1 && c === 0) throw exports.err('DECODE_ERROR', 'varint not minimal');
+  if (v > MAX) throw exports.err('DECODE_ERROR', 'varint above 2^53 - 1');
+  return [v, i];
+};
+
+exports.hex = function (b) {
+  var s = '';
+  for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
+  return s;
+};
+
+exports.fromHex = function (s) {
+  var out = new Uint8Array(s.length >> 1);
+  for (var i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
+  return out;
+};
+
+/** Bytes of an ASCII string. */
+exports.ascii = function (s) {
+  var out = new Uint8Array(s.length);
+  for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+};
+
+/** Byte equality (not constant time: for public data such as routes and flights). */
+exports.same = function (a, b) {
+  if (!a || !b || a.length !== b.length) return false;
+  for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
