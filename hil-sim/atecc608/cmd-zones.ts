@@ -60,10 +60,11 @@ export function read(e: CommandEngine, p1: number, p2: number, data: Uint8Array)
   const out = loc.buf.slice(loc.off, loc.off + len)
   if (loc.slot === undefined) return { data: out }
   const cfg = e.config
-  if (!cfg.dataLocked) return e.strict ? EXEC : { data: out }
   const kc = cfg.keyConfig(loc.slot)
+  // private keys are never readable, in any mode and lock state (lax mode included)
+  if (kc.private) return EXEC
+  if (!cfg.dataLocked) return e.strict ? EXEC : { data: out }
   const sc = cfg.slotConfig(loc.slot)
-  if (kc.private) return EXEC // private keys are never readable
   if (!sc.isSecret) return { data: out }
   if (!sc.encryptRead || len !== 32) return EXEC // a secret slot is readable only encrypted, 32 bytes at a time
   // encrypted read: TempKey from GenDig over the ReadKey slot, from a random nonce ([CAL] atcah_decrypt)
