@@ -29,7 +29,6 @@ const MSG16 = TK.subarray(0, 16)
 const CH = h('C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFD0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF')
 const NUMIN = h('000102030405060708090A0B0C0D0E0F10111213')
 const ABC = new TextEncoder().encode('abc')
-const XY = new Uint8Array(64)
 const DIG = TK
 
 /** Driver side: every new builder, byte for byte. */
@@ -55,6 +54,12 @@ const PACKETS: [string, () => Uint8Array, string][] = [
   ['Sign internal slot 2', () => C.signInternal(2).packet, '07410002003905'],
   ['Nonce random, TempKey calculation mode', () => C.nonceRandom(NUMIN, true, true).packet, '1B16000080000102030405060708090A0B0C0D0E0F10111213404C'],
   ['SecureBoot FullStore', () => C.secureBoot(0x06, DIG).packet, '2780060000000102030405060708090A0B0C0D0E0F000102030405060708090A0B0C0D0E0FB4D3'],
+  // count ‖ opcode ‖ mode ‖ param2 LE ‖ data ‖ CRC, the layouts written out
+  ['CheckMac mode 01 slot 11', () => C.checkMac(0x01, 11, CH, new Uint8Array(32).fill(0x5a), h('08000B00000000000000000000')).packet, '5428010B00' + HEX(CH) + '5A'.repeat(32) + '08000B00000000000000000000' + 'F640'],
+  ['Verify external A2 (MsgDigBuf, MAC output)', () => C.verifyExternal(new Uint8Array(64).fill(0x11), new Uint8Array(64).fill(0x22), 'msgdigbuf', { mac: true }).packet, '8745A20400' + '11'.repeat(64) + '22'.repeat(64) + '6E82'],
+  ['ECDH 0E slot 2, encrypted output', () => C.ecdh(2, new Uint8Array(64).fill(0x22), { encrypted: true }).packet, '47430E0200' + '22'.repeat(64) + '06D6'],
+  ['ECDH 0F TempKey, encrypted output', () => C.ecdh('tempkey', new Uint8Array(64).fill(0x22), { encrypted: true }).packet, '47430F0000' + '22'.repeat(64) + '2EFB'],
+  ['PrivWrite 40 slot 6, encrypted with a MAC', () => C.privWrite(6, concat(new Uint8Array(4), new Uint8Array(32).fill(0x33)), new Uint8Array(32).fill(0x5a)).packet, '4B46400600' + '00000000' + '33'.repeat(32) + '5A'.repeat(32) + 'E222'],
 ]
 
 /** AES-128-ECB of one block with node:crypto (to look at a TempKey through the AES command). */
@@ -69,9 +74,7 @@ const peekTempKey = (sim: Atecc608Sim): string => HEX(talkData(sim, C.aes(false,
 describe('ATECC608 new commands: driver packets', () => {
   it('builds every packet byte for byte', () => {
     for (const [name, build, want] of PACKETS) assert.equal(HEX(build()), want, name)
-    assert.equal(HEX(C.ecdh(2, XY, { encrypted: true }).packet).slice(0, 10), '47430E0200')
-    assert.equal(HEX(C.ecdh('tempkey', XY, { encrypted: true }).packet).slice(0, 10), '47430F0000')
-    console.log(`ATECC608 new-command packets: ${PACKETS.length + 2} passed, 0 failed`)
+    console.log(`ATECC608 new-command packets: ${PACKETS.length} passed, 0 failed`)
   })
 })
 
