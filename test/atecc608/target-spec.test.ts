@@ -15,6 +15,7 @@ describe('atecc608: vault spec', () => {
     assert.deepEqual(parseAtecc608Spec('kit=/dev/ttyACM0'), { kind: 'kit', target: '/dev/ttyACM0' })
     assert.deepEqual(parseAtecc608Spec('i2c=1,address=0x60'), { kind: 'i2c', target: '1', address: 0x60 })
     assert.deepEqual(parseAtecc608Spec('sim=/tmp/x.json,seed=a,timing=realtime,name=mon,timeout=500'), { kind: 'sim', target: '/tmp/x.json', seed: 'a', timing: 'realtime', name: 'mon', timeoutMs: 500 })
+    assert.deepEqual(parseAtecc608Spec('sim=/tmp/x.json,timing=max'), { kind: 'sim', target: '/tmp/x.json', timing: 'max' })
   })
   it('refuses bad specs with INVALID_ARGUMENT', () => {
     for (const s of ['', 'kit=', 'kit=/a,i2c=1', 'i2c=x', 'i2c=1,address=0x1ff', 'kit=/a,foo=1', 'kit=/a,kit=/b', 'sim=/a,timing=fast', 'kit=/a,timeout=1']) {
