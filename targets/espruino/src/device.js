@@ -94,6 +94,7 @@ function context(node, o, s, role, dec) {
     s: s, rs: o.peer, eph: v.eph, prologue: o.prologue, payload: o.payload,
     clock: node.clock, limits: lim, reliable: !!o.reliable,
     retransmit: o.retransmit || L.RETRANSMIT, route: o.route !== undefined ? routeOf(o.route) : undefined,
+    // the handshake counter message 1 carries (KK, IK): on by default, `counter: false` for a listener without it
     counter: o.counter === false ? undefined : (o.counter || v.counter),
     count: function (n) { node.count(n); },
     out: function (onward, payload, done) {
@@ -142,7 +143,7 @@ exports.listen = function (o) {
   o.vault.init().then(function (s) {
     var x = context(node, o, s, 'responder', o.address);
     lis.l = new Lis(x, {
-      peers: o.peers, counters: !!o.counters,
+      peers: o.peers, counters: o.counters !== false,
       channels: function () { return chans; },
       make: function (peer, ret) {
         var dec = node.alloc();
@@ -170,7 +171,24 @@ exports.listen = function (o) {
  */
 exports.softwareVault = function (o) {
   var s = K.x25519(o.privateKey);
-  return { dh: '25519', init: function () { return Promise.resolve(s); }, eph: K.x25519Ephemerals(o.ephemerals), counter: o.counter };
+  return { dh: '25519', init: function () { return Promise.resolve(s); }, eph: K.x25519Ephemerals(o.ephemerals), counter: o.counter || exports.storageCounter('hopseal.hc') };
+};
+
+/**
+ * A handshake counter kept in flash (Espruino's Storage, file `name`), for
+ * boards without a secure element: incremented and written before each
+ * first handshake, so it never repeats across resets (a write that fails
+ * throws, and the handshake does not start).
+ */
+exports.storageCounter = function (name) {
+  return function () {
+    return new Promise(function (resolve) {
+      var S = require('Storage');
+      var v = (S.readJSON(name, true) || { c: 0 }).c + 1;
+      S.writeJSON(name, { c: v });
+      resolve(v);
+    });
+  };
 };
 
 exports.local = R.local;

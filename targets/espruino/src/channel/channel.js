@@ -83,8 +83,16 @@ Channel.prototype.hsSend = function () {
   if (this.hsTries >= r.attempts) return this.teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this.hsTries + ' attempts'));
   if (this.hsTries) x.count('handshake.retransmitted');
   this.hsTries++;
-  x.out(x.route, this.m1, function () {});
+  x.out(this.cookieRoute(), this.m1, function () {});
   this.hsTimer = x.clock.setTimeout(function () { self.hsSend(); }, Math.min(r.initialMs * Math.pow(2, self.hsTries - 1), r.maxMs));
+};
+
+/** The listener's route, followed by its cookie once it asked for one (under load: src/channel/cookie.ts). */
+Channel.prototype.cookieRoute = function () {
+  if (!this.cookie) return this.x.route;
+  var r = this.x.route.slice();
+  r.push(R.local(this.cookie));
+  return r;
 };
 
 Channel.prototype.hsEnd = function () {
@@ -98,7 +106,17 @@ Channel.prototype.hsEnd = function () {
 Channel.prototype.input = function (bytes, ret) {
   if (this.cur) return this.receive(bytes, ret);
   var self = this, hs = this.hs, x = this.x;
-  if (!hs || this.hsBusy) return x.count('handshake.dropped');
+  if (!hs) return x.count('handshake.dropped');
+  if (bytes.length === 17 && bytes[0] === 0xc0) {
+    // a cookie reply: the listener wants proof of our return route; message 1 again with it, once per cookie
+    var c = bytes.slice(1);
+    if (this.cookie && B.same(this.cookie, c)) return;
+    x.count('handshake.cookie_received');
+    this.cookie = c;
+    if (this.m1) x.out(this.cookieRoute(), this.m1, function () {});
+    return;
+  }
+  if (this.hsBusy) return x.count('handshake.dropped');
   this.hsBusy = true;
   hs.read(bytes).then(function () {
     self.hsBusy = false;
