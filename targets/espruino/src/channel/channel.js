@@ -48,6 +48,7 @@ function Channel(ctx) {
   this.lastRenewal = -1e15;
   this.owesKa = false;
 }
+var P = Channel.prototype;
 E.mixin(Channel);
 
 /**
@@ -58,7 +59,7 @@ E.mixin(Channel);
  * ctx.counter(): a Promise of the handshake counter message 1 carries in
  * front of its payload (varint), or undefined for none.
  */
-Channel.prototype.connect = function () {
+P.connect = function () {
   var self = this, x = this.x;
   var hs = new H.Handshake({
     pattern: x.pattern, dh: x.dh, cipher: x.cipher, initiator: true, s: x.s, rs: x.rs,
@@ -77,7 +78,7 @@ Channel.prototype.connect = function () {
   });
 };
 
-Channel.prototype.hsSend = function () {
+P.hsSend = function () {
   var self = this, x = this.x, r = x.retransmit;
   if (!this.hs || this.closed) return;
   if (this.hsTries >= r.attempts) return this.teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this.hsTries + ' attempts'));
@@ -88,14 +89,14 @@ Channel.prototype.hsSend = function () {
 };
 
 /** The listener's route, followed by its cookie once it asked for one (under load: src/channel/cookie.ts). */
-Channel.prototype.cookieRoute = function () {
+P.cookieRoute = function () {
   if (!this.cookie) return this.x.route;
   var r = this.x.route.slice();
   r.push(R.local(this.cookie));
   return r;
 };
 
-Channel.prototype.hsEnd = function () {
+P.hsEnd = function () {
   if (this.hsTimer !== undefined) this.x.clock.clearTimeout(this.hsTimer);
   this.hs.wipe();
   this.hs = undefined;
@@ -103,7 +104,7 @@ Channel.prototype.hsEnd = function () {
 };
 
 /** Everything that arrives at this channel's dec. */
-Channel.prototype.input = function (bytes, ret) {
+P.input = function (bytes, ret) {
   if (this.cur) return this.receive(bytes, ret);
   var self = this, hs = this.hs, x = this.x;
   if (!hs) return x.count('handshake.dropped');
@@ -133,7 +134,7 @@ Channel.prototype.input = function (bytes, ret) {
 };
 
 /** Called by the handshake code once session 0 exists. */
-Channel.prototype.established = function (keys, remote) {
+P.established = function (keys, remote) {
   var x = this.x, self = this;
   this.cur = new S.Session(keys, x.limits.session, x.clock.now, 0);
   this.binding = keys.h; // the first handshake hash: renewal prologue and binding tag
@@ -154,7 +155,7 @@ Channel.prototype.established = function (keys, remote) {
  * (reliable mode) or left the radio. Throws CHANNEL_CLOSED, LIMIT_EXCEEDED
  * (reliable window full: nothing accepted is dropped).
  */
-Channel.prototype.send = function (payload, cb) {
+P.send = function (payload, cb) {
   cb = cb || function () {};
   if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
   if (this.snd) this.snd.send(payload, cb);
@@ -162,18 +163,18 @@ Channel.prototype.send = function (payload, cb) {
 };
 
 /** Sends a ROUTED message: an inner routing message to a worker behind the peer's endpoint. */
-Channel.prototype.sendRouted = function (onward, ret, payload, cb) {
+P.sendRouted = function (onward, ret, payload, cb) {
   if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
   this.sealAndSend(S.ROUTED, R.encode(onward, ret, payload), function (c, e) { if (cb) cb(e); });
 };
 
 /** Unacknowledged reliable messages. */
-Channel.prototype.unacked = function () {
+P.unacked = function () {
   return this.snd ? this.snd.unacked() : 0;
 };
 
 /** Sends an encrypted CLOSE (best effort) and tears down. */
-Channel.prototype.close = function () {
+P.close = function () {
   if (this.closed) return;
   var self = this;
   if (this.cur && this.cur.sendState() !== 'expired') this.sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
@@ -185,7 +186,7 @@ Channel.prototype.close = function () {
  * An initiator past a hard limit renews first (the message waits); a
  * responder past one uses a renewed session or asks for one and waits.
  */
-Channel.prototype.sealAndSend = function (type, pt, done) {
+P.sealAndSend = function (type, pt, done) {
   done = done || function () {};
   if (this.closed) return done(undefined, B.err('CHANNEL_CLOSED', 'channel is closed'));
   var st = this.cur.sendState();
@@ -204,7 +205,7 @@ Channel.prototype.sealAndSend = function (type, pt, done) {
   this.sealNow(this.cur, type, pt, done);
 };
 
-Channel.prototype.sealNow = function (s, type, pt, done) {
+P.sealNow = function (s, type, pt, done) {
   var sealed = s.seal(type, pt), n = s.n - 1, x = this.x;
   this.owesKa = false;
   this.noteSent();
@@ -214,7 +215,7 @@ Channel.prototype.sealNow = function (s, type, pt, done) {
 };
 
 /** Sends the waiting messages after a renewal (or fails them). */
-Channel.prototype.flush = function (err) {
+P.flush = function (err) {
   var w = this.waiting;
   this.waiting = [];
   for (var i = 0; i < w.length; i++) {
@@ -224,7 +225,7 @@ Channel.prototype.flush = function (err) {
 };
 
 /** A message arrived at this channel's dec (payload of a routing message, its return route). */
-Channel.prototype.receive = function (bytes, ret) {
+P.receive = function (bytes, ret) {
   if (this.closed || !this.cur) return;
   var x = this.x;
   if (bytes.length && (bytes[0] & 0xc0) === 0xc0) return this.onFlight(bytes, ret);
@@ -268,7 +269,7 @@ Channel.prototype.receive = function (bytes, ret) {
   } else this.control(pt, from);
 };
 
-Channel.prototype.control = function (p, from) {
+P.control = function (p, from) {
   var x = this.x, v;
   if (p[0] === CLOSE) {
     this.teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'the peer refused to renew the channel') : undefined);
@@ -297,13 +298,13 @@ Channel.prototype.control = function (p, from) {
   } else x.count('channel.drop.unknown_control');
 };
 
-Channel.prototype.heard = function () {
+P.heard = function () {
   this.lastHeard = this.x.clock.now();
   this.silentSince = -1;
 };
 
 /** Initiator: renews after sending messages that call for an answer and hearing nothing for renewAfterSilenceMs. */
-Channel.prototype.noteSent = function () {
+P.noteSent = function () {
   var x = this.x, l = x.limits, now = x.clock.now();
   if (x.role !== 'initiator' || !l.renewAfterSilenceMs || (!this.snd && !l.keepaliveMs)) return;
   if (this.silentSince < 0) this.silentSince = now;
@@ -314,7 +315,7 @@ Channel.prototype.noteSent = function () {
 };
 
 /** Passive keep-alive: data arrived and nothing went back within keepaliveMs. */
-Channel.prototype.dataIn = function () {
+P.dataIn = function () {
   var self = this, ms = this.x.limits.keepaliveMs;
   if (!ms) return;
   this.owesKa = true;
@@ -326,13 +327,13 @@ Channel.prototype.dataIn = function () {
 };
 
 /** A keep-alive reporting one past the highest counter accepted in the session it is sealed in. */
-Channel.prototype.keepalive = function () {
+P.keepalive = function () {
   if (this.closed) return;
   this.sealAndSend(S.CONTROL, B.concat(new Uint8Array([KEEPALIVE]), B.varint(this.cur.w.top + 1)));
 };
 
 /** renewal prologue = "hopseal-renew-v1" || first handshake hash || u32be(epoch) */
-Channel.prototype.prologue = function (epoch) {
+P.prologue = function (epoch) {
   var e = new Uint8Array(4);
   e[0] = (epoch >>> 24) & 0xff;
   e[1] = (epoch >> 16) & 0xff;
@@ -341,7 +342,7 @@ Channel.prototype.prologue = function (epoch) {
   return B.concat(LABEL, this.binding, e);
 };
 
-Channel.prototype.renewalHandshake = function (initiator, epoch) {
+P.renewalHandshake = function (initiator, epoch) {
   var x = this.x;
   return new H.Handshake({
     pattern: 'KK', dh: x.dh, cipher: x.cipher, initiator: initiator, s: x.s, rs: x.rs,
@@ -350,7 +351,7 @@ Channel.prototype.renewalHandshake = function (initiator, epoch) {
 };
 
 /** P-256 renewal flights carry the point prefix XORed with 0xC0 (25519 ephemerals were drawn with a first byte >= 0xC0). */
-Channel.prototype.mark = function (m) {
+P.mark = function (m) {
   if (this.x.dh === 'P256') {
     m = m.slice();
     m[0] ^= 0xc0;
@@ -359,7 +360,7 @@ Channel.prototype.mark = function (m) {
 };
 
 /** Initiator: renews now (once at a time); the waiting sends go out under the new session. */
-Channel.prototype.renew = function () {
+P.renew = function () {
   if (this.closed || this.rw) return;
   var self = this, x = this.x, r = x.limits.renewRetransmit;
   var epoch = this.cur.epoch + 1, hs = this.renewalHandshake(true, epoch);
@@ -374,7 +375,7 @@ Channel.prototype.renew = function () {
   }).then(undefined, function (e) { self.renewDone(w, e); });
 };
 
-Channel.prototype.renewSend = function () {
+P.renewSend = function () {
   var w = this.rw, self = this, x = this.x, r = x.limits.renewRetransmit;
   if (!w) return;
   if (w.tries >= r.attempts) return this.renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered after ' + w.tries + ' attempts'));
@@ -390,7 +391,7 @@ Channel.prototype.renewSend = function () {
   w.timer = x.clock.setTimeout(function () { self.renewSend(); }, Math.min(r.initialMs * Math.pow(2, w.tries - 1), r.maxMs));
 };
 
-Channel.prototype.renewDone = function (w, err) {
+P.renewDone = function (w, err) {
   if (this.rw !== w) return;
   this.rw = undefined;
   if (w.timer !== undefined) this.x.clock.clearTimeout(w.timer);
@@ -403,7 +404,7 @@ Channel.prototype.renewDone = function (w, err) {
 };
 
 /** A renewal flight: flight 2 at the initiator, flight 1 at the responder. */
-Channel.prototype.onFlight = function (bytes, ret) {
+P.onFlight = function (bytes, ret) {
   var self = this, x = this.x;
   if (x.role === 'initiator') {
     var w = this.rw;
@@ -473,7 +474,7 @@ Channel.prototype.onFlight = function (bytes, ret) {
 };
 
 /** Responder: the initiator used the renewed session, so this side seals with it too. */
-Channel.prototype.promote = function () {
+P.promote = function () {
   var n = this.next;
   if (!n) return;
   this.next = undefined;
@@ -485,14 +486,14 @@ Channel.prototype.promote = function () {
   this.flush();
 };
 
-Channel.prototype.renewed = function () {
+P.renewed = function () {
   this.renewals++;
   this.heard();
   this.x.count('channel.renewed');
   this.emit('renew', this.cur.epoch);
 };
 
-Channel.prototype.dropPrev = function () {
+P.dropPrev = function () {
   if (this.prev) this.prev.close();
   this.prev = undefined;
 };
@@ -502,7 +503,7 @@ Channel.prototype.dropPrev = function () {
  * limits), once per session, again only after a gap that doubles from the
  * renewal retransmission interval up to its maximum.
  */
-Channel.prototype.requestRenewal = function () {
+P.requestRenewal = function () {
   var x = this.x, r = x.limits.renewRetransmit, now = x.clock.now();
   if (this.reqIn === this.cur) {
     if (now - this.reqAt < this.reqGap) return;
@@ -516,7 +517,7 @@ Channel.prototype.requestRenewal = function () {
 };
 
 /** Responder past a hard limit: RENEW and wait for the initiator's renewal; fail the waiting sends after the retransmission span. */
-Channel.prototype.awaitPeer = function () {
+P.awaitPeer = function () {
   var self = this, x = this.x, r = x.limits.renewRetransmit;
   this.requestRenewal();
   if (this.peerWait !== undefined) return;
@@ -530,7 +531,7 @@ Channel.prototype.awaitPeer = function () {
 };
 
 /** Closes locally: wipes every session, fails what waits, emits 'close'. */
-Channel.prototype.teardown = function (err) {
+P.teardown = function (err) {
   if (this.closed) return;
   this.closed = true;
   var x = this.x, w = this.rw;

@@ -34,27 +34,28 @@ function Sender(o, clock, transmit, count) {
   this.srtt = -1;
   this.rttvar = 0;
 }
+var SP = Sender.prototype;
 
 /** Sequence numbers from the oldest unacknowledged one to the next. */
-Sender.prototype.unacked = function () {
+SP.unacked = function () {
   return this.out.length ? this.next - this.out[0].seq : 0;
 };
 
-Sender.prototype.rto = function () {
+SP.rto = function () {
   var o = this.o;
   if (this.srtt < 0) return o.ackTimeoutMs;
   return Math.min(Math.max(o.minAckTimeoutMs, this.srtt + 4 * this.rttvar), o.maxBackoffMs);
 };
 
 /** Queues one payload; cb(err) when acknowledged (err undefined) or failed. Throws LIMIT_EXCEEDED when the window is full. */
-Sender.prototype.send = function (payload, cb) {
+SP.send = function (payload, cb) {
   if (this.unacked() >= Math.min(this.o.sendBuffer, this.o.receiveBuffer)) throw B.err('LIMIT_EXCEEDED', 'reliable send window full');
   var m = { seq: this.next++, p: payload.slice(), tries: 0, cb: cb, at: this.clock.now() };
   this.out.push(m);
   this.fire(m, false);
 };
 
-Sender.prototype.fire = function (m, fast) {
+SP.fire = function (m, fast) {
   var self = this;
   m.fast = fast;
   m.tries++;
@@ -71,7 +72,7 @@ Sender.prototype.fire = function (m, fast) {
   this.arm(m, Math.min(this.rto() * Math.pow(2, m.tries - 1), this.o.maxBackoffMs));
 };
 
-Sender.prototype.arm = function (m, wait) {
+SP.arm = function (m, wait) {
   var self = this;
   m.timer = this.clock.setTimeout(function () {
     m.timer = undefined;
@@ -93,7 +94,7 @@ function sacked(sack, d) {
 }
 
 /** ACK(n, sack): every seq below n arrived, and n + 1 + i for each bit i of sack. */
-Sender.prototype.onAck = function (n, sack) {
+SP.onAck = function (n, sack) {
   var highest = n - 1, sample, i, m, keep = [];
   for (i = 0; i < this.out.length; i++) {
     m = this.out[i];
@@ -120,13 +121,13 @@ Sender.prototype.onAck = function (n, sack) {
   }
 };
 
-Sender.prototype.sackedAbove = function (seq, n, sack) {
+SP.sackedAbove = function (seq, n, sack) {
   var c = 0;
   for (var d = Math.max(0, seq - n); d < sack.length * 8; d++) if (sack[d >> 3] & (1 << (d & 7))) c++;
   return c;
 };
 
-Sender.prototype.measure = function (r) {
+SP.measure = function (r) {
   if (!(r >= 0)) return;
   if (this.srtt < 0) {
     this.srtt = r;
@@ -138,7 +139,7 @@ Sender.prototype.measure = function (r) {
 };
 
 /** After a renewal: messages whose last copy never went out leave now. */
-Sender.prototype.retransmitFailed = function () {
+SP.retransmitFailed = function () {
   for (var i = 0; i < this.out.length; i++) {
     var m = this.out[i];
     if (!m.failed) continue;
@@ -148,7 +149,7 @@ Sender.prototype.retransmitFailed = function () {
 };
 
 /** Fails everything outstanding (the channel closed). */
-Sender.prototype.fail = function (e) {
+SP.fail = function (e) {
   var out = this.out;
   this.out = [];
   for (var i = 0; i < out.length; i++) {
@@ -167,9 +168,10 @@ function Receiver(o, deliver, ack, count) {
   this.early = {};
   this.held = 0;
 }
+var RP = Receiver.prototype;
 
 /** One DATA plaintext (varint(seq) || payload). */
-Receiver.prototype.receive = function (framed) {
+RP.receive = function (framed) {
   var v;
   try {
     v = B.readVarint(framed, 0);
@@ -196,7 +198,7 @@ Receiver.prototype.receive = function (framed) {
   this.ack(this.exp, this.sack());
 };
 
-Receiver.prototype.sack = function () {
+RP.sack = function () {
   var bits = new Uint8Array(MAX_SACK), len = 0;
   for (var k in this.early) {
     var d = k - this.exp - 1;

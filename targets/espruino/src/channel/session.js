@@ -48,18 +48,19 @@ function Session(k, limits, now, epoch) {
   this.auth = 0; // failed authentications
   this.closed = false;
 }
+var P = Session.prototype;
 
-Session.prototype.unconfirmed = function () {
+P.unconfirmed = function () {
   return this.n - 1 - this.ct;
 };
 
 /** The peer confirmed receiving our counter n (an ACK, a keep-alive report). */
-Session.prototype.confirm = function (n) {
+P.confirm = function (n) {
   if (n > this.ct && n < this.n) this.ct = n;
 };
 
 /** 'ok', 'renew' past a soft limit, 'expired' past a hard one. */
-Session.prototype.sendState = function () {
+P.sendState = function () {
   if (this.closed) return 'expired';
   var age = this.now() - this.born, l = this.l, u = this.unconfirmed();
   if (this.n >= l.rejectAfterMessages || age >= l.rejectAfterMs || u >= REJECT_AFTER_UNCONFIRMED) return 'expired';
@@ -67,7 +68,7 @@ Session.prototype.sendState = function () {
   return 'ok';
 };
 
-Session.prototype.receiveExpired = function () {
+P.receiveExpired = function () {
   return this.now() - this.born >= this.l.rejectAfterMs;
 };
 
@@ -82,7 +83,7 @@ function header(type, phase, n, long) {
  * sendState() first; `force` seals past the hard limits (RENEW only).
  * Returns the sealed bytes; `this.n - 1` is its counter.
  */
-Session.prototype.seal = function (type, pt, force) {
+P.seal = function (type, pt, force) {
   var t = this.now(), l = this.l;
   if (!force && (this.uk >= l.rekeyAfterMessages || (l.rekeyAfterMs > 0 && t - this.kb >= l.rekeyAfterMs))) {
     this.sc.rekey();
@@ -105,7 +106,7 @@ Session.prototype.seal = function (type, pt, force) {
  * Opens one sealed message: { type, n, pt }, or a drop reason string
  * ('decode', 'duplicate', 'stale', 'auth', 'expired'). Commits nothing on a drop.
  */
-Session.prototype.open = function (m) {
+P.open = function (m) {
   if (this.closed || m.length < 1) return 'expired';
   var h = m[0], type = h >> 6;
   if (type === 3) return 'decode';
@@ -151,7 +152,7 @@ Session.prototype.open = function (m) {
 };
 
 /** Wipes the keys; the session can neither seal nor open after. */
-Session.prototype.close = function () {
+P.close = function () {
   if (this.closed) return;
   this.closed = true;
   this.sc.wipe();

@@ -37,26 +37,27 @@ function CipherState(chacha, k) {
   this.k = k ? k.slice() : undefined;
   this.n = 0;
 }
+var P = CipherState.prototype;
 
 /** Seals with an explicit nonce: ciphertext || tag. */
-CipherState.prototype.seal = function (n, ad, pt) {
+P.seal = function (n, ad, pt) {
   return (this.c ? C.chachaPolySeal : C.aesGcmSeal)(this.k, nonce(this.c, n), ad, pt);
 };
 
 /** Opens with an explicit nonce: the plaintext, or null when it does not authenticate. */
-CipherState.prototype.open = function (n, ad, ct) {
+P.open = function (n, ad, ct) {
   if (ct.length < 16) return null;
   return (this.c ? C.chachaPolyOpen : C.aesGcmOpen)(this.k, nonce(this.c, n), ad, ct);
 };
 
 /** §5.1 EncryptWithAd (the handshake's own counter). */
-CipherState.prototype.encryptWithAd = function (ad, pt) {
+P.encryptWithAd = function (ad, pt) {
   if (!this.k) return pt.slice();
   return this.seal(this.n++, ad, pt);
 };
 
 /** §5.1 DecryptWithAd: null on failure (n does not move). */
-CipherState.prototype.decryptWithAd = function (ad, ct) {
+P.decryptWithAd = function (ad, ct) {
   if (!this.k) return ct.slice();
   var p = this.open(this.n, ad, ct);
   if (p) this.n++;
@@ -64,21 +65,21 @@ CipherState.prototype.decryptWithAd = function (ad, ct) {
 };
 
 /** §4.2 Rekey (a key phase): the old key is wiped. */
-CipherState.prototype.rekey = function () {
+P.rekey = function () {
   var out = this.seal(-1, EMPTY, new Uint8Array(32));
   C.wipe(this.k);
   this.k = out.slice(0, 32);
   C.wipe(out);
 };
 
-CipherState.prototype.clone = function () {
+P.clone = function () {
   var c = new CipherState(this.c, this.k);
   c.n = this.n;
   return c;
 };
 
 /** Zero-fills the key. */
-CipherState.prototype.wipe = function () {
+P.wipe = function () {
   if (this.k) C.wipe(this.k);
   this.k = undefined;
 };

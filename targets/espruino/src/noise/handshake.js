@@ -51,13 +51,14 @@ function Handshake(o) {
   if (p.pre[1]) ss.mixHash(this.i ? o.rs : o.s.pub);
   this.ss = ss;
 }
+var P = Handshake.prototype;
 
 function fail(msg) {
   return B.err('NOISE_DECRYPT_FAILED', msg);
 }
 
 /** The DH of a token, from this side's point of view. */
-Handshake.prototype.dh = function (t) {
+P.dh = function (t) {
   var i = this.i, me, peer;
   if (t === 'ee') { me = this.e; peer = this.re; }
   else if (t === 'ss') { me = this.s; peer = this.rs; }
@@ -74,7 +75,7 @@ Handshake.prototype.dh = function (t) {
 };
 
 /** Runs `tokens` in order (each DH may wait on a secure element); `out` collects written bytes, undefined when reading. */
-Handshake.prototype.tokens = function (tokens, out) {
+P.tokens = function (tokens, out) {
   var self = this;
   function next(j) {
     if (j >= tokens.length) return Promise.resolve();
@@ -103,7 +104,7 @@ Handshake.prototype.tokens = function (tokens, out) {
 };
 
 /** WriteMessage(payload): a Promise of the message bytes. */
-Handshake.prototype.write = function (payload) {
+P.write = function (payload) {
   var self = this, out = [];
   var m = this.p.m[this.step];
   if (!m || (this.step === 0) !== this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to write'));
@@ -119,7 +120,7 @@ Handshake.prototype.write = function (payload) {
  * DECODE_ERROR and then leaves the state as it was before the message, so a
  * forged or corrupted message 2 does not end the initiator's handshake.
  */
-Handshake.prototype.read = function (msg) {
+P.read = function (msg) {
   var self = this, ss = this.ss;
   var m = this.p.m[this.step];
   if (!m || (this.step === 0) === this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to read'));
@@ -147,19 +148,19 @@ Handshake.prototype.read = function (msg) {
 };
 
 /** After the last message: { send, recv, h } (transport cipher states, handshake hash). Wipes the handshake. */
-Handshake.prototype.split = function () {
+P.split = function () {
   var h = this.ss.h;
   var c = this.ss.split();
   this.wipe();
   return { send: this.i ? c[0] : c[1], recv: this.i ? c[1] : c[0], h: h };
 };
 
-Handshake.prototype.done = function () {
+P.done = function () {
   return this.step === this.p.m.length;
 };
 
 /** Wipes the ephemeral key and the symmetric state. */
-Handshake.prototype.wipe = function () {
+P.wipe = function () {
   if (this.e && this.e.wipe) this.e.wipe();
   this.e = undefined;
   this.ss.wipe();

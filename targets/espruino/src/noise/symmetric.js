@@ -18,13 +18,14 @@ function SymmetricState(name, chacha) {
   this.ck = h.slice();
   this.cs = new CipherState(chacha);
 }
+var P = SymmetricState.prototype;
 
-SymmetricState.prototype.mixHash = function (data) {
+P.mixHash = function (data) {
   this.h = C.sha256(B.concat(this.h, data));
 };
 
 /** §5.2 MixKey: the input key material is wiped by the caller. */
-SymmetricState.prototype.mixKey = function (ikm) {
+P.mixKey = function (ikm) {
   var o = C.hkdf(this.ck, ikm, 2);
   C.wipe(this.ck);
   this.ck = o[0];
@@ -33,21 +34,21 @@ SymmetricState.prototype.mixKey = function (ikm) {
   C.wipe(o[1]);
 };
 
-SymmetricState.prototype.encryptAndHash = function (pt) {
+P.encryptAndHash = function (pt) {
   var ct = this.cs.encryptWithAd(this.h, pt);
   this.mixHash(ct);
   return ct;
 };
 
 /** Returns the plaintext, or null when it does not authenticate. */
-SymmetricState.prototype.decryptAndHash = function (ct) {
+P.decryptAndHash = function (ct) {
   var pt = this.cs.decryptWithAd(this.h, ct);
   if (pt) this.mixHash(ct);
   return pt;
 };
 
 /** §5.2 Split: [c1, c2] (c1 is the initiator's sending key), then wipes ck. */
-SymmetricState.prototype.split = function () {
+P.split = function () {
   var o = C.hkdf(this.ck, new Uint8Array(0), 2);
   var c = this.cs.c;
   var r = [new CipherState(c, o[0]), new CipherState(c, o[1])];
@@ -57,7 +58,7 @@ SymmetricState.prototype.split = function () {
   return r;
 };
 
-SymmetricState.prototype.wipe = function () {
+P.wipe = function () {
   C.wipe(this.ck);
   this.cs.wipe();
 };

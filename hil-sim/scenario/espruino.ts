@@ -1,0 +1,131 @@
+/**
+ * Running the device end of a channel in the real Espruino interpreter
+ * (targets/espruino, issue 15): find the interpreter, build the bundle, and
+ * spawn it with a device script as a child process whose stdout lines are
+ * events. The interpreter's stdin stays an open, silent pipe (with stdin at
+ * EOF it floods its event queue with NULs and never reads its serial ports:
+ * ../shared/tools/espruino/README.md). It runs in a temp directory, where it
+ * keeps its flash file (`Storage`: the software handshake counter).
+ *
+ * Used by the scenario runner (`devices[].runtime: espruino`, the demo's
+ * `--device espruino`) and by test/espruino/e2e-*.test.ts.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { ErrorCode, HopsealError } from '../../src/errors.ts'
+import { stopChild } from '../pty.ts'
+
+const REPO = resolve(import.meta.dirname, '../..')
+
+/** The interpreter: $HOPSEAL_ESPRUINO, else ../shared/tools/espruino/espruino beside the repository; undefined when absent. */
+export function espruinoInterpreter(): string | undefined {
+  const candidates = [process.env.HOPSEAL_ESPRUINO, resolve(REPO, '../shared/tools/espruino/espruino')]
+  return candidates.find((p): p is string => !!p && existsSync(p))
+}
+
+const bundles = new Map<string, string>()
+
+/** The device bundle (targets/espruino/build.mjs), built once per process and variant. */
+export function deviceBundle(minify = true): string {
+  const key = minify ? 'min' : 'plain'
+  let b = bundles.get(key)
+  if (b === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'hopseal-bundle-'))
+    try {
+      const out = join(dir, 'bundle.js')
+      execFileSync(process.execPath, [join(REPO, 'targets/espruino/build.mjs'), '--out', out, ...(minify ? ['--minify'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] })
+      b = readFileSync(out, 'utf8')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    bundles.set(key, b)
+  }
+  return b
+}
+
+export interface EspruinoChild {
+  readonly pid: number
+  /** Every stdout line so far (the device's events and anything it printed). */
+  readonly lines: string[]
+  /** Runs `fn` for each stdout line from now on. */
+  onLine(fn: (line: string) => void): void
+  /** Resolves with the first line (already printed or to come) that `test` accepts; rejects after `timeoutMs` or when the process exits. */
+  waitFor(test: (line: string) => boolean, timeoutMs: number): Promise<string>
+  /** Resolves when the process exited. */
+  readonly exited: Promise<number | null>
+  /** Stops the interpreter (SIGTERM, then SIGKILL) and removes its temp dir. */
+  stop(): Promise<void>
+}
+
+/** Strips the interpreter's console decorations (prompt, escape sequences) from a line. */
+function clean(line: string): string {
+  return line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>+/, '').trimEnd()
+}
+
+/**
+ * Spawns the interpreter on `code` (the bundle is prepended unless `bundle: false`).
+ * @throws HopsealError TRANSPORT_UNAVAILABLE when the interpreter is not there
+ */
+export function spawnEspruino(code: string, opts: { bundle?: boolean; minify?: boolean } = {}): EspruinoChild {
+  const bin = espruinoInterpreter()
+  if (!bin) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, 'the Espruino interpreter is not installed (../shared/tools/espruino/espruino, or set HOPSEAL_ESPRUINO)')
+  const dir = mkdtempSync(join(tmpdir(), 'hopseal-espruino-'))
+  const file = join(dir, 'device.js')
+  writeFileSync(file, (opts.bundle === false ? '' : deviceBundle(opts.minify ?? true) + '\n') + code)
+  const child: ChildProcess = spawn(bin, [file], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  const listeners: ((l: string) => void)[] = []
+  let buf = ''
+  const take = (d: Buffer): void => {
+    buf += d.toString('latin1')
+    let i
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = clean(buf.slice(0, i))
+      buf = buf.slice(i + 1)
+      lines.push(l)
+      for (const f of listeners) f(l)
+    }
+  }
+  child.stdout!.on('data', take)
+  child.stderr!.on('data', take)
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+  return {
+    pid: child.pid ?? -1,
+    lines,
+    onLine: (fn) => void listeners.push(fn),
+    waitFor(test, timeoutMs) {
+      const found = lines.find(test)
+      if (found !== undefined) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no matching line from the interpreter within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`)), timeoutMs)
+        listeners.push((l) => {
+          if (test(l)) {
+            clearTimeout(t)
+            resolve(l)
+          }
+        })
+        void exited.then(() => {
+          clearTimeout(t)
+          reject(new Error(`the interpreter exited; last lines:\n${lines.slice(-15).join('\n')}`))
+        })
+      })
+    },
+    exited,
+    async stop() {
+      await stopChild(child)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Parses the device's event lines: `HS {json}`. */
+export function deviceEvent(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('HS ')) return undefined
+  try {
+    return JSON.parse(line.slice(3)) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+}
