@@ -84,6 +84,14 @@ export const ErrorCode = {
   CREDENTIAL_REVOCATION_STALE: 'CREDENTIAL_REVOCATION_STALE', // an older (or conflicting same-number) revocation list replayed
   POLICY_PARSE: 'POLICY_PARSE', // trust-policy text does not parse (message carries the position)
   POLICY_DENIED: 'POLICY_DENIED',
+  // relay registrations (docs/protocol.md "Relays")
+  RELAY_MALFORMED: 'RELAY_MALFORMED', // a registration, removal or relay answer that does not decode
+  RELAY_BAD_SIGNATURE: 'RELAY_BAD_SIGNATURE', // not signed by the key it carries
+  RELAY_ALIAS_TAKEN: 'RELAY_ALIAS_TAKEN', // the alias is bound to another key (first registration, or the allow-list)
+  RELAY_NOT_ALLOWED: 'RELAY_NOT_ALLOWED', // the relay has an allow-list and the alias is not on it
+  RELAY_REPLAYED: 'RELAY_REPLAYED', // sequence number not above the last one accepted for the alias
+  RELAY_EXPIRED: 'RELAY_EXPIRED', // expiry passed, or further ahead than the relay's maximum lifetime
+  RELAY_WRONG_RELAY: 'RELAY_WRONG_RELAY', // signed for a relay of another name
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
