@@ -15,7 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { stopChild } from '../pty.ts'
+import { startPtyPair, stopChild } from '../pty.ts'
+import { openSerialLink } from '../../src/transports/serial/index.ts'
+import type { FrameLink } from '../../src/transports/link.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
 
@@ -127,5 +129,50 @@ export function deviceEvent(line: string): Record<string, unknown> | undefined {
     return JSON.parse(line.slice(3)) as Record<string, unknown>
   } catch {
     return undefined
+  }
+}
+
+export interface PtyRadio {
+  /** The PTY path the interpreter opens as its radio (`Serial1.setup(…, { path })`). */
+  readonly path: string
+  /** Frames relayed each way. */
+  readonly stats: { up: number; down: number }
+  close(): Promise<void>
+}
+
+/**
+ * Puts a PTY in front of `radio`, the device's end of a (modelled) radio
+ * link: frames the interpreter writes on the PTY (COBS + CRC-16 framed, as
+ * src/transports/serial) are sent on `radio`, where a link model may lose
+ * them; frames arriving on `radio` are written to the PTY. The scenario
+ * runner and the end-to-end test wrap both ends of a memory pair with
+ * seeded models, as for Node devices, so loss applies both ways.
+ */
+export async function attachPtyRadio(radio: FrameLink): Promise<PtyRadio> {
+  const pty = await startPtyPair()
+  let end
+  try {
+    end = await openSerialLink(pty.b, { mtu: radio.mtu })
+  } catch (e) {
+    await pty.close()
+    throw e
+  }
+  const link = end
+  const stats = { up: 0, down: 0 }
+  link.onFrame((f) => {
+    stats.up++
+    radio.send(f).catch(() => undefined)
+  })
+  radio.onFrame((f) => {
+    stats.down++
+    link.send(f).catch(() => undefined)
+  })
+  return {
+    path: pty.a,
+    stats,
+    async close() {
+      await link.close()
+      await pty.close()
+    },
   }
 }

@@ -33,6 +33,8 @@ export interface DeviceSpec {
   sleep?: { awakeMs: number }
   /** The channel's limit profile (renewal, key phases, keep-alive, reliable timers); default from the link profile: lora → lora, ble-uart → ble, else ip. */
   channelMedium?: 'ip' | 'lora' | 'ble'
+  /** Where the device runs (wall scenarios): `node` (default) or `espruino`, the Espruino interpreter on a PTY radio (targets/espruino, espruino.ts). */
+  runtime?: 'node' | 'espruino'
 }
 
 export interface AppSpec {
@@ -179,7 +181,7 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
   })
   if (apps.length === 0) r.fail('apps', 'no apps', 'add at least one app')
   const devices = r.list('devices').map((d) => {
-    d.only(sim ? ['name', 'count', 'vault', 'app', 'link', 'sleep', 'channelMedium'] : ['name', 'count', 'vault', 'app', 'link'])
+    d.only(sim ? ['name', 'count', 'vault', 'app', 'link', 'sleep', 'channelMedium'] : ['name', 'count', 'vault', 'app', 'link', 'runtime'])
     const n = d.str('name')
     if (!NAME.test(n)) d.fail('name', `"${n}" is not a valid node name`, 'use letters, digits, - and _ (≤ 28)')
     const app = d.str('app', apps[0]!.name)
@@ -200,9 +202,18 @@ export function parseScenario(text: string, file: string): ScenarioSpec {
     const sleep = d.v.sleep === undefined ? undefined : d.obj('sleep')
     sleep?.only(['awakeMs'])
     const channelMedium = d.v.channelMedium === undefined ? undefined : (d.str('channelMedium', undefined, ['ip', 'lora', 'ble']) as DeviceSpec['channelMedium'])
-    return { name: n, count: d.num('count', 1, 1, 500), vault: d.str('vault', 'software', VAULTS) as VaultKind, app, link, ...(sleep ? { sleep: { awakeMs: sleep.num('awakeMs', 10_000, 100, 3_600_000, 'ms') } } : {}), ...(channelMedium ? { channelMedium } : {}) }
+    const runtime = d.v.runtime === undefined ? undefined : (d.str('runtime', 'node', ['node', 'espruino']) as 'node' | 'espruino')
+    const count = d.num('count', 1, 1, runtime === 'espruino' ? 4 : 500)
+    const vault = d.str('vault', 'software', VAULTS) as VaultKind
+    if (runtime === 'espruino') {
+      // one interpreter process per device; its secure element is the simulator on a PTY (or software X25519 keys)
+      if (vault === 'softhsm') d.fail('vault', 'an Espruino device has no PKCS#11', 'use atecc608-sim or software')
+      if (link.profile === 'raw') d.fail('link', 'an Espruino device speaks the lora or ble-uart profile', 'use profile: lora or profile: ble-uart')
+    }
+    return { name: n, count, vault, app, link, ...(sleep ? { sleep: { awakeMs: sleep.num('awakeMs', 10_000, 100, 3_600_000, 'ms') } } : {}), ...(channelMedium ? { channelMedium } : {}), ...(runtime ? { runtime } : {}) }
   })
   if (devices.length === 0) r.fail('devices', 'no devices', 'add at least one device')
+  if (devices.some((d) => d.runtime === 'espruino') && r.v.mode === 'xx') r.fail('mode', 'Espruino devices open known-peer (KK) channels only', 'use mode: kk')
   const w = r.obj('workload')
   w.only(['readings', 'intervalMs', 'timeoutMs'])
   const workload = { readings: w.num('readings', undefined, 1, sim ? 1_000_000 : 100_000), intervalMs: w.num('intervalMs', sim ? 60_000 : 100, sim ? 1000 : 0, 3_600_000, 'ms'), timeoutMs: w.num('timeoutMs', 120_000, 1000, maxMs, 'ms') }

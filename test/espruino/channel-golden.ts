@@ -73,14 +73,42 @@ export const RESPONDER_PLANS: Record<string, { data: string; before?: Record<num
   'key-phase': { data: "if (d === 'bpm=73') send('ok');", before: { 2: 'advance(2 * 3600000);' } },
 }
 
-/** The DH results a P-256 device needs in `ex` (its private keys with every gateway public key): "pub:peer" → x. */
-function p256Table(ex: DocExample): Record<string, string> {
+/** Public key and DH for the example's suite (noble, Node side). */
+function curve(dh: string): { pub(priv: Uint8Array): Uint8Array; dh(priv: Uint8Array, peer: Uint8Array): Uint8Array } {
+  if (dh === 'P256') return { pub: (k) => p256.getPublicKey(k, true), dh: (k, q) => p256.getSharedSecret(k, q, true).subarray(1) }
+  return { pub: (k) => x25519.getPublicKey(k), dh: (k, q) => x25519.getSharedSecret(k, q) }
+}
+
+/** The DH results `side` needs in `ex` (its private keys with every public key of the other side): "pub:peer" → result. */
+function dhTable(ex: DocExample, dh: string, side: string, other: string): Record<string, string> {
   const p = ex.params
-  const privs = [...p.keys()].filter((k) => /^device\.(static|ephemeral\.\d+)\.private$/.test(k)).map((k) => unhex(p.get(k)!))
-  const peers = [...p.keys()].filter((k) => /^gateway\.(static|ephemeral\.\d+)\.public$/.test(k)).map((k) => unhex(p.get(k)!))
+  const c = curve(dh)
+  const privs = [...p.keys()].filter((k) => new RegExp(`^${side}\\.(static|ephemeral\\.\\d+)\\.private$`).test(k)).map((k) => unhex(p.get(k)!))
+  const peers = [...p.keys()].filter((k) => new RegExp(`^${other}\\.(static|ephemeral\\.\\d+)\\.public$`).test(k)).map((k) => unhex(p.get(k)!))
   const t: Record<string, string> = {}
-  for (const s of privs) for (const q of peers) t[hex(p256.getPublicKey(s, true)) + ':' + hex(q)] = hex(p256.getSharedSecret(s, q, true).subarray(1))
+  for (const s of privs) for (const q of peers) t[hex(c.pub(s)) + ':' + hex(q)] = hex(c.dh(s, q))
   return t
+}
+
+/**
+ * A vault for `side` whose DH results were computed by Node ("oracle" keys):
+ * the device code above DH runs unchanged, without the interpreter's slow
+ * scalar multiplications (X25519 in JavaScript, P-256 in a secure element).
+ */
+function oracleVault(ex: DocExample, dh: string, side: string, other: string): string {
+  const p = ex.params
+  const c = curve(dh)
+  const ephs = [...p.keys()].filter((k) => new RegExp(`^${side}\\.ephemeral\\.\\d+\\.private$`).test(k)).sort().map((k) => hex(c.pub(unhex(p.get(k)!))))
+  return `(function () {
+      var T = ${JSON.stringify(dhTable(ex, dh, side, other))};
+      function key(pub) { return { pub: B.fromHex(pub), wipe: function () {}, dh: function (peer) {
+        var r = T[pub + ':' + B.hex(peer)];
+        return r ? Promise.resolve(B.fromHex(r)) : Promise.reject(new Error('no DH for ' + B.hex(peer)));
+      } }; }
+      var eph = ${JSON.stringify(ephs)};
+      return { dh: '${dh}', init: function () { return Promise.resolve(key('${hex(c.pub(unhex(p.get(`${side}.static.private`)!)))}')); },
+        eph: function () { return Promise.resolve(key(eph.shift())); } };
+    })()`
 }
 
 /**
@@ -88,7 +116,7 @@ function p256Table(ex: DocExample): Record<string, string> {
  * once the device put as many messages on its link as the example's device did.
  * `tamper`: the gateway's message 2 arrives first with one bit flipped (it must be dropped, changing nothing).
  */
-export function deviceScript(ex: DocExample, opts: { tamper?: boolean } = {}): string {
+export function deviceScript(ex: DocExample, opts: { tamper?: boolean; realX25519?: boolean } = {}): string {
   const plan = PLANS[ex.id]
   if (!plan) throw new Error(`no plan for example ${ex.id}`)
   const p = ex.params
@@ -113,21 +141,9 @@ export function deviceScript(ex: DocExample, opts: { tamper?: boolean } = {}): s
     b[b.length - 1]! ^= 1
     feed.unshift([k, hex(b)])
   }
-  let vault: string
-  if (suite[2] === '25519') {
-    vault = `hs.softwareVault({ privateKey: B.fromHex('${p.get('device.static.private')}'), ephemerals: [${ephs.map((e) => `B.fromHex('${e}')`).join(', ')}] })`
-  } else {
-    vault = `(function () {
-      var T = ${JSON.stringify(p256Table(ex))};
-      function key(pub) { return { pub: B.fromHex(pub), wipe: function () {}, dh: function (peer) {
-        var r = T[pub + ':' + B.hex(peer)];
-        return r ? Promise.resolve(B.fromHex(r)) : Promise.reject(new Error('no DH for ' + B.hex(peer)));
-      } }; }
-      var eph = ${JSON.stringify(ephs.map((e) => hex(p256.getPublicKey(unhex(e), true))))};
-      return { dh: 'P256', init: function () { return Promise.resolve(key('${hex(p256.getPublicKey(unhex(p.get('device.static.private')!), true))}')); },
-        eph: function () { return Promise.resolve(key(eph.shift())); } };
-    })()`
-  }
+  const vault = suite[2] === '25519' && opts.realX25519
+    ? `hs.softwareVault({ privateKey: B.fromHex('${p.get('device.static.private')}'), ephemerals: [${ephs.map((e) => `B.fromHex('${e}')`).join(', ')}] })`
+    : oracleVault(ex, suite[2]!, 'device', 'gateway')
   const route = p.get('gateway.listener')!
   if (route.length !== 2) throw new Error(`example ${ex.id}: listener ${route} is not a 1-byte address`)
   return `
@@ -185,7 +201,7 @@ function countFeed(k) { var n = 0; for (var i = 0; i < feed.length; i++) if (fee
  * fed in order (lost ones are not), the device's answers recorded. Prints
  * `RESULT {"out":[…],"data":[…],"counters":{…}}`.
  */
-export function responderScript(ex: DocExample): string {
+export function responderScript(ex: DocExample, opts: { realX25519?: boolean } = {}): string {
   const plan = RESPONDER_PLANS[ex.id]
   if (!plan) throw new Error(`no responder plan for example ${ex.id}`)
   const p = ex.params
@@ -211,7 +227,7 @@ var link = { send: function (b, cb) { out.push(B.hex(b)); if (cb) cb(); }, onMes
 function text(b) { var s = ''; for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]); return s; }
 function send(s) { ch.send(B.ascii(s), function (e) { if (e) data.push('error ' + e.code); }); }
 var lis = hs.listen({ link: link, clock: clock, address: 0x${p.get('gateway.listener')}, medium: '${medium}', cipher: '${suite[1]}', counters: ${counters},
-  vault: hs.softwareVault({ privateKey: B.fromHex('${p.get('gateway.static.private')}'), ephemerals: [${ephs.map((e) => `B.fromHex('${e}')`).join(', ')}] }),
+  vault: ${opts.realX25519 ? `hs.softwareVault({ privateKey: B.fromHex('${p.get('gateway.static.private')}'), ephemerals: [${ephs.map((e) => `B.fromHex('${e}')`).join(', ')}] })` : oracleVault(ex, '25519', 'gateway', 'device')},
   peers: [B.fromHex('${p.get('device.static.public')}')] });
 lis.on('channel', function (c) {
   ch = c;
@@ -236,9 +252,4 @@ setTimeout(step, 5);
 
 function fail(msg: string): never {
   throw new Error(msg)
-}
-
-/** X25519 public key (for assertions on the parameters). */
-export function x25519Public(priv: string): string {
-  return hex(x25519.getPublicKey(unhex(priv)))
 }
