@@ -170,7 +170,7 @@ exports.listen = function (o) {
  * Promise of the next handshake counter).
  */
 exports.softwareVault = function (o) {
-  var s = K.x25519(o.privateKey);
+  var s = K.x25519(o.privateKey, true);
   return { dh: '25519', init: function () { return Promise.resolve(s); }, eph: K.x25519Ephemerals(o.ephemerals), counter: o.counter || exports.storageCounter('hopseal.hc') };
 };
 

@@ -12,15 +12,38 @@
  */
 var C = require('hopseal/crypto/index');
 
-/** A 25519 key pair from its private key (the private key is copied; wipe() zero-fills it). */
-exports.x25519 = function (priv) {
-  var k = priv.slice();
+/**
+ * A 25519 key pair from its private key (the private key is copied; wipe()
+ * zero-fills it). `memo`: keep the last two DH results, so the static key's
+ * DH with the peer's static key (`ss`, the same in every handshake and
+ * renewal) is computed once: one scalar multiplication of five saved per
+ * handshake, as the Node listener precomputes it.
+ */
+exports.x25519 = function (priv, memo) {
+  var k = priv.slice(), m = [];
   return {
     pub: C.x25519Base(k),
     dh: function (peer) {
-      return new Promise(function (resolve) { resolve(C.x25519(k, peer)); });
+      return new Promise(function (resolve) {
+        for (var i = 0; i < m.length; i++) {
+          if (C.equal(m[i][0], peer)) {
+            var hit = m.splice(i, 1)[0];
+            m.unshift(hit);
+            return resolve(hit[1].slice());
+          }
+        }
+        var r = C.x25519(k, peer);
+        if (memo) {
+          m.unshift([peer.slice(), r.slice()]);
+          if (m.length > 2) C.wipe(m.pop()[1]);
+        }
+        resolve(r);
+      });
     },
-    wipe: function () { C.wipe(k); }
+    wipe: function () {
+      C.wipe(k);
+      while (m.length) C.wipe(m.pop()[1]);
+    }
   };
 };
 
