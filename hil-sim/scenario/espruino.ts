@@ -176,3 +176,91 @@ export async function attachPtyRadio(radio: FrameLink): Promise<PtyRadio> {
     },
   }
 }
+
+export interface DeviceScriptOptions {
+  /** The PTY the device's radio is on (attachPtyRadio). */
+  radioPath: string
+  /** The radio's link profile on the device (as src/transports/serial profiles). */
+  profile: { name: 'lora'; sf: number; mtu: number; dutyCycle: number } | { name: 'ble-uart'; mtu: number }
+  /** Keys: the static key in the simulated ATECC608 served on a PTY (KIT protocol), or a software 25519 key. */
+  vault: { kind: 'atecc608'; kitPath: string; slot: number } | { kind: 'software'; privateKey: Uint8Array }
+  /** The listener's static public key (33-byte compressed P-256 or 32-byte X25519). */
+  peer: Uint8Array
+  /** Its X || Y (P-256), so the device does not decompress it. */
+  peerXY?: Uint8Array
+  /** The gateway alias byte that leads to the app's listener. */
+  route: number
+  medium: 'ip' | 'lora' | 'ble'
+  reliable: boolean
+  /** Channel limit overrides, as targets/espruino/src/channel/limits.js takes them. */
+  limits?: Record<string, unknown>
+  /** Handshake message-1 retransmission. */
+  retransmit?: { initialMs: number; maxMs: number; attempts: number }
+  /** The readings the device sends, in order. */
+  readings: Uint8Array[]
+  intervalMs: number
+  /** Most unacknowledged readings at once. */
+  window: number
+}
+
+/**
+ * The device application: opens the channel, sends the readings in reliable
+ * mode at `intervalMs` within `window`, and prints one event line per step
+ * (`HS {"ev":…}`): open (ms, vars), ack (i), renew (epoch), error, close,
+ * and done (vars: the peak of process.memory().usage, sampled after every
+ * DH, send and acknowledgement; counters).
+ */
+export function deviceScript(o: DeviceScriptOptions): string {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+  const vault =
+    o.vault.kind === 'atecc608'
+      ? `(function () {
+  Serial2.setup(115200, { path: ${JSON.stringify(o.vault.kitPath)} });
+  var chip = require('hopseal/atecc/index').open({ kit: Serial2 });
+  return require('hopseal/noise/atecc').vault(chip, { slot: ${o.vault.slot}, peer: PEER${o.peerXY ? `, peerXY: B.fromHex('${hex(o.peerXY)}')` : ''} });
+})()`
+      : `hs.softwareVault({ privateKey: B.fromHex('${hex(o.vault.privateKey)}') })`
+  return `
+var hs = require('hopseal/device'), B = require('hopseal/routing/bytes');
+function ev(o) { console.log('HS ' + JSON.stringify(o)); }
+var peak = 0;
+function mem() { var u = process.memory().usage; if (u > peak) peak = u; }
+var PEER = B.fromHex('${hex(o.peer)}');
+Serial1.setup(115200, { path: ${JSON.stringify(o.radioPath)} });
+var radio = hs.radio(Serial1, ${JSON.stringify(o.profile)});
+var vault = ${vault};
+// sample memory after every key operation of the handshakes
+var init = vault.init, eph = vault.eph;
+function watch(k) { var dh = k.dh; k.dh = function (p) { return dh(p).then(function (r) { mem(); return r; }); }; return k; }
+vault.init = function () { return init().then(watch); };
+vault.eph = function (r) { return eph(r).then(watch); };
+var R = [${o.readings.map((r) => `'${hex(r)}'`).join(',')}];
+var t0 = getTime(), i = 0, acked = 0;
+mem();
+var ch = hs.channel({ link: radio, vault: vault, peer: PEER, route: ${o.route}, medium: '${o.medium}', reliable: ${o.reliable},
+  limits: ${JSON.stringify(o.limits ?? {})}${o.retransmit ? `, retransmit: ${JSON.stringify(o.retransmit)}` : ''} });
+ch.on('open', function () {
+  mem();
+  ev({ ev: 'open', ms: Math.round((getTime() - t0) * 1000), vars: peak });
+  next();
+});
+ch.on('renew', function (e) { ev({ ev: 'renew', epoch: e }); });
+ch.on('error', function (e) { ev({ ev: 'error', code: e.code, msg: e.message }); });
+ch.on('close', function (e) { ev({ ev: 'close', code: e ? e.code : null, msg: e ? e.message : null }); });
+function next() {
+  if (i >= R.length || ch.closed) return;
+  if (ch.unacked() < ${o.window}) {
+    var k = i++;
+    ch.send(B.fromHex(R[k]), function (e) {
+      mem();
+      if (e) return ev({ ev: 'failed', i: k, code: e.code });
+      acked++;
+      ev({ ev: 'ack', i: k });
+      if (acked === R.length) ev({ ev: 'done', vars: peak, ms: Math.round((getTime() - t0) * 1000), renewals: ch.renewals, counters: ch.node.counters });
+    });
+    mem();
+  }
+  setTimeout(next, ${o.intervalMs});
+}
+`
+}
