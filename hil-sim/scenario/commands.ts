@@ -1,7 +1,7 @@
 /**
  * `hopseal demo` and `hopseal sim`: run scenario files (hil-sim/scenarios).
  *
- *   hopseal demo [--scenario heart-rate|flood] [--mode kk|xx] [--loss P] [--duration 10s] [--seed S] [--json]
+ *   hopseal demo [--scenario heart-rate|flood] [--mode kk|xx] [--device node|espruino] [--loss P] [--duration 10s] [--seed S] [--json]
  *   hopseal sim run FILE… [--seed S] [--json]
  *   hopseal sim list
  */
@@ -50,7 +50,7 @@ async function runAndReport(spec: ScenarioSpec, opts: RunOptions, io: CliIO, jso
 
 const DEMO_HELP: CommandHelp = {
   help: {
-    usage: ['demo [--scenario heart-rate|flood] [--mode kk|xx] [--loss P] [--duration 10s] [--seed S] [--json]'],
+    usage: ['demo [--scenario heart-rate|flood] [--mode kk|xx] [--device node|espruino] [--loss P] [--duration 10s] [--seed S] [--json]'],
     summary: 'run the heart-rate demo (or --scenario flood) end to end, on embedded defaults',
     details: [
       'A monitor with its keys in a simulated ATECC608, a LoRa-style link with loss, a gateway, an',
@@ -60,13 +60,14 @@ const DEMO_HELP: CommandHelp = {
     options: [
       ['--scenario NAME', 'heart-rate (default) or flood (12 river-level sensors to a dashboard)'],
       ['--mode kk|xx', 'KK: keys known in advance (default); XX: first contact with identities'],
+      ['--device node|espruino', 'where the monitor runs: this process (default) or the Espruino interpreter on a PTY radio (KK only)'],
       ['--loss P', 'radio frame loss probability, 0..0.9'],
       ['--duration D', 'how long to send readings (1s..1h, e.g. 20s)'],
       ['--seed S', 'seed of every random choice (same seed, same run)'],
       ['--json', 'print one summary object, no live view'],
       HELP_OPTION,
     ],
-    examples: ['hopseal demo', 'hopseal demo --mode xx --loss 0.2 --duration 20s', 'hopseal demo --scenario flood --json'],
+    examples: ['hopseal demo', 'hopseal demo --mode xx --loss 0.2 --duration 20s', 'hopseal demo --device espruino', 'hopseal demo --scenario flood --json'],
   },
   subcommands: {},
 }
@@ -77,7 +78,7 @@ export const demoCommand: Command = {
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
-      options: { scenario: { type: 'string', default: 'heart-rate' }, mode: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: { scenario: { type: 'string', default: 'heart-rate' }, mode: { type: 'string' }, device: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     })
     if (values.help) return answerHelp(io, 'demo', DEMO_HELP, undefined)
@@ -91,6 +92,10 @@ export const demoCommand: Command = {
     if (values.mode !== undefined) {
       if (values.mode !== 'kk' && values.mode !== 'xx') return usageError(io, 'demo', `--mode expects kk or xx, got "${values.mode}"`)
       overrides.mode = values.mode
+    }
+    if (values.device !== undefined) {
+      if (values.device !== 'node' && values.device !== 'espruino') return usageError(io, 'demo', `--device expects node or espruino, got "${values.device}"`)
+      overrides.runtime = values.device
     }
     if (values.loss !== undefined) {
       const p = Number(values.loss)

@@ -18,6 +18,9 @@ import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { startPtyPair, stopChild } from '../pty.ts'
 import { openSerialLink } from '../../src/transports/serial/index.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
+import type { LinkProfile } from '../../src/transports/serial/index.ts'
+import { serveKitOnTty } from '../atecc608/serve-tty.ts'
+import type { Party } from './parties.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
 
@@ -63,7 +66,8 @@ export interface EspruinoChild {
 
 /** Strips the interpreter's console decorations (prompt, escape sequences) from a line. */
 function clean(line: string): string {
-  return line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>+/, '').trimEnd()
+  const ESC = String.fromCharCode(27)
+  return line.split(ESC + '[J').join('').replace(/^>+/, '').trimEnd()
 }
 
 /**
@@ -263,4 +267,104 @@ function next() {
   setTimeout(next, ${o.intervalMs});
 }
 `
+}
+
+/** A scenario device running in the interpreter (run.ts, `runtime: espruino`). */
+export interface EspruinoDevice {
+  /** The interpreter's output so far (empty before open()). */
+  readonly lines: string[]
+  readonly opened: boolean
+  readonly readings: Uint8Array[]
+  readonly acked: number
+  readonly failed: number
+  /** Resolves true once every reading was acknowledged, false when the device closed or a reading failed. */
+  readonly finished: Promise<boolean>
+  /** Spawns the device and waits for its first handshake: ok, or the code it closed with. */
+  open(o: { peer: Uint8Array; route: number; readings: Uint8Array[]; intervalMs: number }): Promise<{ ok: boolean; code?: string }>
+  stop(): Promise<void>
+}
+
+/**
+ * Prepares a scenario device for the interpreter: its radio PTY in front of
+ * `up`, and, for a party whose keys are in the simulated ATECC608, the chip
+ * served on a second PTY (the party's in-process vault stays open and idle:
+ * closing it would shred the key it made). Nothing runs until open().
+ */
+export async function startEspruinoDevice(o: { name: string; party: Party; up: FrameLink; profile: LinkProfile; sf: number }): Promise<EspruinoDevice> {
+  const closers: (() => Promise<unknown>)[] = []
+  const radio = await attachPtyRadio(o.up)
+  closers.push(() => radio.close())
+  let vault: DeviceScriptOptions['vault']
+  try {
+    if (o.party.sim) {
+      const pub = o.party.s.publicKey
+      let slot = -1
+      for (const h of await o.party.vault.listKeys()) {
+        const p = await o.party.vault.publicKey(h)
+        if (Buffer.compare(Buffer.from(p), Buffer.from(pub)) === 0) slot = Number(/^slot(\d+)-/.exec(h.id)?.[1] ?? -1)
+      }
+      if (slot < 0) throw new HopsealError(ErrorCode.VAULT_KEY_NOT_FOUND, `${o.name}: the static key is in no slot of the simulated ATECC608`)
+      const pty = await startPtyPair()
+      closers.push(() => pty.close())
+      const kit = await serveKitOnTty(o.party.sim, pty.b)
+      closers.push(() => kit.close())
+      vault = { kind: 'atecc608', kitPath: pty.a, slot }
+    } else {
+      throw new HopsealError(ErrorCode.CONFIG_INVALID, `${o.name}: an Espruino device in a scenario keeps its key in the simulated ATECC608 (vault: atecc608-sim)`)
+    }
+  } catch (e) {
+    for (const c of closers.reverse()) await c().catch(() => undefined)
+    throw e
+  }
+  let child: EspruinoChild | undefined
+  let opened = false
+  let acked = 0
+  let failed = 0
+  let readings: Uint8Array[] = []
+  let finish: (v: boolean) => void = () => undefined
+  const finished = new Promise<boolean>((r) => (finish = r))
+  const profile: DeviceScriptOptions['profile'] = o.profile.name === 'ble-uart' ? { name: 'ble-uart', mtu: o.profile.mtu } : { name: 'lora', sf: o.sf, mtu: o.profile.mtu, dutyCycle: o.profile.dutyCycle?.ratio ?? 1 }
+  return {
+    get lines() {
+      return child?.lines ?? []
+    },
+    get opened() {
+      return opened
+    },
+    get readings() {
+      return readings
+    },
+    get acked() {
+      return acked
+    },
+    get failed() {
+      return failed
+    },
+    finished,
+    async open(a) {
+      readings = a.readings
+      const c = spawnEspruino(deviceScript({
+        radioPath: radio.path, profile, vault, peer: a.peer, route: a.route, medium: 'ip', reliable: true,
+        retransmit: { initialMs: 3000, maxMs: 8000, attempts: 8 }, readings: a.readings, intervalMs: a.intervalMs, window: 8,
+      }))
+      child = c
+      c.onLine((l) => {
+        const e = deviceEvent(l)
+        if (e?.ev === 'ack') acked++
+        else if (e?.ev === 'failed') failed++
+        if (e?.ev === 'done') finish(true)
+        else if (e?.ev === 'close' || e?.ev === 'failed') finish(false)
+      })
+      void c.exited.then(() => finish(false))
+      const line = await c.waitFor((l) => /"ev":"(open|close)"/.test(l), 600_000).catch(() => undefined)
+      const e = line ? deviceEvent(line) : undefined
+      opened = e?.ev === 'open'
+      return opened ? { ok: true } : { ok: false, code: String(e?.code ?? 'CHANNEL_HANDSHAKE_TIMEOUT') }
+    },
+    async stop() {
+      finish(false)
+      await child?.stop()
+      for (const c of closers.reverse()) await c().catch(() => undefined)
+    },
+  }
 }

@@ -24,6 +24,7 @@ import { authFor, makeParty, openVault, type Party } from './parties.ts'
 import { countPlaintext, decodeReading, encodeReading } from './readings.ts'
 import { newTapRecord, tapBroker, tapLink } from './taps.ts'
 import type { DeviceSpec, ScenarioSpec } from './spec.ts'
+import { startEspruinoDevice, type EspruinoDevice } from './espruino.ts'
 
 const ECDH_OPCODE = 0x43
 const TAP_LIMIT_BYTES = 64 * 1024 * 1024
@@ -39,7 +40,7 @@ export type ScenarioEvent =
 
 export interface RunOptions {
   /** Overrides of the file's values (CLI flags). */
-  overrides?: { mode?: 'kk' | 'xx'; loss?: number; readings?: number; durationMs?: number; seed?: string; medium?: 'memory' | 'pty' }
+  overrides?: { mode?: 'kk' | 'xx'; loss?: number; readings?: number; durationMs?: number; seed?: string; medium?: 'memory' | 'pty'; runtime?: 'node' | 'espruino' }
   /** Use this broker instead of the embedded one (e.g. a real Mosquitto); `restart` implements broker-restart faults. */
   broker?: { url: string; restart?: (downMs: number) => Promise<void> }
   onEvent?: (e: ScenarioEvent) => void
@@ -79,6 +80,8 @@ interface DeviceRun {
   down: ModelLink
   profile: LinkProfile
   channel?: SecureChannel
+  /** A device running in the Espruino interpreter (`runtime: espruino`) instead of this process. */
+  espruino?: EspruinoDevice
   /** Radio frames (both ways) on this device's link, for per-device handshake figures. */
   radio: { frames: number; bytes: number; airtimeMs: number }
   closeLink: () => Promise<void>
@@ -139,7 +142,9 @@ export function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 /** Runs `spec`; resolves with the summary (never rejects for a failed expectation: `ok` is false). */
 export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Promise<Summary> {
   const o = opts.overrides ?? {}
+  if (o.runtime) spec = { ...spec, devices: spec.devices.map((d) => ({ ...d, runtime: o.runtime })) }
   const mode = o.mode ?? spec.mode
+  if (mode === 'xx' && spec.devices.some((d) => d.runtime === 'espruino')) throw new HopsealError(ErrorCode.CONFIG_INVALID, `${spec.name}: Espruino devices open known-peer (KK) channels only (fix: --mode kk)`)
   const seed = o.seed ?? spec.seed
   const emit = opts.onEvent ?? (() => undefined)
   const started = Date.now()
@@ -182,6 +187,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
         vaultsUsed[name] = opened.used
         cleanups.push(() => opened.vault.close())
         const party = await makeParty(name, d.vault, opened, dh, mode, NOW_SEC)
+        if (d.runtime === 'espruino' && d.vault === 'software' && dh !== 'x25519') throw new HopsealError(ErrorCode.CONFIG_INVALID, `${spec.name}: device ${name} runs on Espruino with a software vault, which has no P-256 (fix: vault: atecc608-sim)`)
         devices.push({ spec: d, name, index: index++, party, node: new Node({ name }), radio: { frames: 0, bytes: 0, airtimeMs: 0 } } as DeviceRun)
       }
     }
@@ -245,14 +251,23 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       dev.up = modelLink(a, model, { seed: `${seed}/${dev.name}/up`, clock })
       dev.down = modelLink(b, model, { seed: `${seed}/${dev.name}/down`, clock })
       dev.profile = profile
-      dev.serial = new SerialTransport({ clock })
-      dev.serial.addLink('gw', dev.up, profile)
-      dev.node.registerTransport(dev.serial)
-      cleanups.push(async () => {
-        await dev.channel?.close().catch(() => undefined)
-        await dev.serial.close()
-        await dev.closeLink()
-      })
+      if (dev.spec.runtime === 'espruino') {
+        // The interpreter's radio is a PTY relayed onto the device's end of the modelled link (espruino.ts).
+        dev.espruino = await startEspruinoDevice({ name: dev.name, party: dev.party, up: dev.up, profile, sf: dev.spec.link.sf })
+        cleanups.push(async () => {
+          await dev.espruino?.stop()
+          await dev.closeLink()
+        })
+      } else {
+        dev.serial = new SerialTransport({ clock })
+        dev.serial.addLink('gw', dev.up, profile)
+        dev.node.registerTransport(dev.serial)
+        cleanups.push(async () => {
+          await dev.channel?.close().catch(() => undefined)
+          await dev.serial.close()
+          await dev.closeLink()
+        })
+      }
       gwSerial.addLink(dev.name, tapLink(dev.down, gwTap, TAP_LIMIT_BYTES, (_dir, f) => {
         lastRadioHex = toHex(f.subarray(0, 24))
         dev.radio.frames++
@@ -347,6 +362,23 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       const route = [address(TransportType.SERIAL, 'gw'), local(Uint8Array.of(app.alias))]
       const before = { ...dev.radio }
       const t = Date.now()
+      if (dev.espruino) {
+        // The device's script opens its channel itself, retransmitting message 1 as Node devices do, and sends its readings.
+        hsAttempts++
+        const readings = Array.from({ length: o.readings ?? spec.workload.readings }, (_, seq) => encodeReading(dev.index, seq, 55 + rnd.int(60)))
+        const r = await atDeadline.race(dev.espruino.open({ peer: app.party.s.publicKey, route: app.alias, readings, intervalMs: spec.workload.intervalMs }))
+        if (!r?.ok) {
+          hsFailures++
+          emit({ type: 'handshake-failed', device: dev.name, code: r?.code ?? 'CHANNEL_HANDSHAKE_TIMEOUT' })
+          return
+        }
+        hsFrames += dev.radio.frames - before.frames
+        hsBytes += dev.radio.bytes - before.bytes
+        hsAirtime += dev.radio.airtimeMs - before.airtimeMs
+        hsMs = Math.max(hsMs, Date.now() - t)
+        emit({ type: 'handshake', device: dev.name, ms: Date.now() - t, frames: dev.radio.frames - before.frames, bytes: dev.radio.bytes - before.bytes, airtimeMs: dev.radio.airtimeMs - before.airtimeMs, attempts: 1 })
+        return
+      }
       for (let attempt = 1; !atDeadline.passed; attempt++) {
         hsAttempts++
         try {
@@ -384,6 +416,16 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     /** Sends still unacknowledged when the run stopped waiting for them at the deadline. */
     let unsettled = 0
     await Promise.all(devices.map(async (dev) => {
+      const esp = dev.espruino
+      if (esp?.opened) {
+        // It sends on its own (opened above); wait for its acknowledgements or the deadline.
+        sentReadings.push(...esp.readings)
+        sent += esp.readings.length
+        const r = await atDeadline.race(esp.finished)
+        failed += esp.failed
+        if (!r) unsettled += esp.readings.length - esp.acked - esp.failed
+        return
+      }
       const ch = dev.channel
       if (!ch) return
       const pending = new Set<Promise<void>>()
@@ -417,12 +459,12 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     const gw: Record<string, number> = {}
     for (const [k, v] of gwNode.counters) if (k.startsWith('gateway.') || k.startsWith('mailbox.') || k.startsWith('drop.') || k === 'received' || k === 'sent') gw[k] = v
     if (process.env.HOPSEAL_SCENARIO_DEBUG) {
-      for (const d of devices) console.error(d.name, Object.fromEntries(d.node.counters), JSON.stringify(d.serial.stats('gw')), JSON.stringify(d.up.stats), JSON.stringify(d.down.stats))
+      for (const d of devices) console.error(d.name, d.espruino ? d.espruino.lines.slice(-5).join(' | ') : Object.fromEntries(d.node.counters), d.serial ? JSON.stringify(d.serial.stats('gw')) : '', JSON.stringify(d.up.stats), JSON.stringify(d.down.stats))
       for (const [n, a] of apps) console.error(n, Object.fromEntries(a.node.counters))
       console.error('gateway', Object.fromEntries(gwNode.counters))
     }
     const heapMB = Math.round((heapMax / 1048576) * 10) / 10
-    const noChannel = devices.filter((d) => !d.channel).map((d) => d.name)
+    const noChannel = devices.filter((d) => !d.channel && !d.espruino?.opened).map((d) => d.name)
     const checks: Check[] = [
       { name: 'every device opened its channel', ok: noChannel.length === 0, detail: noChannel.length ? `no channel by the deadline: ${noChannel.join(', ')} (${hsFailures} failed attempts)` : `${devices.length} channels` },
       { name: 'delivered = sent, exactly once, in order', ok: receivedCount === sent && duplicates === 0 && outOfOrder === 0 && failed === 0 && unsettled === 0 && sent === perDevice * devices.length, detail: `sent ${sent}/${perDevice * devices.length}, received ${receivedCount}, duplicates ${duplicates}, out of order ${outOfOrder}, failed ${failed}, unacknowledged at the deadline ${unsettled}` },

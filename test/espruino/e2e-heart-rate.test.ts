@@ -73,7 +73,8 @@ describe('heart-rate end to end with the monitor in the Espruino interpreter', {
     // The monitor's static key, made inside the simulated ATECC608 (the Node vault drives it in process once),
     // then the chip is served on a PTY for the interpreter.
     const sim = Atecc608Sim.create({ seed: `${SEED}/monitor` })
-    const provisioning = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
+    // shredOnDelete false: closing this vault must not overwrite the key it made (the device uses it next)
+    const provisioning = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()), shredOnDelete: false })
     const handle = await provisioning.generateKey('p256', { label: 'monitor-noise-static' })
     const devicePub = await provisioning.publicKey(handle)
     await provisioning.close()
