@@ -1,4 +1,5 @@
 import * as nc from 'node:crypto'
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 /** A measured figure, as printed by `npm run bench` (table) and `npm run bench -- --json`. */
 export interface Figure {
   name: string
@@ -49,6 +50,34 @@ export function megabytesPerSecond(fn: () => void, bytesPerCall: number, ms: num
 }
 
 /**
+ * MB/s of each of `fns` (each processing `bytesPerCall`), measured in
+ * `rounds` alternating slices of about `ms / rounds` each after a warm-up,
+ * median per function: on a shared machine, a burst of load then hits every
+ * variant alike instead of whichever happened to run at that moment.
+ */
+export function interleavedMegabytesPerSecond(fns: (() => void)[], bytesPerCall: number, ms: number, rounds = 8): number[] {
+  for (const fn of fns) {
+    const warm = Date.now() + 50
+    while (Date.now() < warm) fn()
+  }
+  const samples: number[][] = fns.map(() => [])
+  const slice = Math.max(10, ms / rounds)
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, fn] of fns.entries()) {
+      let n = 0
+      const t0 = process.hrtime.bigint()
+      const end = Date.now() + slice
+      while (Date.now() < end) {
+        for (let k = 0; k < 16; k++) fn()
+        n += 16
+      }
+      samples[i]!.push((n * bytesPerCall) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6)
+    }
+  }
+  return samples.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!)
+}
+
+/**
  * The baseline of every throughput figure: raw node:crypto AES-256-GCM
  * encrypt + decrypt of `data`, one cipher object each, as an application would.
  */
@@ -63,6 +92,18 @@ export function rawAesGcmRoundTrip(key: Uint8Array, data: Uint8Array): () => voi
     d.setAuthTag(tag)
     d.update(ct)
     d.final()
+  }
+}
+
+/**
+ * A JavaScript ChaCha20-Poly1305 (@noble/ciphers) encrypt + decrypt of
+ * `data`: what a portable build without node:crypto would use.
+ */
+export function nobleChachaRoundTrip(key: Uint8Array, data: Uint8Array): () => void {
+  const iv = new Uint8Array(12)
+  return () => {
+    const ct = chacha20poly1305(key, iv).encrypt(data)
+    chacha20poly1305(key, iv).decrypt(ct)
   }
 }
 
