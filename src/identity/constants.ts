@@ -56,6 +56,8 @@ export const DOMAIN = {
   attestation: 'hopseal purpose-key attestation v1',
   credential: 'hopseal credential v1',
   revocation: 'hopseal revocation list v1',
+  /** A relay registration or removal (src/routing/relay.ts, docs/protocol.md "Relays"); any signing key of the registrant may make one. */
+  relay: 'hopseal relay registration v1',
 } as const
 
 /** Key-type codes in encodings. */

@@ -51,4 +51,5 @@ export { createRevocationList, decodeRevocationList, verifyRevocationList, Revoc
 export { parsePolicy, allowList, authorize, subjectAttributes, PolicyParseError, type TrustPolicy, type PolicyContext, type AttributeSource } from './policy.ts'
 export { IdentityStore, isIdentityName, type StoredIdentity, type IssuerState } from './store.ts'
 export { systemNow } from './time.ts'
+export { relayRegistrationSigner, relayRegistrationVerifier } from './signing.ts'
 export * as IDENTITY_LIMITS from './constants.ts'

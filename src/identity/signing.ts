@@ -35,6 +35,32 @@ export async function vaultSign(vault: Vault, h: KeyHandle, message: Uint8Array,
 }
 
 /**
+ * A signer for relay registrations (`registerRelay`, src/routing/relay.ts):
+ * it signs `DOMAIN.relay || 0x00 || body`, so a registration can never pass
+ * for an identity change, attestation, credential or revocation list made by
+ * the same key, nor they for a registration. The routing layer sees only this
+ * shape (it imports no crypto).
+ * @throws HopsealError VAULT_KEY_TYPE_UNSUPPORTED when `h` is not an ed25519 or p256 key.
+ * @example const signer = await relayRegistrationSigner(vault, await vault.findKey('relay'))
+ */
+export async function relayRegistrationSigner(vault: Vault, h: KeyHandle, opts: CallOptions = {}): Promise<{ keyType: IdentityKeyType; publicKey: Uint8Array; sign(body: Uint8Array, opts?: CallOptions): Promise<Uint8Array> }> {
+  const { type, publicKey } = await identityKeyOf(vault, h, opts)
+  return { keyType: type, publicKey, sign: (body, o = {}) => vaultSign(vault, h, signedMessage('relay', body), o) }
+}
+
+/**
+ * The relay side of {@link relayRegistrationSigner}: pure verification of a
+ * registration body under the relay domain (low-S P-256 only, as every
+ * signature here).
+ * @example startRelayService(node, { verifier: relayRegistrationVerifier(defaultCryptoProvider()) })
+ */
+export function relayRegistrationVerifier(crypto: CryptoProvider): { verify(keyType: IdentityKeyType, publicKey: Uint8Array, body: Uint8Array, signature: Uint8Array): boolean } {
+  return {
+    verify: (keyType, publicKey, body, signature) => publicKey.length === PUBLIC_KEY_LENGTH[keyType] && verifySignature(crypto, keyType, publicKey, signedMessage('relay', body), signature),
+  }
+}
+
+/**
  * Pure verification. P-256 signatures must be low-S: a high-S twin would be a
  * second valid encoding of the same signed object (malleability).
  */

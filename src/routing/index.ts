@@ -1,5 +1,5 @@
 export { address, local, addressEquals, addressKey, addressToString, parseAddress, parseRoute, routeToString, TransportType, MAX_ADDRESS_LENGTH, type Address, type Route } from './address.ts'
 export { encodeRoutingMessage, decodeRoutingMessage, headerSize, DEFAULT_ROUTING_LIMITS, type RoutingMessage, type RoutingLimits } from './codec.ts'
 export { Node, type Worker, type WorkerContext, type WorkerHandler, type IncomingMeta, type AccessControl, type NodeOptions } from './node.ts'
-export { startRelayService, registerRelay, RELAY_SERVICE } from './relay.ts'
+export { startRelayService, registerRelay, removeRelay, encodeRelayRequest, decodeRelayRequest, RELAY_SERVICE, type RelayService, type RelayServiceOptions, type RelaySigner, type RelayVerifier, type RelayRequest, type RelayRegistration, type RelayRequestOptions, type RelayAllowed } from './relay.ts'
 export type { Transport, TransportProperties } from './transport.ts'

@@ -5,6 +5,8 @@
  * third party ("third", its own config) reaches that listener only through
  * the alias, with `hopseal message send` and `secure-channel create`. The
  * holder stops on its abort signal (as on SIGINT) or after --duration.
+ * Registrations are signed by the holder's `--key`; another key cannot take
+ * the alias (RELAY_ALIAS_TAKEN), before or after the holder's exit.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -31,7 +33,9 @@ describe('hopseal relay create against a running relay node', () => {
   before(async () => {
     net = await startCliNet('hopseal-cli-relay-')
     monitorKey = await net.keygen('monitor.hsv', 'monitor-static')
+    await net.keygen('monitor.hsv', 'monitor-relay', 'p256')
     thirdKey = await net.keygen('third.hsv', 'third-static')
+    await net.keygen('third.hsv', 'third-relay', 'p256')
     await net.keygen('svc.hsv', 'svc-static')
     svc = await net.startNode(net.writeConfig('svc', { name: 'svc', transports: { mqtt: { url: net.broker.url } }, relay: { maxAliases: 16 } }), [])
     monitor = net.writeConfig('monitor', {
@@ -51,7 +55,7 @@ describe('hopseal relay create against a running relay node', () => {
   async function holdRelay(name: string): Promise<{ reg: Registered; stop: AbortController; done: Promise<{ code: number; out: string; err: string }> }> {
     const stop = new AbortController()
     const lines: string[] = []
-    const done = net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', name, '--json'], { signal: stop.signal, onOut: (l) => lines.push(l) })
+    const done = net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', name, '--key', 'monitor-relay', '--json'], { signal: stop.signal, onOut: (l) => lines.push(l) })
     let finished = false
     void done.then(() => (finished = true))
     await waitFor(() => lines.length > 0 || finished, 15_000, 'the registration line')
@@ -95,12 +99,21 @@ describe('hopseal relay create against a running relay node', () => {
     assert.match(gone.err, /^error CHANNEL_HANDSHAKE_TIMEOUT: /m)
   })
 
-  it('registering the alias again moves it to the new holder (mobility)', async () => {
+  it('registering the alias again moves it to the new holder (mobility); another key cannot take it', async () => {
+    const hijack = () => net.hopseal(['relay', 'create', '--from', third, '--at', '2#svc', '--name', 'monitor-7', '--key', 'third-relay', '--duration', '100ms'])
+    const refused = await hijack() // while nobody holds the alias: the binding outlives the registration
+    assert.equal(refused.code, 1)
+    assert.match(refused.err, /^error RELAY_ALIAS_TAKEN: the relay at 2#svc;0#relay refused monitor-7 \(fix: another key registered this alias first/m)
     const h = await holdRelay('monitor-7')
     try {
       const r = await send(h.reg.listeners.echo!, 'moved')
       assert.equal(r.code, 0, r.err)
       assert.equal(r.out, 'moved')
+      const before = svc.status().counters['drop.relay_alias_taken'] ?? 0
+      assert.equal((await hijack()).code, 1)
+      assert.equal(svc.status().counters['drop.relay_alias_taken'], before + 1)
+      const still = await send(h.reg.listeners.echo!, 'still mine')
+      assert.equal(still.out, 'still mine', still.err)
     } finally {
       h.stop.abort()
       assert.equal((await h.done).code, 0)
@@ -108,7 +121,7 @@ describe('hopseal relay create against a running relay node', () => {
   })
 
   it('--duration holds for that long, then exits 0 (text output names the routes)', async () => {
-    const r = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc;0#relay', '--name', 'short', '--duration', '100ms'])
+    const r = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc;0#relay', '--name', 'short', '--key', 'monitor-relay', '--duration', '100ms'])
     assert.equal(r.code, 0, r.err)
     assert.deepEqual(r.out.split('\n'), [
       'relay fwd.short registered at 2#svc;0#relay',
@@ -121,12 +134,14 @@ describe('hopseal relay create against a running relay node', () => {
   it('bad input: usage errors exit 2; no relay at the route exits 1 with TIMEOUT', async () => {
     const cases: [string[], RegExp][] = [
       [['relay', 'create', '--from', monitor, '--at', '2#svc'], /create needs --name ALIAS/],
+      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x'], /create needs --key LABEL/],
+      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--key', 'k', '--relay-name', ''], /--relay-name expected 1-64 bytes, got 0/],
       [['relay', 'create', '--from', monitor, '--name', 'x'], /create needs --at ROUTE/],
       [['relay', 'create', '--at', '2#svc', '--name', 'x'], /create needs --from FILE/],
       [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'two words'], /--name expected 1-64 of/],
-      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--duration', 'forever'], /--duration expected a duration such as 500ms/],
-      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--duration', '0s'], /--duration expected 1ms\.\.24h, got "0s"/],
-      [['relay', 'create', '--from', monitor, '--at', '#', '--name', 'x'], /--at "#" does not parse/],
+      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--key', 'k', '--duration', 'forever'], /--duration expected a duration such as 500ms/],
+      [['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--key', 'k', '--duration', '0s'], /--duration expected 1ms\.\.24h, got "0s"/],
+      [['relay', 'create', '--from', monitor, '--at', '#', '--name', 'x', '--key', 'k'], /--at "#" does not parse/],
       [['relay', 'delete', '--name', 'x'], /unknown subcommand "delete"/],
     ]
     for (const [args, why] of cases) {
@@ -134,7 +149,13 @@ describe('hopseal relay create against a running relay node', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`)
       assert.match(r.err, why)
     }
-    const none = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#nobody', '--name', 'x', '--timeout', '500ms'])
+    const wrongKey = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--key', 'monitor-static', '--timeout', '5s'])
+    assert.equal(wrongKey.code, 1)
+    assert.match(wrongKey.err, /^error VAULT_KEY_TYPE_UNSUPPORTED: key "monitor-static" is x25519, which cannot sign/m)
+    const wrongRelay = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#svc', '--name', 'x', '--key', 'monitor-relay', '--relay-name', 'elsewhere', '--timeout', '5s'])
+    assert.equal(wrongRelay.code, 1)
+    assert.match(wrongRelay.err, /^error RELAY_WRONG_RELAY: /m)
+    const none = await net.hopseal(['relay', 'create', '--from', monitor, '--at', '2#nobody', '--name', 'x', '--key', 'monitor-relay', '--timeout', '500ms'])
     assert.equal(none.code, 1)
     assert.match(none.err, /^error TIMEOUT: no answer from a relay at 2#nobody;0#relay within 500 ms \(fix: check the route, and that the node there has relay: in its config\)$/m)
   })

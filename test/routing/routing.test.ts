@@ -17,6 +17,9 @@ import {
   type RoutingMessage,
 } from '../../src/routing/index.ts'
 import { MemoryNetwork } from '../../src/transports/memory.ts'
+import { cryptoProvider } from '../../src/crypto/index.ts'
+import { relayRegistrationSigner, relayRegistrationVerifier } from '../../src/identity/signing.ts'
+import { SoftwareVault } from '../../vaults/software/index.ts'
 
 const mem = (n: string) => address(TransportType.MEMORY, n)
 function nextMessage(node: Node, name: string): Promise<{ msg: RoutingMessage; from?: string }> {
@@ -122,8 +125,12 @@ describe('node routing over the memory transport', () => {
     const dev = new Node({ name: 'dev' })
     const app = new Node({ name: 'app' })
     for (const [n, name] of [[relay, 'relay'], [dev, 'dev'], [app, 'app']] as const) n.registerTransport(net.endpoint(name))
-    startRelayService(relay)
-    const alias = await registerRelay(dev, [mem('relay'), local('relay')], 'monitor-7')
+    const crypto = cryptoProvider('node')
+    startRelayService(relay, { verifier: relayRegistrationVerifier(crypto) })
+    // registrations are signed (the device's key binds the alias: test/routing/relay.test.ts)
+    const vault = await SoftwareVault.open({ crypto })
+    const signer = await relayRegistrationSigner(vault, await vault.generateKey('ed25519'))
+    const { alias } = await registerRelay(dev, [mem('relay'), local('relay')], 'monitor-7', { signer, relayName: 'relay' })
     assert.equal(alias, 'fwd.monitor-7')
     const got = nextMessage(dev, 'inbox')
     await app.send([mem('relay'), local(alias), local('inbox')], utf8('to the device'))
@@ -131,7 +138,7 @@ describe('node routing over the memory transport', () => {
     // the device moves to another network endpoint and re-registers
     const dev2 = new Node({ name: 'dev2' })
     dev2.registerTransport(net.endpoint('dev2'))
-    await registerRelay(dev2, [mem('relay'), local('relay')], 'monitor-7')
+    await registerRelay(dev2, [mem('relay'), local('relay')], 'monitor-7', { signer, relayName: 'relay' })
     const got2 = nextMessage(dev2, 'inbox')
     await app.send([mem('relay'), local(alias), local('inbox')], utf8('moved'))
     assert.equal(new TextDecoder().decode((await got2).msg.payload), 'moved')

@@ -27,6 +27,9 @@ export const CLI_MQTT_SUFFIX = '.cli-'
 /** Relay aliases the relay service accepts (src/routing/relay.ts checks the same; it drops others silently, so the CLI checks first). */
 export const RELAY_ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
 
+/** Budget of the signed removal `relay create` sends at exit (ms): one round trip to the relay; exit must not hang on a dead broker. */
+export const RELAY_REMOVE_BUDGET_MS = 2_000
+
 /** Largest `--message` (bytes of UTF-8): one message, well under the MQTT transport's default 64 KiB maxPayload after channel overhead. */
 export const MAX_CLI_MESSAGE_BYTES = 16 * 1024
 

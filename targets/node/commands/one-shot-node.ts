@@ -99,7 +99,7 @@ export interface OneShotNode {
   readonly node: Node
   /** Its MQTT name (what return routes carry), when the config has MQTT. */
   readonly mqttName: string | undefined
-  /** The config's vault, open for the caller; undefined when the node serves listeners (the runtime holds it then). */
+  /** The config's vault, open for the caller (when the node serves listeners, the runtime's: closed by close()). */
   readonly vault: Vault | undefined
   readonly log: Logger
   /** Closes the channels' node, links and vault (idempotent). */
@@ -162,7 +162,7 @@ export async function startOneShotNode(opts: OneShotOptions): Promise<OneShotNod
   }
   const node = rt.node
   let closing: Promise<void> | undefined
-  return { config, node, mqttName: derived.transports.mqtt?.name, vault, log, close: () => (closing ??= close()) }
+  return { config, node, mqttName: derived.transports.mqtt?.name, vault: vault ?? rt.vault, log, close: () => (closing ??= close()) }
 }
 
 /** Waits until the runtime reports every link up. */

@@ -27,6 +27,8 @@ import { ErrorCode, HopsealError, throwIfAborted } from '../../../src/errors.ts'
 import { openVaultSpec, type VaultFactoryContext } from '../../../src/cli/vault-registry.ts'
 import { Node } from '../../../src/routing/node.ts'
 import { startRelayService } from '../../../src/routing/relay.ts'
+import { defaultCryptoProvider } from '../../../src/crypto/index.ts'
+import { relayRegistrationVerifier } from '../../../src/identity/signing.ts'
 import { startGateway, type Gateway } from '../../../src/transports/gateway/index.ts'
 import type { MqttTransport } from '../../../src/transports/mqtt/index.ts'
 import { systemClock, type Clock } from '../../../src/time/clock.ts'
@@ -57,6 +59,8 @@ export interface NodeRuntime {
   readonly node: Node
   /** `http://host:port` of the metrics endpoint, when configured. */
   readonly metricsUrl: string | undefined
+  /** The config's vault while the node runs (`relay create` signs its registrations with it); closed by close(). */
+  readonly vault: Vault | undefined
   status(): NodeStatus
   /** Prometheus text of the current metrics. */
   metrics(): string
@@ -165,9 +169,11 @@ export async function startNodeRuntime(config: NodeConfig, opts: RuntimeOptions)
       if (serial) node.registerTransport(serial.transport)
     }
     if (config.relay) {
-      const addr = startRelayService(node, { maxAliases: config.relay.maxAliases })
-      closers.push({ what: 'relay', close: () => void node.stopWorker(addr) })
-      log.info('relay started', { maxAliases: config.relay.maxAliases })
+      // Registrations are signed for the relay's name: its node name or its MQTT name (what `--at 2#NAME` says).
+      const names = [...new Set([config.name, ...(config.transports.mqtt ? [config.transports.mqtt.name] : [])])]
+      const relay = startRelayService(node, { verifier: relayRegistrationVerifier(defaultCryptoProvider()), maxAliases: config.relay.maxAliases, names, clock })
+      closers.push({ what: 'relay', close: () => relay.stop() })
+      log.info('relay started', { maxAliases: config.relay.maxAliases, names: names.join(',') })
     }
     for (const [i, l] of config.listeners.entries()) {
       const running = await startListener(node, vault!, l, i, config, log, clock)
@@ -204,6 +210,9 @@ export async function startNodeRuntime(config: NodeConfig, opts: RuntimeOptions)
     node,
     get metricsUrl() {
       return http?.url
+    },
+    get vault() {
+      return vault
     },
     status: () => buildStatus(config, state, snapshot(), http?.url),
     metrics: () => renderMetrics(snapshot()),
