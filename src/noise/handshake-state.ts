@@ -155,33 +155,43 @@ export class HandshakeState {
       let pskIndex = this.pskIndex
       const parts: Uint8Array[] = []
       let generated: StaticKey | undefined
-      for (const t of tokens) {
-        switch (t) {
-          case 'e': {
-            generated = await this.newEphemeral()
-            keys.e = generated
-            parts.push(generated.publicKey)
-            ss.mixHash(generated.publicKey)
-            if (this.protocol.pattern.psk) ss.mixKey(generated.publicKey)
-            break
+      let committed = false
+      try {
+        for (const t of tokens) {
+          switch (t) {
+            case 'e': {
+              generated = await this.newEphemeral()
+              keys.e = generated
+              parts.push(generated.publicKey)
+              ss.mixHash(generated.publicKey)
+              if (this.protocol.pattern.psk) ss.mixKey(generated.publicKey)
+              break
+            }
+            case 's':
+              parts.push(ss.encryptAndHash(this.s!.publicKey))
+              break
+            case 'psk':
+              ss.mixKeyAndHash(this.psks[pskIndex++]!)
+              break
+            default:
+              ss.mixKey(await this.dhToken(t, keys))
           }
-          case 's':
-            parts.push(ss.encryptAndHash(this.s!.publicKey))
-            break
-          case 'psk':
-            ss.mixKeyAndHash(this.psks[pskIndex++]!)
-            break
-          default:
-            ss.mixKey(await this.dhToken(t, keys))
+        }
+        parts.push(ss.encryptAndHash(payload))
+        const msg = concat(...parts)
+        if (msg.length > this.maxLen) {
+          throw new HopsealError(ErrorCode.NOISE_MESSAGE_TOO_LONG, `handshake message of ${msg.length} bytes exceeds the ${this.maxLen}-byte limit`)
+        }
+        this.commit(ss, keys, pskIndex)
+        committed = true
+        return msg
+      } finally {
+        // A message that failed after making its ephemeral leaves nothing behind: neither the key nor its copy of the state.
+        if (!committed) {
+          generated?.destroy?.()
+          if (ss !== this.ss) ss.destroy()
         }
       }
-      parts.push(ss.encryptAndHash(payload))
-      const msg = concat(...parts)
-      if (msg.length > this.maxLen) {
-        throw new HopsealError(ErrorCode.NOISE_MESSAGE_TOO_LONG, `handshake message of ${msg.length} bytes exceeds the ${this.maxLen}-byte limit`)
-      }
-      this.commit(ss, keys, pskIndex)
-      return msg
     } finally {
       this.busy = false
     }
@@ -190,11 +200,12 @@ export class HandshakeState {
   /** §5.3 ReadMessage(message). Returns the payload. A rejected message changes nothing. */
   async readMessage(message: Uint8Array): Promise<Uint8Array> {
     this.enter(false)
+    let pending: SymmetricState | undefined
     try {
       if (!(message instanceof Uint8Array)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'message expected Uint8Array')
       if (message.length > this.maxLen) throw new HopsealError(ErrorCode.NOISE_MESSAGE_TOO_LONG, `handshake message of ${message.length} bytes exceeds the ${this.maxLen}-byte limit`)
       const tokens = this.protocol.pattern.messages[this.messageIndex]!
-      const ss = this.ss.clone()
+      const ss = (pending = this.ss.clone())
       const keys: Keys = { ...this.keys }
       let pskIndex = this.pskIndex
       const pubLen = this.protocol.publicKeyLength
@@ -233,6 +244,8 @@ export class HandshakeState {
       this.commit(ss, keys, pskIndex)
       return payload
     } finally {
+      // A rejected message's copy of the state held secrets too (ck, k).
+      if (pending && pending !== this.ss) pending.destroy()
       this.busy = false
     }
   }
@@ -257,13 +270,19 @@ export class HandshakeState {
     return out
   }
 
-  /** Wipes every secret; the handshake becomes unusable. */
+  /**
+   * Wipes every secret; the handshake becomes unusable. finish() calls it, and
+   * so must the owner of a handshake that failed or was abandoned. The local
+   * ephemeral is destroyed through `StaticKey.destroy` (software keys: the
+   * private key zero-filled, provider caches cleared; see `wipeKeyPair`),
+   * whether it was generated here, passed as a key pair (a private copy) or
+   * made by the `e` factory (the handshake owns what the factory returns).
+   */
   destroy(): void {
     if (this.dead) return
     this.dead = true
     this.ss.destroy()
-    const kp = (this.keys.e as { keyPair?: KeyPair } | undefined)?.keyPair
-    if (kp) wipe(kp.privateKey)
+    this.keys.e?.destroy?.()
     for (const p of this.psks) wipe(p)
   }
 
@@ -296,7 +315,7 @@ export class HandshakeState {
   private async newEphemeral(): Promise<StaticKey> {
     const e = this.fixedE
     if (typeof e === 'function') return this.checkLocal(await e(), 'ephemeral')
-    if (e) return softwareStaticKey(this.crypto, e.type === this.protocol.keyType ? e : this.wrongType('ephemeral'))
+    if (e) return softwareStaticKey(this.crypto, e.type === this.protocol.keyType ? ownCopy(e) : this.wrongType('ephemeral'))
     return softwareStaticKey(this.crypto, this.crypto.generateKeyPair(this.protocol.keyType))
   }
 
@@ -304,7 +323,7 @@ export class HandshakeState {
     // Only fallback patterns pre-share an initiator ephemeral; it must be a fixed key.
     const e = this.fixedE
     if (!e || typeof e === 'function') throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'pattern pre-shares the local ephemeral: pass options.e as a key pair')
-    const k = softwareStaticKey(this.crypto, e)
+    const k = softwareStaticKey(this.crypto, ownCopy(e))
     this.keys.e = k
     return k.publicKey
   }
@@ -355,4 +374,9 @@ export class HandshakeState {
     if ((opts.psks?.length ?? 0) !== pskCount) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${p.name} needs ${pskCount} psk(s), got ${opts.psks?.length ?? 0}`)
     for (const k of opts.psks ?? []) if (!(k instanceof Uint8Array) || k.length !== NOISE_PSK_LENGTH) throw new HopsealError(ErrorCode.INVALID_KEY, 'each psk must be 32 bytes')
   }
+}
+
+/** A fixed ephemeral key pair (test vectors, fallback) is copied, so wiping it at finish() leaves the caller's untouched. */
+function ownCopy(kp: KeyPair): KeyPair {
+  return { type: kp.type, privateKey: kp.privateKey.slice(), publicKey: kp.publicKey }
 }
