@@ -14,6 +14,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   atecc608: () => import('./atecc608.ts'),
   transports: () => import('./transports.ts'),
   soak: () => import('./soak.ts'),
+  threat: () => import('./threat.ts'),
 }
 
 async function main(): Promise<void> {
