@@ -4,16 +4,20 @@
  * `SerialPort.list()` needs udev, which containers lack (platform-notes trap 5).
  * Setting DTR fails on a pseudo-terminal; that one failure is harmless and ignored.
  */
-import { SerialPort } from 'serialport'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
+import { loadOptionalPackage } from '../../src/optional-package.ts'
 import type { ByteChannel } from './kit-transport.ts'
 
 export interface SerialOptions {
   baudRate?: number
 }
 
-/** Opens `path` as a KIT-protocol byte channel. @throws VAULT_TOKEN_ABSENT when the port cannot be opened. */
+/**
+ * Opens `path` as a KIT-protocol byte channel. @throws VAULT_TOKEN_ABSENT when the port cannot be opened;
+ * VAULT_OPERATION_UNSUPPORTED naming the package when the optional `serialport` is not installed.
+ */
 export async function openSerialChannel(path: string, opts: SerialOptions = {}): Promise<ByteChannel & { dtrAsserted: boolean }> {
+  const { SerialPort } = await loadOptionalPackage('serialport', () => import('serialport'), ErrorCode.VAULT_OPERATION_UNSUPPORTED, 'the ATECC608 vault on a KIT serial port')
   const port = new SerialPort({ path, baudRate: opts.baudRate ?? 115200, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false, hupcl: false })
   await new Promise<void>((resolve, reject) =>
     port.open((err) => (err ? reject(new HopsealError(ErrorCode.VAULT_TOKEN_ABSENT, `cannot open serial port ${path}: ${err.message}`, { cause: err })) : resolve())),

@@ -18,6 +18,10 @@ export const CKK_EC_MONTGOMERY = 0x41
 /** CKS_RW_USER_FUNCTIONS / CKS_RO_USER_FUNCTIONS: the session sees a logged-in user. */
 export const CKS_RO_USER_FUNCTIONS = 1
 export const CKS_RW_USER_FUNCTIONS = 3
+/** PKCS#11 v2.40 §3.1/§5.6 values the session pool uses, so it runs (and is tested) without loading the pkcs11js addon. */
+export const CKU_USER = 1
+export const CKF_RW_SESSION = 2
+export const CKF_SERIAL_SESSION = 4
 
 /** DER OID of prime256v1 / secp256r1 (1.2.840.10045.3.1.7). A PrintableString "prime256v1" gives CKR_GENERAL_ERROR on SoftHSM (§B3). */
 export const EC_PARAMS_P256 = Uint8Array.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07])

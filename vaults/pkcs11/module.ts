@@ -11,11 +11,11 @@
  * (atecc608-and-pkcs11.md §B3 gotcha 1), and the `*Async` calls run on libuv
  * threads concurrently.
  */
-import pkcs11js from 'pkcs11js'
+import { pkcs11js, type Pkcs11jsModule } from './native.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { ckrName, mapPkcs11Error } from './errors.ts'
 
-export type Pkcs11 = InstanceType<typeof pkcs11js.PKCS11>
+export type Pkcs11 = InstanceType<Pkcs11jsModule['PKCS11']>
 
 interface Loaded {
   p11: Pkcs11
@@ -31,7 +31,7 @@ const loaded = new Map<string, Loaded>()
 export function acquireModule(path: string): Pkcs11 {
   let l = loaded.get(path)
   if (!l) {
-    const p11 = new pkcs11js.PKCS11()
+    const p11 = new (pkcs11js().PKCS11)()
     try {
       p11.load(path)
     } catch (e) {
@@ -70,7 +70,7 @@ export function releaseModule(path: string): void {
 
 function initialize(l: Loaded): void {
   try {
-    l.p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK })
+    l.p11.C_Initialize({ flags: pkcs11js().CKF_OS_LOCKING_OK })
     l.ownsInit = true
   } catch (e) {
     if (ckrName(e) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw mapPkcs11Error(e, 'open')

@@ -18,7 +18,7 @@
  *   or a re-initialised library is recovered once (reopen, log in, re-find the
  *   key by CKA_ID) before an error is reported.
  */
-import pkcs11js from 'pkcs11js'
+import { loadPkcs11js, pkcs11js } from './native.ts'
 import type { ECDH1 } from 'pkcs11js'
 import { wipe } from '../../src/bytes/index.ts'
 import { defaultCryptoProvider, normalizeLowS, type CryptoProvider } from '../../src/crypto/index.ts'
@@ -107,19 +107,20 @@ export class Pkcs11Vault implements Vault {
    * label, logs in, and probes the mechanisms.
    *
    * @throws HopsealError INVALID_ARGUMENT (bad options, module cannot load),
-   *   VAULT_TOKEN_ABSENT (no token with that label), VAULT_WRONG_PIN.
+   *   VAULT_OPERATION_UNSUPPORTED (the optional pkcs11js is not installed), VAULT_TOKEN_ABSENT (no token with that label), VAULT_WRONG_PIN.
    * @example
    * const vault = await Pkcs11Vault.open({ module: '/usr/lib/softhsm/libsofthsm2.so', token: 'hopseal', pinEnv: 'HOPSEAL_PKCS11_PIN' })
    * const id = await vault.generateKey('p256', { label: 'gateway-identity', persistent: true })
    */
   static async open(opts: Pkcs11VaultOptions): Promise<Pkcs11Vault> {
     checkOptions(opts)
+    await loadPkcs11js()
     const p11 = acquireModule(opts.module)
     let vault: Pkcs11Vault | undefined
     try {
       const slot = findSlot(p11, opts.token)
       const info = p11.C_GetTokenInfo(slot)
-      vault = new Pkcs11Vault(opts, p11, slot, (info.flags & pkcs11js.CKF_LOGIN_REQUIRED) !== 0, info.maxSessionCount)
+      vault = new Pkcs11Vault(opts, p11, slot, (info.flags & pkcs11js().CKF_LOGIN_REQUIRED) !== 0, info.maxSessionCount)
       const s = await vault.pool.acquire() // opens the first session and logs in: a wrong PIN fails here
       try {
         vault.mechs = await vault.probe(s)
@@ -160,19 +161,19 @@ export class Pkcs11Vault implements Vault {
     const canSign = KEY_USAGE[type].sign
     const canDerive = KEY_USAGE[type].ecdh
     const common = [
-      { type: pkcs11js.CKA_TOKEN, value: persistent },
-      { type: pkcs11js.CKA_ID, value: Buffer.from(id) },
-      ...(label !== undefined ? [{ type: pkcs11js.CKA_LABEL, value: label }] : []),
+      { type: pkcs11js().CKA_TOKEN, value: persistent },
+      { type: pkcs11js().CKA_ID, value: Buffer.from(id) },
+      ...(label !== undefined ? [{ type: pkcs11js().CKA_LABEL, value: label }] : []),
     ]
     // CKA_EC_PARAMS goes in the public template only: the token copies it (SoftHSM: CKR_ATTRIBUTE_READ_ONLY in the private one)
-    const pubTemplate = [...common, { type: pkcs11js.CKA_EC_PARAMS, value: params }, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: canSign }]
+    const pubTemplate = [...common, { type: pkcs11js().CKA_EC_PARAMS, value: params }, { type: pkcs11js().CKA_PRIVATE, value: false }, { type: pkcs11js().CKA_VERIFY, value: canSign }]
     const privTemplate = [
       ...common,
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_SIGN, value: canSign },
-      { type: pkcs11js.CKA_DERIVE, value: canDerive },
+      { type: pkcs11js().CKA_PRIVATE, value: true },
+      { type: pkcs11js().CKA_SENSITIVE, value: true },
+      { type: pkcs11js().CKA_EXTRACTABLE, value: false },
+      { type: pkcs11js().CKA_SIGN, value: canSign },
+      { type: pkcs11js().CKA_DERIVE, value: canDerive },
     ]
     const mechanism = this.mechs.gen[type]!
     return this.run('generate', opts.signal, async (s) => {
@@ -188,7 +189,7 @@ export class Pkcs11Vault implements Vault {
     throwIfAborted(opts.signal)
     checkLabel(label)
     return this.run('find', opts.signal, async (s) => {
-      for (const obj of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: label }], 16)) {
+      for (const obj of this.findObjects(s, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PRIVATE_KEY }, { type: pkcs11js().CKA_LABEL, value: label }], 16)) {
         const rec = this.describe(s, obj)
         if (rec) return rec.handle
       }
@@ -201,7 +202,7 @@ export class Pkcs11Vault implements Vault {
     throwIfAborted(opts.signal)
     return this.run('find', opts.signal, async (s) => {
       const out: KeyHandle[] = []
-      for (const obj of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }], MAX_LISTED_KEYS)) {
+      for (const obj of this.findObjects(s, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PRIVATE_KEY }], MAX_LISTED_KEYS)) {
         const rec = this.describe(s, obj)
         if (rec) out.push(rec.handle)
       }
@@ -229,7 +230,7 @@ export class Pkcs11Vault implements Vault {
     const p256 = h.type === 'p256'
     // §B1: CKM_ECDSA_SHA256 is missing on SoftHSM, so hash here and sign the digest with raw CKM_ECDSA.
     const data = p256 ? this.crypto.hash('sha256', message) : message
-    const mechanism = p256 ? pkcs11js.CKM_ECDSA : CKM_EDDSA
+    const mechanism = p256 ? pkcs11js().CKM_ECDSA : CKM_EDDSA
     return this.run('sign', opts.signal, async (s) => {
       const rec = this.resolve(s, h)
       this.p11.C_SignInit(s.handle, { mechanism }, rec.priv)
@@ -263,7 +264,7 @@ export class Pkcs11Vault implements Vault {
     await this.run('delete', opts.signal, async (s) => {
       const rec = this.resolve(s, h)
       const id = Buffer.from(h.id, 'hex')
-      const pubs = this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_ID, value: id }], 4)
+      const pubs = this.findObjects(s, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PUBLIC_KEY }, { type: pkcs11js().CKA_ID, value: id }], 4)
       this.p11.C_DestroyObject(s.handle, rec.priv)
       this.cache.delete(h.id)
       for (const p of pubs) {
@@ -344,7 +345,7 @@ export class Pkcs11Vault implements Vault {
       // token removed / slot gone / device error: find the token again by label (its slot ID may have changed, §B2)
       this.pool.markAllDead()
       this.slot = findSlot(this.p11, this.token)
-      this.loginRequired = (this.p11.C_GetTokenInfo(this.slot).flags & pkcs11js.CKF_LOGIN_REQUIRED) !== 0
+      this.loginRequired = (this.p11.C_GetTokenInfo(this.slot).flags & pkcs11js().CKF_LOGIN_REQUIRED) !== 0
       return
     }
     // CKR_USER_NOT_LOGGED_IN, or a stale handle that may come from a logout elsewhere in the process
@@ -365,7 +366,7 @@ export class Pkcs11Vault implements Vault {
     const cached = this.cache.get(h.id)
     if (cached && cached.handle.type === h.type) return cached
     if (!ID_RE.test(h.id)) throw notFound(this, h)
-    for (const obj of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_ID, value: Buffer.from(h.id, 'hex') }], 4)) {
+    for (const obj of this.findObjects(s, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PRIVATE_KEY }, { type: pkcs11js().CKA_ID, value: Buffer.from(h.id, 'hex') }], 4)) {
       const rec = this.describe(s, obj)
       if (rec && rec.handle.type === h.type) return rec
     }
@@ -375,15 +376,15 @@ export class Pkcs11Vault implements Vault {
   /** Reads id, label, type and persistence of a private-key object; undefined for keys hopseal cannot use. */
   private describe(s: Session, obj: Handle): KeyRecord | undefined {
     const [id, label, ckk, token] = this.p11.C_GetAttributeValue(s.handle, obj, [
-      { type: pkcs11js.CKA_ID },
-      { type: pkcs11js.CKA_LABEL },
-      { type: pkcs11js.CKA_KEY_TYPE },
-      { type: pkcs11js.CKA_TOKEN },
+      { type: pkcs11js().CKA_ID },
+      { type: pkcs11js().CKA_LABEL },
+      { type: pkcs11js().CKA_KEY_TYPE },
+      { type: pkcs11js().CKA_TOKEN },
     ]).map((a) => a.value)
     if (!id || id.length === 0 || id.length > 64) return undefined // no CKA_ID: we could not find it again
     const kt = readUlong(ckk!)
-    if (kt !== pkcs11js.CKK_EC && kt !== CKK_EC_EDWARDS && kt !== CKK_EC_MONTGOMERY) return undefined
-    const [params] = this.p11.C_GetAttributeValue(s.handle, obj, [{ type: pkcs11js.CKA_EC_PARAMS }]).map((a) => a.value)
+    if (kt !== pkcs11js().CKK_EC && kt !== CKK_EC_EDWARDS && kt !== CKK_EC_MONTGOMERY) return undefined
+    const [params] = this.p11.C_GetAttributeValue(s.handle, obj, [{ type: pkcs11js().CKA_EC_PARAMS }]).map((a) => a.value)
     const type = keyTypeOf(kt, params!)
     if (!type) return undefined
     const idHex = id.toString('hex')
@@ -399,14 +400,14 @@ export class Pkcs11Vault implements Vault {
   private readPublic(s: Session, rec: KeyRecord): Uint8Array {
     const id = Buffer.from(rec.handle.id, 'hex')
     let ecPoint: Buffer | undefined
-    for (const obj of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_ID, value: id }], 4)) {
-      ecPoint = this.p11.C_GetAttributeValue(s.handle, obj, [{ type: pkcs11js.CKA_EC_POINT }])[0]?.value
+    for (const obj of this.findObjects(s, [{ type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_PUBLIC_KEY }, { type: pkcs11js().CKA_ID, value: id }], 4)) {
+      ecPoint = this.p11.C_GetAttributeValue(s.handle, obj, [{ type: pkcs11js().CKA_EC_POINT }])[0]?.value
       if (ecPoint) break
     }
     if (!ecPoint) {
       // some tokens keep CKA_EC_POINT on the private key as well
       try {
-        ecPoint = this.p11.C_GetAttributeValue(s.handle, rec.priv, [{ type: pkcs11js.CKA_EC_POINT }])[0]?.value
+        ecPoint = this.p11.C_GetAttributeValue(s.handle, rec.priv, [{ type: pkcs11js().CKA_EC_POINT }])[0]?.value
       } catch {
         ecPoint = undefined
       }
@@ -419,23 +420,23 @@ export class Pkcs11Vault implements Vault {
   /** CKM_ECDH1_DERIVE into an extractable session secret; reads CKA_VALUE and destroys the object. */
   private async derive(s: Session, priv: Handle, publicData: Uint8Array): Promise<Uint8Array> {
     // §B3 gotcha 5: only kdf = CKD_NULL (no shared data) works on SoftHSM
-    const parameter: ECDH1 = { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: toBuffer(publicData) }
+    const parameter: ECDH1 = { type: pkcs11js().CK_PARAMS_EC_DH, kdf: pkcs11js().CKD_NULL, publicData: toBuffer(publicData) }
     const secret = await this.p11.C_DeriveKeyAsync(
       s.handle,
-      { mechanism: pkcs11js.CKM_ECDH1_DERIVE, parameter },
+      { mechanism: pkcs11js().CKM_ECDH1_DERIVE, parameter },
       priv,
       [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_SENSITIVE, value: false },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+        { type: pkcs11js().CKA_CLASS, value: pkcs11js().CKO_SECRET_KEY },
+        { type: pkcs11js().CKA_KEY_TYPE, value: pkcs11js().CKK_GENERIC_SECRET },
+        { type: pkcs11js().CKA_TOKEN, value: false },
+        { type: pkcs11js().CKA_SENSITIVE, value: false },
+        { type: pkcs11js().CKA_EXTRACTABLE, value: true },
         // 32: the full x-coordinate; a smaller length keeps the rightmost bytes (§B3 gotcha 4)
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+        { type: pkcs11js().CKA_VALUE_LEN, value: 32 },
       ],
     )
     try {
-      const value = this.p11.C_GetAttributeValue(s.handle, secret, [{ type: pkcs11js.CKA_VALUE }])[0]?.value
+      const value = this.p11.C_GetAttributeValue(s.handle, secret, [{ type: pkcs11js().CKA_VALUE }])[0]?.value
       if (!value || value.length !== 32) throw new HopsealError(ErrorCode.VAULT_DEVICE_ERROR, `token returned a ${value?.length ?? 0}-byte ECDH secret`)
       const out = new Uint8Array(value)
       wipe(value)
@@ -480,10 +481,10 @@ export class Pkcs11Vault implements Vault {
       throw mapPkcs11Error(e, 'probe')
     }
     const m: Mechanisms = { caps: { sign: [], ecdh: [] }, gen: {} }
-    const derive = list.has(pkcs11js.CKM_ECDH1_DERIVE)
-    if (list.has(pkcs11js.CKM_EC_KEY_PAIR_GEN)) {
-      const gen = pkcs11js.CKM_EC_KEY_PAIR_GEN
-      const canSign = list.has(pkcs11js.CKM_ECDSA) && (await this.tryKeyPair(s, gen, 'p256', false))
+    const derive = list.has(pkcs11js().CKM_ECDH1_DERIVE)
+    if (list.has(pkcs11js().CKM_EC_KEY_PAIR_GEN)) {
+      const gen = pkcs11js().CKM_EC_KEY_PAIR_GEN
+      const canSign = list.has(pkcs11js().CKM_ECDSA) && (await this.tryKeyPair(s, gen, 'p256', false))
       const canDerive = derive && (await this.tryKeyPair(s, gen, 'p256', true))
       if (canSign) m.caps.sign.push('p256')
       if (canDerive) m.caps.ecdh.push('p256')
@@ -513,13 +514,13 @@ export class Pkcs11Vault implements Vault {
       kp = await this.p11.C_GenerateKeyPairAsync(
         s.handle,
         { mechanism },
-        [{ type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_EC_PARAMS, value: params }, { type: pkcs11js.CKA_VERIFY, value: !forDerive }],
+        [{ type: pkcs11js().CKA_TOKEN, value: false }, { type: pkcs11js().CKA_EC_PARAMS, value: params }, { type: pkcs11js().CKA_VERIFY, value: !forDerive }],
         [
-          { type: pkcs11js.CKA_TOKEN, value: false },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11js.CKA_SIGN, value: !forDerive },
-          { type: pkcs11js.CKA_DERIVE, value: forDerive },
+          { type: pkcs11js().CKA_TOKEN, value: false },
+          { type: pkcs11js().CKA_SENSITIVE, value: true },
+          { type: pkcs11js().CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js().CKA_SIGN, value: !forDerive },
+          { type: pkcs11js().CKA_DERIVE, value: forDerive },
         ],
       )
       if (forDerive) {

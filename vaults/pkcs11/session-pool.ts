@@ -12,8 +12,7 @@
  * logged in only when C_GetSessionInfo says the user is not (yet) logged in.
  */
 import { ErrorCode, HopsealError, throwIfAborted } from '../../src/errors.ts'
-import pkcs11js from 'pkcs11js'
-import { CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS } from './constants.ts'
+import { CKF_RW_SESSION, CKF_SERIAL_SESSION, CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_USER } from './constants.ts'
 import { ckrName, mapPkcs11Error } from './errors.ts'
 import type { Pkcs11 } from './module.ts'
 import type { PinSource } from './config.ts'
@@ -137,7 +136,7 @@ export class SessionPool {
     const pin = this.pin()
     if (pin === undefined) throw new HopsealError(ErrorCode.VAULT_WRONG_PIN, 'the token needs a PIN and none is configured (pin, pinEnv or pinFile)')
     try {
-      this.p11().C_Login(s.handle, pkcs11js.CKU_USER, pin)
+      this.p11().C_Login(s.handle, CKU_USER, pin)
     } catch (e) {
       if (ckrName(e) === 'CKR_USER_ALREADY_LOGGED_IN') return
       throw mapPkcs11Error(e, 'login')
@@ -160,7 +159,7 @@ export class SessionPool {
     const p11 = this.p11()
     let handle: Buffer
     try {
-      handle = p11.C_OpenSession(this.slot(), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION)
+      handle = p11.C_OpenSession(this.slot(), CKF_SERIAL_SESSION | CKF_RW_SESSION)
     } catch (e) {
       throw mapPkcs11Error(e, 'open')
     }

@@ -9,8 +9,9 @@
  * and the ioctl's failure on a Linux PTY is harmless and ignored; PTYs ignore
  * the baud rate, so BLE and LoRa timing comes from the link profiles.
  */
-import { SerialPort } from 'serialport'
+import type { SerialPort } from 'serialport'
 import { ErrorCode, HopsealError } from '../../errors.ts'
+import { loadOptionalPackage } from '../../optional-package.ts'
 import { systemClock, type Clock } from '../../time/clock.ts'
 import type { FrameLink } from '../link.ts'
 import { DEFAULT_BAUD_RATE, DEFAULT_REOPEN_INITIAL_MS, DEFAULT_REOPEN_MAX_MS } from './constants.ts'
@@ -43,7 +44,9 @@ export interface SerialLink extends FrameLink {
   readonly path: string
 }
 
-function openPort(path: string, baudRate: number): Promise<SerialPort> {
+/** @throws TRANSPORT_UNAVAILABLE naming the package when the optional `serialport` is not installed. */
+async function openPort(path: string, baudRate: number): Promise<SerialPort> {
+  const { SerialPort } = await loadOptionalPackage('serialport', () => import('serialport'), ErrorCode.TRANSPORT_UNAVAILABLE, 'the serial transport')
   const port = new SerialPort({ path, baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false, hupcl: false })
   return new Promise((resolve, reject) => port.open((err) => (err ? reject(err) : resolve(port))))
 }
