@@ -10,19 +10,34 @@
  * @example
  * hopseal vault keygen --type p256 --label identity --vault atecc608:kit=/dev/ttyACM0
  */
+import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { registerVaultFactory, type VaultFactoryContext } from '../../src/cli/vault-registry.ts'
 import type { Vault } from '../../src/vault/index.ts'
-import { Atecc608Vault, KitTransport, openAtecc608Transport, parseAtecc608Spec, type Transport } from '../../vaults/atecc608/index.ts'
+import { Atecc608Vault, openAtecc608Transport, parseAtecc608Spec, type Atecc608Spec, type Transport } from '../../vaults/atecc608/index.ts'
+import { loadPlugins } from './plugins.ts'
 
-/** Opens the ATECC608 vault a spec's arguments (the part after `atecc608:`) describe. */
+/** Opens the transport of a spec kind the target does not know itself (`sim`, registered by hil-sim/plugin.ts). */
+export type Atecc608TransportOpener = (spec: Atecc608Spec) => Promise<Transport>
+
+const openers = new Map<Atecc608Spec['kind'], Atecc608TransportOpener>()
+
+/** Adds a transport for a spec kind; hil-sim registers `sim` this way, so production code never loads the simulator. */
+export function registerAtecc608Transport(kind: Atecc608Spec['kind'], open: Atecc608TransportOpener): void {
+  openers.set(kind, open)
+}
+
+/**
+ * Opens the ATECC608 vault a spec's arguments (the part after `atecc608:`) describe.
+ * @throws HopsealError VAULT_OPERATION_UNSUPPORTED for `sim=` where hil-sim (a development package) is not present.
+ */
 export async function openAtecc608Vault(args: string, _ctx: VaultFactoryContext): Promise<Vault> {
   const spec = parseAtecc608Spec(args)
   let transport: Transport
   if (spec.kind === 'sim') {
-    // loaded only for sim= so production hosts never load the simulator
-    const { Atecc608Sim } = await import('../../hil-sim/atecc608/index.ts')
-    const sim = Atecc608Sim.create({ stateFile: spec.target, seed: spec.seed, timing: spec.timing })
-    transport = await KitTransport.open(sim.kitChannel())
+    if (!openers.has('sim')) await loadPlugins()
+    const open = openers.get('sim')
+    if (!open) throw new HopsealError(ErrorCode.VAULT_OPERATION_UNSUPPORTED, 'atecc608:sim= needs the simulator, hil-sim, a development package that is not in this installation (run hopseal from a clone of the repository)')
+    transport = await open(spec)
   } else transport = await openAtecc608Transport(spec)
   return Atecc608Vault.open({ transport, name: spec.name, timeoutMs: spec.timeoutMs })
 }
