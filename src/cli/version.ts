@@ -1,4 +1,19 @@
-/** The package version, read once from package.json (the CLI's --version, the node runtime's logs and /status). */
-import { readFileSync } from 'node:fs'
+/**
+ * The package version, read once from hopseal's package.json (the CLI's
+ * --version, the node runtime's logs and /status): two folders up from
+ * src/cli in the sources, three from dist/src/cli in a build.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+function readVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    const path = fileURLToPath(new URL(up, import.meta.url))
+    if (!existsSync(path)) continue
+    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string }
+    if (pkg.name === 'hopseal' && typeof pkg.version === 'string') return pkg.version
+  }
+  throw new Error(`hopseal's package.json not found above ${fileURLToPath(import.meta.url)}`)
+}
+
+export const VERSION: string = readVersion()
