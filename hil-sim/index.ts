@@ -1,5 +1,5 @@
 /**
- * hopseal/hil-sim: hardware-in-the-loop simulation. Seeded link models
+ * hil-sim: hardware-in-the-loop simulation. Seeded link models
  * (loss, bursts, duplication, reordering, latency, bandwidth, LoRa airtime,
  * duty cycle) over memory or real socat PTY pairs, and scenario files run by
  * `hopseal sim run`. The ATECC608 simulator is in ./atecc608.
