@@ -21,7 +21,10 @@ const crypto = cryptoProvider('node')
 const verifier = relayRegistrationVerifier(crypto)
 const mem = (n: string) => address(TransportType.MEMORY, n)
 const RELAY: Route = [mem('relay'), local('relay')]
-const settle = () => new Promise((r) => setTimeout(r, 5))
+/** Lets queued deliveries finish: the memory transport delivers on setImmediate, a few hops per chain (no wall-clock wait). */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r))
+}
 
 async function signer(type: 'ed25519' | 'p256' = 'ed25519'): Promise<RelaySigner> {
   const vault = await SoftwareVault.open({ crypto })
