@@ -33,6 +33,11 @@ const tick = () => new Promise((r) => setTimeout(r, 5))
 const settle = async (n = 20) => {
   for (let i = 0; i < n; i++) await tick()
 }
+/** Waits (up to 5 s) until `cond` holds, then a little longer for stragglers; the assertions that follow say what failed. */
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 1000 && !cond(); i++) await tick()
+  await settle(4)
+}
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 type Mode = 'honest' | 'swap-return' | 'swap-channels' | 'forge' | 'reflect' | 'misroute-msg1'
@@ -121,7 +126,7 @@ describe('G7: a gateway that rewrites routes', () => {
     // Honest: round trips work.
     await say('devA', 'A1')
     await say('devB', 'B1')
-    await settle()
+    await until(() => atDev.devA!.length > 0 && atDev.devB!.length > 0)
     assert.deepEqual(atDev.devA, ['ack A1'])
     assert.deepEqual(atDev.devB, ['ack B1'])
 
@@ -131,7 +136,7 @@ describe('G7: a gateway that rewrites routes', () => {
     mode = 'swap-return'
     await say('devA', 'A2')
     await say('devB', 'B2')
-    await settle()
+    await until(() => dropsBefore(nodes.devA) > dropA && dropsBefore(nodes.devB) > dropB)
     assert.deepEqual(atDev.devA, ['ack A1'], 'devA accepted nothing meant for devB')
     assert.deepEqual(atDev.devB, ['ack B1'], 'devB accepted nothing meant for devA')
     assert.ok(dropsBefore(nodes.devA) > dropA && dropsBefore(nodes.devB) > dropB, 'the misdirected replies reached the wrong endpoints and were dropped there')
@@ -143,7 +148,7 @@ describe('G7: a gateway that rewrites routes', () => {
     mode = 'swap-channels'
     await say('devA', 'A3')
     await say('devB', 'B3')
-    await settle()
+    await until(() => appDrops() >= before + 2)
     assert.ok(appDrops() >= before + 2, 'both cross-delivered messages dropped at the app')
 
     // Forged and corrupted messages injected at both app-side endpoints, and replays of genuine ones.
@@ -159,7 +164,7 @@ describe('G7: a gateway that rewrites routes', () => {
         injected++
       }
     }
-    await settle()
+    await until(() => appDrops() >= before + injected)
     assert.ok(injected >= 6)
     assert.ok(appDrops() >= before + injected, `every injected message dropped (${appDrops() - before} of ${injected}): ${JSON.stringify([...app.counters])}`)
     assert.equal(atApp.length, deliveredBefore, 'nothing injected was delivered')
@@ -168,7 +173,7 @@ describe('G7: a gateway that rewrites routes', () => {
     mode = 'reflect'
     before = appDrops()
     await say('devA', 'A4') // the uplink passes; the app's reply is turned back to the app
-    await settle()
+    await until(() => appDrops() > before)
     assert.ok(appDrops() > before, 'a reflected downlink is dropped (one key per direction)')
 
     // A new device whose message 1 return route is rewritten to another device: no channel at the device, nothing accepted elsewhere.
@@ -191,7 +196,7 @@ describe('G7: a gateway that rewrites routes', () => {
     await say('devA', 'A5')
     await say('devB', 'B5')
     await channels.devC.send(utf8('C1'))
-    await settle()
+    await until(() => atDev.devA!.includes('ack A5') && atDev.devB!.includes('ack B5') && atDev.devC!.length > 0)
     assert.ok(atDev.devA.includes('ack A5'), JSON.stringify(atDev))
     assert.ok(atDev.devB.includes('ack B5'), JSON.stringify(atDev))
     assert.deepEqual(atDev.devC, ['ack C1'])
