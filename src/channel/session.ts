@@ -41,59 +41,95 @@ export type DropReason = 'duplicate' | 'stale' | 'auth' | 'expired' | 'decode'
 /** What the sending side of a session may do now. */
 export type SendState = 'ok' | 'renew' | 'expired'
 
+/** A time source: a function, or a clock object (passing the clock itself keeps the session from holding a closure, and whatever scope that closure captured). */
+export type SessionNow = (() => number) | { now(): number }
+
+const SESSION_LIMIT_KEYS = Object.keys(DEFAULT_SESSION_LIMITS) as (keyof SessionLimits)[]
+
+/**
+ * The limits a session runs under: the caller's object itself when it is
+ * complete (a listener's limits, shared by all its channels: limits are
+ * configuration and never mutated), else the defaults with its overrides.
+ */
+function sessionLimits(limits: Partial<SessionLimits>): SessionLimits {
+  for (const k of SESSION_LIMIT_KEYS) if (typeof limits[k] !== 'number') return { ...DEFAULT_SESSION_LIMITS, ...limits }
+  return limits as SessionLimits
+}
+
 export class ChannelSession {
   readonly limits: SessionLimits
-  /** Drops by reason. */
-  readonly drops: Record<DropReason, number> = { duplicate: 0, stale: 0, auth: 0, expired: 0, decode: 0 }
   /** When this session's keys were made (clock ms). */
   readonly born: number
-  private sendCounter = 0n
-  /** The highest of this side's counters that the peer confirmed receiving (-1n: none). */
-  private confirmedTop = -1n
+  /** The first handshake's hash (§11.2 channel binding). */
+  readonly handshakeHash: Uint8Array
+  /*
+   * Counters are numbers (every limit is below 2^53: REJECT_AFTER_MESSAGES is
+   * 2^48); the API speaks bigint. Heap matters here: a gateway holds one
+   * session per device, so the replay window, the drop counts and the
+   * previous key exist only once they are needed.
+   */
+  private sendCounter = 0
+  /** The highest of this side's counters that the peer confirmed receiving (-1: none). */
+  private confirmedTop = -1
   private sendPhase: 0 | 1 = 0
   private sentUnderKey = 0
   private sendKeyBorn: number
+  private readonly send: CipherState
   private recvCurrent: CipherState
   private recvPrevious: CipherState | undefined
   private recvPhase: 0 | 1 = 0
-  private readonly window: ReplayWindow
+  /** Made at the first accepted message (an idle channel has none). */
+  private window: ReplayWindow | undefined
+  private drops_: Record<DropReason, number> | undefined
   private closed = false
+  private readonly clock: SessionNow
 
   constructor(
-    private readonly transport: TransportState,
-    private readonly now: () => number,
+    transport: TransportState,
+    now: SessionNow,
     limits: Partial<SessionLimits> = {},
     /** Renewals since the channel's first handshake (0 for the first session). */
     readonly epoch = 0,
   ) {
-    this.limits = { ...DEFAULT_SESSION_LIMITS, ...limits }
-    this.window = new ReplayWindow(this.limits.replayWindow)
-    this.born = now()
+    this.limits = sessionLimits(limits)
+    // The window is made lazily: check its size now, as ReplayWindow's constructor would.
+    const w = this.limits.replayWindow
+    if (!Number.isInteger(w) || w < 32 || w % 32 !== 0 || w > 65536) throw new RangeError('replay window size must be a multiple of 32 in 32..65536')
+    this.clock = now
+    this.born = this.now()
     this.sendKeyBorn = this.born
+    this.send = transport.send
     this.recvCurrent = transport.recv
+    this.handshakeHash = transport.handshakeHash
   }
 
-  get handshakeHash(): Uint8Array {
-    return this.transport.handshakeHash
+  /** Drops by reason. */
+  get drops(): Record<DropReason, number> {
+    return (this.drops_ ??= { duplicate: 0, stale: 0, auth: 0, expired: 0, decode: 0 })
   }
 
   /** The highest counter received so far (-1n before any). */
   get highestReceived(): bigint {
-    return this.window.highest
+    return this.window ? this.window.highest : -1n
   }
 
   get messagesSent(): bigint {
-    return this.sendCounter
+    return BigInt(this.sendCounter)
   }
 
   /** Messages sent since the last one the peer confirmed. */
   get unconfirmed(): bigint {
-    return this.sendCounter - 1n - this.confirmedTop
+    return BigInt(this.sendCounter - 1 - this.confirmedTop)
   }
 
   /** The peer reports it accepted counter `n` of ours (a reliable ACK, a keep-alive report). Ignores reports of counters never sent. */
   confirm(n: bigint): void {
-    if (n > this.confirmedTop && n < this.sendCounter) this.confirmedTop = n
+    if (n > this.confirmedTop && n < this.sendCounter) this.confirmedTop = Number(n)
+  }
+
+  private now(): number {
+    const c = this.clock
+    return typeof c === 'function' ? c() : c.now()
   }
 
   /** The sending side's state: `renew` past a soft limit, `expired` past a hard one (seal() would throw). */
@@ -101,8 +137,9 @@ export class ChannelSession {
     if (this.closed) return 'expired'
     const age = this.now() - this.born
     const l = this.limits
-    if (this.sendCounter >= BigInt(l.rejectAfterMessages) || age >= l.rejectAfterMs || this.unconfirmed >= BigInt(REJECT_AFTER_UNCONFIRMED)) return 'expired'
-    if (this.sendCounter >= BigInt(l.renewAfterMessages) || age >= l.renewAfterMs || this.unconfirmed >= BigInt(RENEW_AFTER_UNCONFIRMED) || this.drops.auth >= RENEW_AFTER_AUTH_FAILURES) return 'renew'
+    const unconfirmed = this.sendCounter - 1 - this.confirmedTop
+    if (this.sendCounter >= l.rejectAfterMessages || age >= l.rejectAfterMs || unconfirmed >= REJECT_AFTER_UNCONFIRMED) return 'expired'
+    if (this.sendCounter >= l.renewAfterMessages || age >= l.renewAfterMs || unconfirmed >= RENEW_AFTER_UNCONFIRMED || (this.drops_?.auth ?? 0) >= RENEW_AFTER_AUTH_FAILURES) return 'renew'
     return 'ok'
   }
 
@@ -118,14 +155,18 @@ export class ChannelSession {
     const t = this.now()
     const l = this.limits
     if (this.sentUnderKey >= l.rekeyAfterMessages || (l.rekeyAfterMs > 0 && t - this.sendKeyBorn >= l.rekeyAfterMs)) {
-      this.transport.send.rekey()
+      this.send.rekey()
       this.sendPhase ^= 1
       this.sentUnderKey = 0
       this.sendKeyBorn = t
     }
+    return this.sealNext(type, plaintext)
+  }
+
+  private sealNext(type: MessageType, plaintext: Uint8Array): Uint8Array {
     const n = this.sendCounter
-    const header = encodeHeader(type, this.sendPhase, n, n - this.confirmedTop > BigInt(SHORT_FORM_MAX_UNCONFIRMED))
-    const sealed = this.transport.send.encryptWithNonce(n, header, plaintext, header)
+    const header = encodeHeader(type, this.sendPhase, BigInt(n), n - this.confirmedTop > SHORT_FORM_MAX_UNCONFIRMED)
+    const sealed = this.send.encryptWithNonce(n, header, plaintext, header)
     this.sendCounter++
     this.sentUnderKey++
     return sealed
@@ -138,12 +179,7 @@ export class ChannelSession {
    */
   sealRenewRequest(): Uint8Array {
     if (this.closed) throw new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel is closed')
-    const n = this.sendCounter
-    const header = encodeHeader(MessageType.CONTROL, this.sendPhase, n, n - this.confirmedTop > BigInt(SHORT_FORM_MAX_UNCONFIRMED))
-    const sealed = this.transport.send.encryptWithNonce(n, header, RENEW_REQUEST, header)
-    this.sendCounter++
-    this.sentUnderKey++
-    return sealed
+    return this.sealNext(MessageType.CONTROL, RENEW_REQUEST)
   }
 
   /**
@@ -162,8 +198,9 @@ export class ChannelSession {
     // Past the hard limit only a RENEW request is opened (session.sealRenewRequest).
     const expired = this.receiveExpired
     if (expired && h.type !== MessageType.CONTROL) return 'expired'
-    const n = reconstructCounter(this.window.highest + 1n, h.counter, h.bits)
-    const verdict = this.window.check(n)
+    const top = this.highestReceived
+    const n = reconstructCounter(top + 1n, h.counter, h.bits)
+    const verdict = this.window ? this.window.check(n) : 'ok'
     if (verdict !== 'ok') return verdict
     if (n >= BigInt(this.limits.rejectAfterMessages)) return 'expired'
     const ad = message.subarray(0, h.length)
@@ -185,7 +222,7 @@ export class ChannelSession {
         /* tried below */
       }
     }
-    if (!plaintext && n > this.window.highest) {
+    if (!plaintext && n > top) {
       // Only a message newer than anything accepted may come from a later phase.
       const steps = h.phase === this.recvPhase ? [2] : [1, 3]
       const k = this.recvCurrent.clone()
@@ -208,7 +245,7 @@ export class ChannelSession {
       return 'expired'
     }
     // Authenticated: commit.
-    this.window.commit(n)
+    ;(this.window ??= new ReplayWindow(this.limits.replayWindow)).commit(n)
     if (next) {
       this.recvPrevious?.destroy()
       this.recvPrevious = this.recvCurrent
@@ -237,7 +274,7 @@ export class ChannelSession {
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.transport.send.destroy()
+    this.send.destroy()
     this.recvCurrent.destroy()
     this.recvPrevious?.destroy()
   }

@@ -25,6 +25,7 @@ export interface IncomingMeta {
   peer?: { identifier?: string; attributes?: Readonly<Record<string, string>>; channel: string }
 }
 
+/** What a worker's handler is called with. `send` and `forward` are methods: call them on the context (`ctx.send(...)`). */
 export interface WorkerContext {
   readonly node: Node
   readonly address: Address
@@ -50,10 +51,42 @@ export interface NodeOptions {
   maxLocalHops?: number
 }
 
-interface Registered {
-  worker: Worker
-  ctx: WorkerContext
-  accessControl?: AccessControl
+/**
+ * One started worker: its handler, its access control, and the context it is
+ * called with, in one object with prototype methods (a gateway holds two
+ * workers per channel, and per-worker closures and wrapper objects cost
+ * ~700 bytes each under tsx, whose keepNames gives every named closure its
+ * own property array).
+ */
+class Registered implements WorkerContext {
+  constructor(
+    readonly node: Node,
+    readonly address: Address,
+    private readonly handler: Worker | WorkerHandler,
+    readonly accessControl: AccessControl | undefined,
+  ) {}
+
+  send(onward: Route, payload: Uint8Array, returnRoute?: Route): Promise<void> {
+    return this.node.route({ onward, returnRoute: returnRoute ?? [this.address], payload }, {})
+  }
+
+  forward(msg: RoutingMessage, meta?: IncomingMeta): Promise<void> {
+    return this.node.route({ onward: msg.onward, returnRoute: [this.address, ...msg.returnRoute], payload: msg.payload }, meta ?? {})
+  }
+
+  handle(msg: RoutingMessage, meta: IncomingMeta): void | Promise<void> {
+    const h = this.handler
+    return typeof h === 'function' ? h(this, msg, meta) : h.handleMessage(this, msg, meta)
+  }
+}
+
+/** Distinct transport addresses a node shares between the return routes it hands out (routing a message never depends on it). */
+const MAX_REMEMBERED_SENDERS = 4096
+
+/** The 1-byte local addresses newAddress() hands out, made once per process (addresses are frozen). */
+const SHORT_LOCAL: Address[] = []
+function shortLocal(v: number): Address {
+  return (SHORT_LOCAL[v] ??= local(Uint8Array.of(v)))
 }
 
 export class Node {
@@ -69,6 +102,12 @@ export class Node {
   private readonly reserved = new Set<string>()
   /** Workers that accept only messages that came out of a secure channel. */
   private readonly channelOnly = new Set<string>()
+  /**
+   * The transport addresses messages arrived from, one object per address:
+   * the return routes a channel keeps (one per device on a gateway) share the
+   * sender's address instead of holding a copy each. Bounded: cleared when full.
+   */
+  private readonly senders = new Map<string, Address>()
 
   constructor(opts: NodeOptions = {}) {
     this.name = opts.name ?? 'node'
@@ -86,15 +125,8 @@ export class Node {
     if (addr.type !== TransportType.LOCAL) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'workers live at LOCAL addresses')
     const key = addressKey(addr)
     if (this.workers.has(key)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a worker already runs at ${addressToString(addr)}`)
-    const w: Worker = typeof worker === 'function' ? { handleMessage: worker } : worker
-    const ctx: WorkerContext = {
-      node: this,
-      address: addr,
-      send: (onward, payload, returnRoute) => this.route({ onward, returnRoute: returnRoute ?? [addr], payload }, {}),
-      forward: (msg, meta) => this.route({ onward: msg.onward, returnRoute: [addr, ...msg.returnRoute], payload: msg.payload }, meta ?? {}),
-    }
     this.reserved.delete(key)
-    this.workers.set(key, { worker: w, ctx, ...(opts.accessControl ? { accessControl: opts.accessControl } : {}) })
+    this.workers.set(key, new Registered(this, addr, worker, opts.accessControl))
     return addr
   }
 
@@ -108,7 +140,7 @@ export class Node {
     if (prefix === '') {
       for (let i = 0; i < 0x7f; i++) {
         const v = ((this.short++ % 0x7f) + 1) & 0x7f
-        const a = local(Uint8Array.of(v))
+        const a = shortLocal(v)
         if (this.isFree(a)) return this.reserve(a)
       }
       prefix = 'a.'
@@ -192,7 +224,17 @@ export class Node {
       return
     }
     this.count('received')
+    from = this.sender(from)
     this.route({ onward: msg.onward, returnRoute: [from, ...msg.returnRoute], payload: msg.payload }, { from }).catch(() => this.count('drop.route_error'))
+  }
+
+  private sender(from: Address): Address {
+    const key = addressKey(from)
+    const known = this.senders.get(key)
+    if (known) return known
+    if (this.senders.size >= MAX_REMEMBERED_SENDERS) this.senders.clear()
+    this.senders.set(key, from)
+    return from
   }
 
   /** Routes one message by the head of its onward route. */
@@ -224,7 +266,7 @@ export class Node {
         return
       }
       try {
-        await w.worker.handleMessage(w.ctx, delivered, meta)
+        await w.handle(delivered, meta)
       } catch (e) {
         this.count(isHopsealError(e) ? `drop.${e.code.toLowerCase()}` : 'drop.worker_error')
       }

@@ -118,10 +118,10 @@ describe('channel session: counter forms and limits per session', () => {
   it('asks for renewal at 2^18 unconfirmed and refuses to seal at 2^19 - 1 (the long form\'s reach)', async () => {
     const { a } = await pair()
     // Jump the counter without sealing 2^19 messages: the state is a function of the counters.
-    const s = a as unknown as { sendCounter: bigint }
-    s.sendCounter = 2n ** 18n
+    const s = a as unknown as { sendCounter: number }
+    s.sendCounter = 2 ** 18
     assert.equal(a.sendState(), 'renew')
-    s.sendCounter = 2n ** 19n - 1n
+    s.sendCounter = 2 ** 19 - 1
     assert.equal(a.sendState(), 'expired')
     assert.throws(() => a.seal(MessageType.DATA, utf8('x')), (e: unknown) => isHopsealError(e, 'CHANNEL_EXPIRED'))
     a.confirm(2n ** 19n - 2n)
@@ -140,5 +140,65 @@ describe('channel session: counter forms and limits per session', () => {
     assert.equal(b.open(m), undefined, 'sealed in time, opened past the receiver\'s hard limit: dropped')
     assert.equal(b.drops.expired, 1)
     void late
+  })
+})
+
+describe('channel session: what an idle session holds (heap per channel)', () => {
+  it('has no replay window and no drop counts until it needs them, and opens the same messages', async () => {
+    const { a, b } = await pair()
+    const inner = b as unknown as { window?: unknown; drops_?: unknown }
+    assert.equal(inner.window, undefined, 'an idle session has no replay window')
+    assert.equal(inner.drops_, undefined, 'nor drop counts')
+    assert.equal(b.highestReceived, -1n)
+    const m0 = a.seal(MessageType.DATA, utf8('first'))
+    const m1 = a.seal(MessageType.DATA, utf8('second'))
+    assert.equal(b.open(m1)?.counter, 1n, 'the first message a session accepts may be any counter')
+    assert.notEqual(inner.window, undefined, 'the window exists from the first accepted message')
+    assert.equal(b.open(m0)?.counter, 0n, 'an older one inside the window still opens')
+    assert.equal(b.open(m0), undefined, 'and only once')
+    assert.deepEqual(b.drops, { duplicate: 1, stale: 0, auth: 0, expired: 0, decode: 0 })
+  })
+
+  it('a forged first message creates no window and counts the drop', async () => {
+    const { a, b } = await pair()
+    const m = a.seal(MessageType.DATA, utf8('x'))
+    m[m.length - 1]! ^= 1
+    assert.equal(b.open(m), undefined)
+    assert.equal((b as unknown as { window?: unknown }).window, undefined)
+    assert.equal(b.drops.auth, 1)
+  })
+
+  it('shares a complete limits object instead of copying it, and copies partial ones', async () => {
+    const full: SessionLimits = { replayWindow: 64, rekeyAfterMessages: 10, renewAfterMessages: 100, rejectAfterMessages: 200, rekeyAfterMs: 0, renewAfterMs: 1000, rejectAfterMs: 2000 }
+    const { a } = await pair(full)
+    assert.equal(a.limits, full)
+    const partial = { renewAfterMs: 5 }
+    const { b } = await pair(partial)
+    assert.notEqual(b.limits, partial)
+    assert.equal(b.limits.renewAfterMs, 5)
+    assert.equal(b.limits.rejectAfterMessages, 2 ** 48)
+  })
+
+  it('refuses a bad replay window size when made, not at the first message', async () => {
+    await assert.rejects(pair({ replayWindow: 48 }), RangeError)
+    await assert.rejects(pair({ replayWindow: 0 }), RangeError)
+  })
+
+  it('takes a clock object as well as a function', async () => {
+    const protocol = 'Noise_KK_25519_AESGCM_SHA256'
+    const si = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+    const sr = softwareStaticKey(crypto, crypto.generateKeyPair('x25519'))
+    const i = HandshakeState.create({ protocol, initiator: true, s: si, rs: sr.publicKey, crypto })
+    const r = HandshakeState.create({ protocol, initiator: false, s: sr, rs: si.publicKey, crypto })
+    await r.readMessage(await i.writeMessage())
+    await i.readMessage(await r.writeMessage())
+    const clock = { t: 100, now() { return this.t } }
+    const a = new ChannelSession(i.finish(), clock, { renewAfterMs: 50, rejectAfterMs: 60 })
+    assert.equal(a.born, 100)
+    clock.t = 150
+    assert.equal(a.sendState(), 'renew')
+    clock.t = 160
+    assert.equal(a.sendState(), 'expired')
+    void r
   })
 })
