@@ -7,10 +7,9 @@
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import type { CliIO, Command } from '../../src/cli/command.ts'
-import { answerHelp, HELP_OPTION, usageError, type CommandHelp } from '../../src/cli/help.ts'
+import { defineCommand, type CliIO } from '../../src/cli/command.ts'
+import type { CommandHelp } from '../../src/cli/help.ts'
 import { parseDuration, parseScenario, type ScenarioSpec } from './spec.ts'
 import { runScenario, type RunOptions, type ScenarioEvent, type Summary } from './run.ts'
 import { runSoak } from './soak.ts'
@@ -65,24 +64,20 @@ const DEMO_HELP: CommandHelp = {
       ['--duration D', 'how long to send readings (1s..1h, e.g. 20s)'],
       ['--seed S', 'seed of every random choice (same seed, same run)'],
       ['--json', 'print one summary object, no live view'],
-      HELP_OPTION,
     ],
     examples: ['hopseal demo', 'hopseal demo --mode xx --loss 0.2 --duration 20s', 'hopseal demo --device espruino', 'hopseal demo --scenario flood --json'],
   },
   subcommands: {},
 }
 
-export const demoCommand: Command = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the heart-rate demo (or --scenario flood) end to end, on embedded defaults',
-  async run(argv, io) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { scenario: { type: 'string', default: 'heart-rate' }, mode: { type: 'string' }, device: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    })
-    if (values.help) return answerHelp(io, 'demo', DEMO_HELP, undefined)
-    if (!/^[a-z0-9-]+$/.test(values.scenario)) return usageError(io, 'demo', `--scenario: unknown scenario "${values.scenario}"`)
+  help: DEMO_HELP,
+  options: { scenario: { type: 'string', default: 'heart-rate' }, mode: { type: 'string' }, device: { type: 'string' }, loss: { type: 'string' }, duration: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } },
+  maxArgs: 0,
+  async run({ values, usage }, io) {
+    if (!/^[a-z0-9-]+$/.test(values.scenario)) return usage(`--scenario: unknown scenario "${values.scenario}"`)
     const file = join(SCENARIO_DIR, `${values.scenario}.yaml`)
     const spec = await loadScenario(file).catch((e: unknown) => {
       if (values.scenario !== 'heart-rate' && values.scenario !== 'flood') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `--scenario: unknown scenario "${values.scenario}" (use heart-rate or flood, or run any file with hopseal sim run FILE)`)
@@ -90,21 +85,21 @@ export const demoCommand: Command = {
     })
     const overrides: NonNullable<RunOptions['overrides']> = {}
     if (values.mode !== undefined) {
-      if (values.mode !== 'kk' && values.mode !== 'xx') return usageError(io, 'demo', `--mode expects kk or xx, got "${values.mode}"`)
+      if (values.mode !== 'kk' && values.mode !== 'xx') return usage(`--mode expects kk or xx, got "${values.mode}"`)
       overrides.mode = values.mode
     }
     if (values.device !== undefined) {
-      if (values.device !== 'node' && values.device !== 'espruino') return usageError(io, 'demo', `--device expects node or espruino, got "${values.device}"`)
+      if (values.device !== 'node' && values.device !== 'espruino') return usage(`--device expects node or espruino, got "${values.device}"`)
       overrides.runtime = values.device
     }
     if (values.loss !== undefined) {
       const p = Number(values.loss)
-      if (!(p >= 0 && p <= 0.9)) return usageError(io, 'demo', `--loss expects a probability 0..0.9, got "${values.loss}"`)
+      if (!(p >= 0 && p <= 0.9)) return usage(`--loss expects a probability 0..0.9, got "${values.loss}"`)
       overrides.loss = p
     }
     if (values.duration !== undefined) {
       const ms = parseDuration(values.duration)
-      if (!(ms >= 1000 && ms <= 3_600_000)) return usageError(io, 'demo', `--duration expects 1s..1h (e.g. 20s), got "${values.duration}"`)
+      if (!(ms >= 1000 && ms <= 3_600_000)) return usage(`--duration expects 1s..1h (e.g. 20s), got "${values.duration}"`)
       overrides.readings = Math.max(1, Math.floor(ms / Math.max(1, spec.workload.intervalMs)))
       overrides.durationMs = Math.max(spec.workload.timeoutMs, ms * 3)
     }
@@ -112,13 +107,12 @@ export const demoCommand: Command = {
     const s = await runAndReport(spec, { overrides }, io, values.json)
     return s.ok ? 0 : 1
   },
-}
+})
 
 const SIM_HELP: CommandHelp = {
   help: {
     usage: ['sim run FILE… [--seed S] [--json]', 'sim list'],
     summary: 'run hardware-in-the-loop scenario files (hil-sim/scenarios/*.yaml)',
-    options: [HELP_OPTION],
     examples: ['hopseal sim list', 'hopseal sim run hil-sim/scenarios/broker-restart.yaml'],
   },
   subcommands: {
@@ -126,37 +120,32 @@ const SIM_HELP: CommandHelp = {
       usage: ['sim run FILE… [--seed S] [--json]'],
       summary: 'run scenario files; exit 1 if any expectation fails',
       details: ['A scenario file describes a topology, a workload, faults over time and the checks.'],
-      options: [['--seed S', "override the file's seed"], ['--json', 'one summary object per file'], HELP_OPTION],
+      options: [['--seed S', "override the file's seed"], ['--json', 'one summary object per file']],
       examples: ['hopseal sim run hil-sim/scenarios/broker-restart.yaml', 'hopseal sim run hil-sim/scenarios/heart-rate.yaml --seed docs --json'],
     },
     list: {
       usage: ['sim list'],
       summary: 'list the bundled scenarios (hil-sim/scenarios)',
-      options: [HELP_OPTION],
       examples: ['hopseal sim list'],
     },
   },
 }
 
-export const simCommand: Command = {
+export const simCommand = defineCommand({
   name: 'sim',
   summary: 'run hardware-in-the-loop scenario files (hil-sim/scenarios/*.yaml)',
-  async run(argv, io) {
-    const [sub, ...rest] = argv
-    if (sub === '--help' || sub === '-h' || sub === 'help') return answerHelp(io, 'sim', SIM_HELP, rest[0])
+  help: SIM_HELP,
+  options: { seed: { type: 'string' }, json: { type: 'boolean', default: false } },
+  async run({ values, sub, args: positionals, usage }, io) {
     if (sub === 'list') {
-      if (rest.includes('--help') || rest.includes('-h')) return answerHelp(io, 'sim', SIM_HELP, 'list')
-      if (rest.length > 0) return usageError(io, 'sim', `sim list takes no arguments, got "${rest.join(' ')}"`, 'list')
+      if (positionals.length > 0) return usage(`sim list takes no arguments, got "${positionals.join(' ')}"`)
       for (const f of (await readdir(SCENARIO_DIR)).filter((f) => f.endsWith('.yaml')).sort()) {
         const spec = await loadScenario(join(SCENARIO_DIR, f))
         io.out(`${basename(f, '.yaml').padEnd(24)} ${spec.description}`)
       }
       return 0
     }
-    if (sub !== 'run') return usageError(io, 'sim', sub ? `unknown subcommand "${sub}" (known: run, list)` : 'missing subcommand (run or list)')
-    const { values, positionals } = parseArgs({ args: rest, options: { seed: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
-    if (values.help) return answerHelp(io, 'sim', SIM_HELP, 'run')
-    if (positionals.length === 0) return usageError(io, 'sim', 'give at least one scenario FILE', 'run')
+    if (positionals.length === 0) return usage('give at least one scenario FILE')
     let ok = true
     for (const file of positionals) {
       const spec = await loadScenario(file)
@@ -165,4 +154,4 @@ export const simCommand: Command = {
     }
     return ok ? 0 : 1
   },
-}
+})

@@ -30,6 +30,15 @@ export interface CommandHelp {
   subcommands: Readonly<Record<string, Help>>
 }
 
+/**
+ * The help of a command with one subcommand (`message send`, `relay create`):
+ * the command's own help is the subcommand's options and first example under
+ * a short usage line and a summary of what the command is for.
+ */
+export function oneSubcommandHelp(usage: string, summary: string, sub: string, help: Help): CommandHelp {
+  return { help: { usage: [usage], summary, options: help.options ?? [], examples: help.examples.slice(0, 1) }, subcommands: { [sub]: help } }
+}
+
 /** Options every command takes. */
 export const HELP_OPTION = ['-h, --help', 'print this help and exit 0'] as const
 

@@ -10,12 +10,11 @@
  * - revoke: the issuer publishes its next cumulative revocation list (sequence
  *   + 1) including the credential, accepts it locally and prints it (hex).
  */
-import { parseArgs } from 'node:util'
 import { fromHex, toHex } from '../../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../errors.ts'
 import { attributeText, createRevocationList, decodeCredential, isIdentifier, issueCredential, IdentityStore, verifyCredential, type AttributeValue } from '../../identity/index.ts'
-import type { Command } from '../command.ts'
-import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
+import { defineCommand } from '../command.ts'
+import type { CommandHelp } from '../help.ts'
 import { cliNow, COMMON_OPTIONS, currentKey, days, iso, nameOf, storePath, STORE_OPTIONS, withVault } from './identity.ts'
 
 /** Default credential lifetime, days. */
@@ -57,24 +56,12 @@ const HELP: CommandHelp = {
   },
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: 'credential',
   summary: 'issue, verify, revoke and list credentials',
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values: o, positionals: p } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ...COMMON_OPTIONS, issuer: { type: 'string' }, subject: { type: 'string' }, attr: { type: 'string', multiple: true }, days: { type: 'string' } },
-    })
-    const [sub, ...rest] = p
-    if (o.help) return answerHelp(io, 'credential', HELP, sub)
-    if (!sub) {
-      usageError(io, 'credential', 'missing subcommand')
-      io.err(usageLines(HELP).join('\n'))
-      return 2
-    }
+  help: HELP,
+  options: { ...COMMON_OPTIONS, issuer: { type: 'string' }, subject: { type: 'string' }, attr: { type: 'string', multiple: true }, days: { type: 'string' } },
+  async run({ values: o, sub, args: rest, usage }, io) {
     const store = IdentityStore.open(storePath(io, o.store))
     const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
     const now = cliNow(io)
@@ -146,9 +133,7 @@ export const command: Command = {
         return 0
       }
       default:
-        usageError(io, 'credential', `unknown subcommand "${sub}"`)
-        io.err(usageLines(HELP).join('\n'))
-        return 2
+        return usage(`unknown subcommand "${sub}"`)
     }
   },
-}
+})

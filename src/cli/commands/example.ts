@@ -2,13 +2,12 @@
  * `hopseal example`: a Noise XX handshake between two endpoints whose static
  * keys live in vaults, then one message each way; shows the bytes on the wire.
  */
-import { parseArgs } from 'node:util'
 import { toHex, utf8, fromUtf8 } from '../../bytes/index.ts'
 import { defaultCryptoProvider } from '../../crypto/index.ts'
 import { HandshakeState, parseProtocolName, vaultStaticKey } from '../../noise/index.ts'
 import { openVaultSpec } from '../vault-registry.ts'
-import type { Command } from '../command.ts'
-import { answerHelp, usageError, type CommandHelp } from '../help.ts'
+import { defineCommand } from '../command.ts'
+import type { CommandHelp } from '../help.ts'
 
 const DEFAULT_SUITE = 'Noise_XX_25519_ChaChaPoly_SHA256'
 
@@ -27,14 +26,15 @@ const HELP: CommandHelp = {
 
 const short = (b: Uint8Array): string => (b.length <= 24 ? toHex(b) : `${toHex(b.subarray(0, 12))}…${toHex(b.subarray(b.length - 4))}`)
 
-export const command: Command = {
+export const command = defineCommand({
   name: 'example',
   summary: 'two endpoints complete a Noise XX handshake and exchange a message',
-  async run(argv, io) {
-    const { values } = parseArgs({ args: argv, options: { suite: { type: 'string', default: DEFAULT_SUITE }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
-    if (values.help) return answerHelp(io, 'example', HELP, undefined)
-    const protocol = parseProtocolName(values.suite!)
-    if (protocol.pattern.name !== 'XX') return usageError(io, 'example', '--suite must be an XX suite, e.g. Noise_XX_P256_AESGCM_SHA256')
+  help: HELP,
+  options: { suite: { type: 'string', default: DEFAULT_SUITE }, json: { type: 'boolean', default: false } },
+  maxArgs: 0,
+  async run({ values, usage }, io) {
+    const protocol = parseProtocolName(values.suite)
+    if (protocol.pattern.name !== 'XX') return usage('--suite must be an XX suite, e.g. Noise_XX_P256_AESGCM_SHA256')
     const crypto = defaultCryptoProvider()
     const alice = await openVaultSpec('software:memory', io.ctx)
     const bob = await openVaultSpec('software:memory', io.ctx)
@@ -81,4 +81,4 @@ export const command: Command = {
       await bob.close()
     }
   },
-}
+})

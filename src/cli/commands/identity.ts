@@ -7,13 +7,12 @@
  * $HOPSEAL_HOME/identities.json). `HOPSEAL_NOW` (seconds) overrides the clock.
  */
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { fromHex, toHex } from '../../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../errors.ts'
 import { createIdentity, decodeIdentity, IdentityStore, isIdentityName, systemNow, type Identity, type StoredIdentity } from '../../identity/index.ts'
 import type { KeyHandle, Vault } from '../../vault/index.ts'
-import type { CliIO, Command } from '../command.ts'
-import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
+import { defineCommand, type CliIO } from '../command.ts'
+import type { CommandHelp } from '../help.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 
 /** Options every identity/credential subcommand takes. */
@@ -21,7 +20,6 @@ export const COMMON_OPTIONS = {
   vault: { type: 'string' },
   store: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const
 
 /** Default lifetime of identity keys and credentials, days. */
@@ -134,24 +132,12 @@ const HELP: CommandHelp = {
   },
 }
 
-export const command: Command = {
+export const command = defineCommand({
   name: 'identity',
   summary: 'create, show, rotate, export, import and trust identities',
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values: o, positionals: p } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } },
-    })
-    const [sub, ...rest] = p
-    if (o.help) return answerHelp(io, 'identity', HELP, sub)
-    if (!sub) {
-      usageError(io, 'identity', 'missing subcommand')
-      io.err(usageLines(HELP).join('\n'))
-      return 2
-    }
+  help: HELP,
+  options: { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } },
+  async run({ values: o, sub, args: rest, usage }, io) {
     const store = IdentityStore.open(storePath(io, o.store))
     const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
     const keyType = o.type ?? 'ed25519'
@@ -233,9 +219,7 @@ export const command: Command = {
         return 0
       }
       default:
-        usageError(io, 'identity', `unknown subcommand "${sub}"`)
-        io.err(usageLines(HELP).join('\n'))
-        return 2
+        return usage(`unknown subcommand "${sub}"`)
     }
   },
-}
+})

@@ -9,12 +9,11 @@
  *
  * SPEC defaults to `$HOPSEAL_VAULT`, else `software:` ($HOPSEAL_HOME/vault.hsv).
  */
-import { parseArgs } from 'node:util'
 import { toHex } from '../../bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../errors.ts'
 import type { KeyHandle, KeyType, Vault } from '../../vault/index.ts'
-import type { CliIO, Command } from '../command.ts'
-import { answerHelp, usageError, usageLines, type CommandHelp } from '../help.ts'
+import { defineCommand } from '../command.ts'
+import type { CommandHelp } from '../help.ts'
 import { openVaultSpec, vaultKinds } from '../vault-registry.ts'
 
 const KEY_TYPES: readonly KeyType[] = ['ed25519', 'x25519', 'p256']
@@ -79,40 +78,27 @@ async function byLabel(vault: Vault, label: string): Promise<KeyHandle> {
   return h
 }
 
-function usage(io: CliIO, why: string, sub?: string): number {
-  usageError(io, 'vault', why, sub)
-  io.err(usageLines(HELP).join('\n'))
-  const kinds = vaultKinds()
-  if (kinds.length > 0) io.err(`vault kinds:\n${kinds.map((k) => `  ${k.kind.padEnd(10)} ${k.help}`).join('\n')}`)
-  return 2
-}
-
-export const command: Command = {
+export const command = defineCommand({
   name: 'vault',
   summary: 'generate, list, show and delete keys in a vault (software, pkcs11, atecc608)',
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        type: { type: 'string' },
-        label: { type: 'string' },
-        vault: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-    const [sub, ...extra] = positionals
-    if (values.help) return answerHelp(io, 'vault', HELP, sub)
-    if (!sub) return usage(io, 'missing subcommand')
-    if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
+  help: HELP,
+  options: {
+    type: { type: 'string' },
+    label: { type: 'string' },
+    vault: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+  maxArgs: 0,
+  usageNotes: () => {
+    const kinds = vaultKinds()
+    return kinds.length > 0 ? [`vault kinds:\n${kinds.map((k) => `  ${k.kind.padEnd(10)} ${k.help}`).join('\n')}`] : []
+  },
+  async run({ values, sub, usage }, io) {
     const needsLabel = sub === 'keygen' || sub === 'public-key' || sub === 'delete'
-    if (!['keygen', 'list', 'public-key', 'delete'].includes(sub)) return usage(io, `unknown subcommand ${sub}`)
-    if (needsLabel && !values.label) return usage(io, `${sub} needs --label`, sub)
-    if (sub === 'keygen' && !KEY_TYPES.includes(values.type as KeyType)) return usage(io, `keygen needs --type ${KEY_TYPES.join('|')}`, sub)
-    if (sub !== 'keygen' && values.type !== undefined) return usage(io, `--type is only for keygen`, sub)
-    if (sub === 'list' && values.label !== undefined) return usage(io, `list takes no --label`, sub)
+    if (needsLabel && !values.label) return usage(`${sub} needs --label`)
+    if (sub === 'keygen' && !KEY_TYPES.includes(values.type as KeyType)) return usage(`keygen needs --type ${KEY_TYPES.join('|')}`)
+    if (sub !== 'keygen' && values.type !== undefined) return usage(`--type is only for keygen`)
+    if (sub === 'list' && values.label !== undefined) return usage(`list takes no --label`)
 
     const spec = values.vault ?? io.env.HOPSEAL_VAULT ?? 'software:'
     // Only keygen creates a store; list, public-key and delete on a path that does not exist are errors.
@@ -141,4 +127,4 @@ export const command: Command = {
       await vault.close()
     }
   },
-}
+})

@@ -5,16 +5,15 @@
  * from a one-shot node (one-shot-node.ts).
  */
 import { toHex } from '../../../src/bytes/index.ts'
-import { parseDurationOption, parsePublicKeyOption, parseRouteOption } from '../../../src/cli/args.ts'
+import { parsePublicKeyOption, parseRouteOption } from '../../../src/cli/args.ts'
 import type { CliIO } from '../../../src/cli/command.ts'
-import { usageError } from '../../../src/cli/help.ts'
 import { createSecureChannel, knownPeers, type Delivery, type SecureChannel } from '../../../src/channel/secure-channel.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { parseProtocolName, type NoiseProtocol, type StaticKey } from '../../../src/noise/index.ts'
 import { routeToString, type Route } from '../../../src/routing/address.ts'
-import { loadConfig, LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
+import { loadConfig, type LogLevel, type NodeConfig } from '../runtime/config.ts'
 import { DEFAULT_CLI_PROTOCOL, DEFAULT_CLI_TIMEOUT_MS } from './constants.ts'
-import { cliStaticKey, startOneShotNode, timeoutAs, type Deadline, type OneShotNode } from './one-shot-node.ts'
+import { cliStaticKey, oneShotOptions, startOneShotNode, timeoutAs, type Deadline, type OneShotNode } from './one-shot-node.ts'
 
 /** parseArgs options of the initiator commands. */
 export const INITIATOR_OPTIONS = {
@@ -27,7 +26,6 @@ export const INITIATOR_OPTIONS = {
   timeout: { type: 'string' },
   'log-level': { type: 'string' },
   json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const
 
 /** Their help lines, in the order above. */
@@ -74,20 +72,18 @@ function mutual(p: NoiseProtocol): boolean {
 
 /**
  * Checks the options and reads the config. Returns the arguments, or the exit
- * code of a usage error already printed.
+ * code of a usage error already printed (through the command's `usage`).
  * @throws HopsealError CONFIG_INVALID (the file), NOISE_BAD_PROTOCOL_NAME.
  */
-export function initiatorArgs(values: Values, io: CliIO, command: string, sub: string): InitiatorArgs | number {
-  const usage = (why: string): number => usageError(io, command, why, sub)
+export function initiatorArgs(values: Values, io: CliIO, sub: string, usage: (why: string) => number): InitiatorArgs | number {
   if (!values.from) return usage(`${sub} needs --from FILE (a node config: its vault holds this side's key)`)
   if (!values.to) return usage(`${sub} needs --to ROUTE (the route to the listener, e.g. "2#gateway;0#hr")`)
   if (!values.peer) return usage(`${sub} needs --peer HEX (the listener's static public key: hopseal vault public-key --label L on its side)`)
   const route = parseRouteOption('--to', values.to)
   if (typeof route === 'string') return usage(route)
-  const timeoutMs = values.timeout === undefined ? DEFAULT_CLI_TIMEOUT_MS : parseDurationOption('--timeout', values.timeout)
-  if (typeof timeoutMs === 'string') return usage(timeoutMs)
-  const logLevel = (values['log-level'] ?? 'warn') as LogLevel
-  if (!LOG_LEVELS.includes(logLevel)) return usage(`--log-level expected ${LOG_LEVELS.join('|')}, got ${values['log-level']}`)
+  const run = oneShotOptions(values)
+  if (typeof run === 'string') return usage(run)
+  const { timeoutMs, logLevel } = run
   const config = loadConfig(values.from, io.env)
   const first = config.listeners[0]
   const keyLabel = values.key ?? first?.key

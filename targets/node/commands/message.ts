@@ -6,10 +6,9 @@
  * closes the channel and exits 0. The operator's end-to-end liveness check of
  * a whole chain (serial ↔ gateway ↔ broker ↔ node).
  */
-import { parseArgs } from 'node:util'
 import { fromUtf8, toHex, utf8 } from '../../../src/bytes/index.ts'
-import type { Command } from '../../../src/cli/command.ts'
-import { answerHelp, usageError, type CommandHelp } from '../../../src/cli/help.ts'
+import { defineCommand } from '../../../src/cli/command.ts'
+import { oneSubcommandHelp } from '../../../src/cli/help.ts'
 import { ErrorCode, HopsealError } from '../../../src/errors.ts'
 import { routeToString } from '../../../src/routing/address.ts'
 import { MAX_CLI_MESSAGE_BYTES } from './constants.ts'
@@ -27,45 +26,32 @@ const OPTIONS = [
 
 const EXAMPLE = 'hopseal message send --from phone.yaml --to "2#gateway;0#hr" --peer "$SVC_KEY" --message ping'
 
-const HELP: CommandHelp = {
-  help: {
-    usage: ['message send --from FILE --to ROUTE --peer HEX --message TEXT [options]'],
-    summary: 'Send messages through an end-to-end secure channel, from a node config.',
+const HELP = oneSubcommandHelp(
+  'message send --from FILE --to ROUTE --peer HEX --message TEXT [options]',
+  'Send messages through an end-to-end secure channel, from a node config.',
+  'send',
+  {
+    usage: ['message send --from FILE --to ROUTE --peer HEX --message TEXT [--service echo|log] [--key LABEL] [--protocol NAME] [--reliable] [--timeout DUR] [--json]'],
+    summary: "Create a channel to the listener at ROUTE, send TEXT, print the echo service's reply (stdout: the reply alone), close, exit 0.",
+    details: [...INITIATOR_DETAILS, 'No reply within --timeout exits 1 with TIMEOUT.'],
     options: OPTIONS,
-    examples: [EXAMPLE],
+    examples: [EXAMPLE, 'hopseal message send --from app.yaml --to "2#svc;0#sink" --peer "$(cat svc.pub)" --message "reading 42" --service log --json'],
   },
-  subcommands: {
-    send: {
-      usage: ['message send --from FILE --to ROUTE --peer HEX --message TEXT [--service echo|log] [--key LABEL] [--protocol NAME] [--reliable] [--timeout DUR] [--json]'],
-      summary: "Create a channel to the listener at ROUTE, send TEXT, print the echo service's reply (stdout: the reply alone), close, exit 0.",
-      details: [...INITIATOR_DETAILS, 'No reply within --timeout exits 1 with TIMEOUT.'],
-      options: OPTIONS,
-      examples: [EXAMPLE, 'hopseal message send --from app.yaml --to "2#svc;0#sink" --peer "$(cat svc.pub)" --message "reading 42" --service log --json'],
-    },
-  },
-}
+)
 
-export const command: Command = {
+export const command = defineCommand({
   name: 'message',
   summary: 'send a message through an end-to-end secure channel (from a node config) and print the reply',
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { ...INITIATOR_OPTIONS, message: { type: 'string' }, service: { type: 'string', default: 'echo' } },
-    })
-    const [sub, ...extra] = positionals
-    if (values.help) return answerHelp(io, 'message', HELP, sub)
-    if (sub !== 'send') return usageError(io, 'message', sub ? `unknown subcommand "${sub}" (known: send)` : 'missing subcommand (send)')
-    if (extra.length > 0) return usageError(io, 'message', `unexpected argument ${extra[0]} (the text goes after --message)`, sub)
-    if (values.message === undefined) return usageError(io, 'message', 'send needs --message TEXT', sub)
+  help: HELP,
+  options: { ...INITIATOR_OPTIONS, message: { type: 'string' }, service: { type: 'string', default: 'echo' } },
+  async run({ values, args, usage }, io) {
+    if (args.length > 0) return usage(`unexpected argument ${args[0]} (the text goes after --message)`)
+    if (values.message === undefined) return usage('send needs --message TEXT')
     const bytes = utf8(values.message)
-    if (bytes.length === 0 || bytes.length > MAX_CLI_MESSAGE_BYTES) return usageError(io, 'message', `--message expected 1..${MAX_CLI_MESSAGE_BYTES} bytes, got ${bytes.length}`, sub)
+    if (bytes.length === 0 || bytes.length > MAX_CLI_MESSAGE_BYTES) return usage(`--message expected 1..${MAX_CLI_MESSAGE_BYTES} bytes, got ${bytes.length}`)
     const service = values.service as Service
-    if (!SERVICES.includes(service)) return usageError(io, 'message', `--service expected echo or log, got ${JSON.stringify(values.service)}`, sub)
-    const a = initiatorArgs(values, io, 'message', sub)
+    if (!SERVICES.includes(service)) return usage(`--service expected echo or log, got ${JSON.stringify(values.service)}`)
+    const a = initiatorArgs(values, io, 'send', usage)
     if (typeof a === 'number') return a
 
     const deadline = new Deadline(a.timeoutMs, io.signal)
@@ -109,7 +95,7 @@ export const command: Command = {
       if (opened) await closeChannel(opened).catch(() => undefined)
     }
   },
-}
+})
 
 /** A reply as text: UTF-8 when it is, else `0x` + hex. */
 function text(b: Uint8Array): string {

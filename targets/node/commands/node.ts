@@ -11,11 +11,10 @@
  * the CONFIG_INVALID message (file, key, fix). docs/operations.md is the guide.
  */
 import { existsSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
-import type { CliIO, Command } from '../../../src/cli/command.ts'
-import { answerHelp, usageError, usageLines, type CommandHelp } from '../../../src/cli/help.ts'
+import { defineCommand, type CliIO } from '../../../src/cli/command.ts'
+import type { CommandHelp } from '../../../src/cli/help.ts'
 import { configToDisplay, loadConfig, LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
 import { DEFAULT_METRICS_PORT } from '../runtime/constants.ts'
 import { createLogger } from '../runtime/logger.ts'
@@ -55,48 +54,33 @@ const HELP: CommandHelp = {
   },
 }
 
-function usage(io: CliIO, why: string, sub?: string): number {
-  usageError(io, 'node', why, sub)
-  io.err(usageLines(HELP).join('\n'))
-  return 2
-}
-
-export const command: Command = {
+export const command = defineCommand({
   name: 'node',
   summary: 'run a gateway / relay / listener node from a config file; validate a config; show a running node',
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        'log-level': { type: 'string' },
-        'log-json': { type: 'boolean', default: false },
-        url: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-    const [sub, ...extra] = positionals
-    if (values.help) return answerHelp(io, 'node', HELP, sub)
-    if (!sub) return usage(io, 'missing subcommand (start, validate or status)')
-    if (extra.length > 0) return usage(io, `unexpected argument ${extra[0]}`)
+  help: HELP,
+  options: {
+    config: { type: 'string', short: 'c' },
+    'log-level': { type: 'string' },
+    'log-json': { type: 'boolean', default: false },
+    url: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+  maxArgs: 0,
+  async run({ values, sub, usage }, io) {
     if (sub === 'status') {
-      if (values.url && values.config) return usage(io, 'give --url or --config, not both', 'status')
-      return status(io, values.url, values.config, values.json === true)
+      if (values.url && values.config) return usage('give --url or --config, not both')
+      return status(io, values.url, values.config, values.json === true, usage)
     }
-    if (sub !== 'start' && sub !== 'validate') return usage(io, `unknown subcommand ${sub}`)
-    if (!values.config) return usage(io, `${sub} needs --config FILE`, sub)
+    if (!values.config) return usage(`${sub} needs --config FILE`)
     const level = values['log-level']
-    if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) return usage(io, `--log-level expected ${LOG_LEVELS.join('|')}, got ${level}`, sub)
+    if (level !== undefined && !LOG_LEVELS.includes(level as LogLevel)) return usage(`--log-level expected ${LOG_LEVELS.join('|')}, got ${level}`)
     if (sub === 'validate') return validate(io, values.config, values.json === true)
     const config = loadConfig(values.config, io.env)
     if (level !== undefined) config.log.level = level as LogLevel
     if (values['log-json']) config.log.json = true
     return start(io, config)
   },
-}
+})
 
 /** Runs the node until SIGINT/SIGTERM. */
 async function start(io: CliIO, config: NodeConfig): Promise<number> {
@@ -156,11 +140,11 @@ function validate(io: CliIO, file: string, json: boolean): number {
   return 0
 }
 
-async function status(io: CliIO, url: string | undefined, configFile: string | undefined, json: boolean): Promise<number> {
+async function status(io: CliIO, url: string | undefined, configFile: string | undefined, json: boolean, usage: (why: string) => number): Promise<number> {
   let base = url ?? `http://127.0.0.1:${DEFAULT_METRICS_PORT}`
   if (configFile) {
     const c = loadConfig(configFile, io.env)
-    if (!c.metrics) return usage(io, `${configFile} has no metrics: section, so its node serves no /status`, 'status')
+    if (!c.metrics) return usage(`${configFile} has no metrics: section, so its node serves no /status`)
     const host = c.metrics.host === '0.0.0.0' ? '127.0.0.1' : c.metrics.host === '::' ? '::1' : c.metrics.host
     base = `http://${host.includes(':') ? `[${host}]` : host}:${c.metrics.port}`
   }

@@ -22,22 +22,35 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ErrorCode, HopsealError } from '../../../src/errors.ts'
+import { parseDurationOption } from '../../../src/cli/args.ts'
 import type { CliIO } from '../../../src/cli/command.ts'
 import { openVaultSpec } from '../../../src/cli/vault-registry.ts'
 import { vaultStaticKey, type NoiseProtocol, type StaticKey } from '../../../src/noise/index.ts'
 import type { Node } from '../../../src/routing/node.ts'
 import { MAX_NAME_LENGTH } from '../../../src/transports/mqtt/constants.ts'
 import type { Vault } from '../../../src/vault/index.ts'
-import type { LogLevel, NodeConfig } from '../runtime/config.ts'
+import { LOG_LEVELS, type LogLevel, type NodeConfig } from '../runtime/config.ts'
 import { createLogger, type Logger } from '../runtime/logger.ts'
 import { safeString } from '../runtime/redact.ts'
 import { startNodeRuntime, type NodeRuntime } from '../runtime/runtime.ts'
-import { CLI_MQTT_SUFFIX, LINK_POLL_MS } from './constants.ts'
+import { CLI_MQTT_SUFFIX, DEFAULT_CLI_TIMEOUT_MS, LINK_POLL_MS } from './constants.ts'
 
 /**
  * One budget for a whole command (links up, handshake, reply), and the
  * caller's abort (io.signal, or SIGINT/SIGTERM through `interrupt()`).
  */
+/**
+ * `--timeout` and `--log-level` of every one-shot command.
+ * @returns their values (defaults: DEFAULT_CLI_TIMEOUT_MS, warn), or the reason for a usage error.
+ */
+export function oneShotOptions(values: { timeout?: string; 'log-level'?: string }): { timeoutMs: number; logLevel: LogLevel } | string {
+  const timeoutMs = values.timeout === undefined ? DEFAULT_CLI_TIMEOUT_MS : parseDurationOption('--timeout', values.timeout)
+  if (typeof timeoutMs === 'string') return timeoutMs
+  const logLevel = (values['log-level'] ?? 'warn') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) return `--log-level expected ${LOG_LEVELS.join('|')}, got ${values['log-level']}`
+  return { timeoutMs, logLevel }
+}
+
 export class Deadline {
   readonly #ctl = new AbortController()
   readonly #timer: ReturnType<typeof setTimeout>

@@ -14,18 +14,17 @@
  * The relay stores the route the registration came by; channels through it
  * stay end to end (the relay sees ciphertext and routes only).
  */
-import { parseArgs } from 'node:util'
 import { parseDurationOption, parseRouteOption } from '../../../src/cli/args.ts'
-import type { Command } from '../../../src/cli/command.ts'
-import { answerHelp, usageError, type CommandHelp } from '../../../src/cli/help.ts'
+import { defineCommand } from '../../../src/cli/command.ts'
+import { oneSubcommandHelp } from '../../../src/cli/help.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { relayRegistrationSigner } from '../../../src/identity/signing.ts'
 import { addressEquals, local, routeToString, TransportType } from '../../../src/routing/address.ts'
 import { DEFAULT_REGISTRATION_LIFETIME_MS, MAX_RELAY_NAME_BYTES, registerRelay, RELAY_SERVICE, removeRelay, type RelayRequestOptions } from '../../../src/routing/relay.ts'
 import type { Vault } from '../../../src/vault/index.ts'
-import { loadConfig, LOG_LEVELS, type LogLevel } from '../runtime/config.ts'
+import { loadConfig } from '../runtime/config.ts'
 import { DEFAULT_CLI_TIMEOUT_MS, RELAY_ALIAS_PATTERN, RELAY_REMOVE_BUDGET_MS } from './constants.ts'
-import { Deadline, startOneShotNode } from './one-shot-node.ts'
+import { Deadline, oneShotOptions, startOneShotNode } from './one-shot-node.ts'
 
 const OPTIONS = [
   ['--from FILE', 'a node config: its vault, transports and the listeners to serve behind the alias (required)'],
@@ -41,56 +40,41 @@ const OPTIONS = [
 
 const EXAMPLE = 'hopseal relay create --from monitor.yaml --at 2#cloud --name monitor-7 --key monitor-relay'
 
-const HELP: CommandHelp = {
-  help: {
-    usage: ['relay create --from FILE --at ROUTE --name ALIAS --key LABEL [options]'],
-    summary: "Register relays (aliases) at a relay node, so others reach this node's listeners through it.",
+const HELP = oneSubcommandHelp(
+  'relay create --from FILE --at ROUTE --name ALIAS --key LABEL [options]',
+  "Register relays (aliases) at a relay node, so others reach this node's listeners through it.",
+  'create',
+  {
+    usage: ['relay create --from FILE --at ROUTE --name ALIAS --key LABEL [--relay-name NAME] [--duration DUR] [--timeout DUR] [--json]'],
+    summary: "Serve the config's listeners and register ALIAS at the relay at ROUTE; hold until Ctrl-C/SIGTERM or --duration, exit 0.",
+    details: [
+      "Peers then reach a listener L at ROUTE;0#fwd.ALIAS;0#L (printed). The one-shot node's MQTT name is <name>.cli-<hex>",
+      'with a clean session. The registration is signed by --key and re-sent every 30 min; at exit a signed removal withdraws it.',
+      'The relay binds the alias to that key: another key gets RELAY_ALIAS_TAKEN, even after exit (until the binding lapses).',
+      'No answer from the relay within --timeout exits 1 with TIMEOUT; a refusal exits 1 with its RELAY_* code.',
+    ],
     options: OPTIONS,
-    examples: [EXAMPLE],
+    examples: [EXAMPLE, 'hopseal relay create --from monitor.yaml --at "2#cloud;0#relay" --name monitor-7 --key monitor-relay --duration 1h --json'],
   },
-  subcommands: {
-    create: {
-      usage: ['relay create --from FILE --at ROUTE --name ALIAS --key LABEL [--relay-name NAME] [--duration DUR] [--timeout DUR] [--json]'],
-      summary: "Serve the config's listeners and register ALIAS at the relay at ROUTE; hold until Ctrl-C/SIGTERM or --duration, exit 0.",
-      details: [
-        "Peers then reach a listener L at ROUTE;0#fwd.ALIAS;0#L (printed). The one-shot node's MQTT name is <name>.cli-<hex>",
-        'with a clean session. The registration is signed by --key and re-sent every 30 min; at exit a signed removal withdraws it.',
-        'The relay binds the alias to that key: another key gets RELAY_ALIAS_TAKEN, even after exit (until the binding lapses).',
-        'No answer from the relay within --timeout exits 1 with TIMEOUT; a refusal exits 1 with its RELAY_* code.',
-      ],
-      options: OPTIONS,
-      examples: [EXAMPLE, 'hopseal relay create --from monitor.yaml --at "2#cloud;0#relay" --name monitor-7 --key monitor-relay --duration 1h --json'],
-    },
-  },
-}
+)
 
-export const command: Command = {
+export const command = defineCommand({
   name: 'relay',
   summary: "register an alias at a relay node so others reach this node's listeners through it (from a node config)",
-  subcommands: Object.keys(HELP.subcommands),
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        from: { type: 'string' },
-        at: { type: 'string' },
-        name: { type: 'string' },
-        key: { type: 'string' },
-        'relay-name': { type: 'string' },
-        duration: { type: 'string' },
-        timeout: { type: 'string' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-    const [sub, ...extra] = positionals
-    if (values.help) return answerHelp(io, 'relay', HELP, sub)
-    const usage = (why: string): number => usageError(io, 'relay', why, sub)
-    if (sub !== 'create') return usageError(io, 'relay', sub ? `unknown subcommand "${sub}" (known: create)` : 'missing subcommand (create)')
-    if (extra.length > 0) return usage(`unexpected argument ${extra[0]}`)
+  help: HELP,
+  options: {
+    from: { type: 'string' },
+    at: { type: 'string' },
+    name: { type: 'string' },
+    key: { type: 'string' },
+    'relay-name': { type: 'string' },
+    duration: { type: 'string' },
+    timeout: { type: 'string' },
+    'log-level': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+  maxArgs: 0,
+  async run({ values, usage }, io) {
     if (!values.from) return usage('create needs --from FILE (a node config)')
     if (!values.at) return usage('create needs --at ROUTE (the route to the relay node, e.g. "2#cloud")')
     if (!values.name) return usage('create needs --name ALIAS')
@@ -103,12 +87,11 @@ export const command: Command = {
     if (relayName === undefined) return usage('--at has no transport address to take the relay name from: add --relay-name NAME')
     const nameBytes = new TextEncoder().encode(relayName).length
     if (nameBytes < 1 || nameBytes > MAX_RELAY_NAME_BYTES) return usage(`--relay-name expected 1-${MAX_RELAY_NAME_BYTES} bytes, got ${nameBytes}`)
-    const timeoutMs = values.timeout === undefined ? DEFAULT_CLI_TIMEOUT_MS : parseDurationOption('--timeout', values.timeout)
-    if (typeof timeoutMs === 'string') return usage(timeoutMs)
+    const run = oneShotOptions(values)
+    if (typeof run === 'string') return usage(run)
+    const { timeoutMs, logLevel } = run
     const durationMs = values.duration === undefined ? undefined : parseDurationOption('--duration', values.duration)
     if (typeof durationMs === 'string') return usage(durationMs)
-    const logLevel = (values['log-level'] ?? 'warn') as LogLevel
-    if (!LOG_LEVELS.includes(logLevel)) return usage(`--log-level expected ${LOG_LEVELS.join('|')}, got ${values['log-level']}`)
     const config = loadConfig(values.from, io.env)
     if (config.listeners.length === 0) io.err(`warning: ${values.from} has no listeners: nothing answers behind the alias`)
 
@@ -163,7 +146,7 @@ export const command: Command = {
     else io.out(`stopped (${stopReason === 'duration' ? '--duration elapsed' : 'interrupted'})`)
     return 0
   },
-}
+})
 
 /** The fix to print with each refusal of the relay. */
 const REFUSAL_FIX: Partial<Record<string, string>> = {
