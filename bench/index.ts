@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   transports: () => import('./transports.ts'),
   soak: () => import('./soak.ts'),
   threat: () => import('./threat.ts'),
+  core: () => import('./core.ts'),
 }
 
 async function main(): Promise<void> {
