@@ -50,7 +50,7 @@ exports.encode = function (frame, flush) {
   }
   out[at] = code;
   out[o++] = 0;
-  return o === out.length ? out : out.slice(0, o);
+  return o === out.length ? out : new Uint8Array(out.subarray(0, o)); // slice() of a typed array gives an Array here
 };
 
 /**
@@ -115,7 +115,7 @@ exports.Decoder.prototype.finish = function () {
   if (crc16(b, 0, o) !== ((b[o] << 8) | b[o + 1])) { k.crc++; k.garbageBytes += n; return; }
   k.frames++;
   try {
-    this.onFrame(b.slice(0, o));
+    this.onFrame(new Uint8Array(b.subarray(0, o)));
   } catch (e) {
     k.handlerErrors++;
   }

@@ -118,6 +118,19 @@ exports.lora = function (o) {
 };
 
 /**
+ * A profile from a plain description, e.g. JSON from a test or a config:
+ * { name: 'lora', sf | dataRate, mtu, dutyCycle, ... } | { name: 'ble-uart', ... } | { name: 'raw', ... }
+ * (the other keys as lora(), bleUart(), raw() take them).
+ */
+exports.make = function (spec) {
+  var f = spec && { lora: exports.lora, 'ble-uart': exports.bleUart, raw: exports.raw }[spec.name];
+  if (!f) throw bad("link profile name expected 'lora', 'ble-uart' or 'raw', got " + (spec && spec.name));
+  var o = {};
+  for (var k in spec) if (k !== 'name') o[k] = spec[k];
+  return f(o);
+};
+
+/**
  * When the next frame may start (pacing.ts): t >= now, >= previous start +
  * writeIntervalMs, >= previous start + previous airtime; time-off:
  * >= previous start + previous airtime / ratio; window: the airtime of the

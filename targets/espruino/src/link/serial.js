@@ -132,9 +132,10 @@ exports.open = function (serial, profile, o) {
      * Sends one routed message; a Promise that resolves when its last frame
      * was written. Rejects FRAME_TOO_LARGE (over maxMessage or 256 fragments),
      * LIMIT_EXCEEDED (send queue full; nothing queued), TRANSPORT_UNAVAILABLE (closed).
+     * With `done`, also calls done() or done(error) (and the Promise counts as handled).
      */
-    send: function (bytes) {
-      return new Promise(function (ok, fail) {
+    send: function (bytes, done) {
+      var pr = new Promise(function (ok, fail) {
         if (closed) throw err('TRANSPORT_UNAVAILABLE', 'serial link is closed');
         if (!(bytes instanceof Uint8Array)) throw err('INVALID_ARGUMENT', 'bytes expected Uint8Array');
         if (bytes.length > maxMessage) throw err('FRAME_TOO_LARGE', 'message of ' + bytes.length + ' bytes exceeds maxMessage ' + maxMessage);
@@ -148,6 +149,8 @@ exports.open = function (serial, profile, o) {
         for (var i = 0; i < frames.length; i++) queue.push({ frame: frames[i], msg: msg });
         if (timer === undefined) pump();
       });
+      if (done) pr.then(function () { done(); }, done);
+      return pr;
     },
     /** Frames waiting to be written. */
     queued: function () { return queue.length; },
@@ -167,4 +170,12 @@ exports.open = function (serial, profile, o) {
     }
   };
   return link;
+};
+
+/**
+ * open() with a profile description (hopseal/link/profile make()):
+ *   var radio = require('hopseal/link/serial').radio(Serial1, { name: 'lora', dataRate: 0 });
+ */
+exports.radio = function (serial, spec, o) {
+  return exports.open(serial, P.make(spec), o);
 };
