@@ -13,7 +13,7 @@
  *   transport's receive path.
  */
 import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
-import { addressKey, addressToString, local, TransportType, type Address, type Route } from './address.ts'
+import { addressToString, local, TransportType, type Address, type Route } from './address.ts'
 import { decodeRoutingMessage, DEFAULT_ROUTING_LIMITS, encodeRoutingMessage, type RoutingLimits, type RoutingMessage } from './codec.ts'
 import type { Transport } from './transport.ts'
 
@@ -80,6 +80,16 @@ class Registered implements WorkerContext {
   }
 }
 
+/**
+ * A node's map key for an address: its type and value bytes as one flat
+ * one-byte string, made without a hex conversion on every local hop
+ * (addressKey()'s text is a concatenation that maps keep as a rope of
+ * string objects, more of them the longer the value).
+ */
+function keyOf(a: Address): string {
+  return String.fromCharCode(a.type, ...a.value)
+}
+
 /** Distinct transport addresses a node shares between the return routes it hands out (routing a message never depends on it). */
 const MAX_REMEMBERED_SENDERS = 4096
 
@@ -123,7 +133,7 @@ export class Node {
   startWorker(name: string | Address, worker: Worker | WorkerHandler, opts: { accessControl?: AccessControl } = {}): Address {
     const addr = typeof name === 'string' ? local(name) : name
     if (addr.type !== TransportType.LOCAL) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'workers live at LOCAL addresses')
-    const key = addressKey(addr)
+    const key = keyOf(addr)
     if (this.workers.has(key)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a worker already runs at ${addressToString(addr)}`)
     this.reserved.delete(key)
     this.workers.set(key, new Registered(this, addr, worker, opts.accessControl))
@@ -152,18 +162,18 @@ export class Node {
   }
 
   stopWorker(addr: Address): boolean {
-    this.reserved.delete(addressKey(addr))
-    return this.workers.delete(addressKey(addr))
+    this.reserved.delete(keyOf(addr))
+    return this.workers.delete(keyOf(addr))
   }
 
   private isFree(a: Address): boolean {
-    const k = addressKey(a)
+    const k = keyOf(a)
     return !this.workers.has(k) && !this.reserved.has(k)
   }
 
   /** Addresses handed out by newAddress() stay reserved until started or stopped. */
   private reserve(a: Address): Address {
-    this.reserved.add(addressKey(a))
+    this.reserved.add(keyOf(a))
     return a
   }
 
@@ -175,11 +185,11 @@ export class Node {
    * worker behind a channel is reachable only through it.
    */
   requireChannel(addr: Address): void {
-    this.channelOnly.add(addressKey(addr))
+    this.channelOnly.add(keyOf(addr))
   }
 
   hasWorker(addr: Address): boolean {
-    return this.workers.has(addressKey(addr))
+    return this.workers.has(keyOf(addr))
   }
 
   /** Registers a transport for its type; received bytes are decoded and routed. */
@@ -229,7 +239,7 @@ export class Node {
   }
 
   private sender(from: Address): Address {
-    const key = addressKey(from)
+    const key = keyOf(from)
     const known = this.senders.get(key)
     if (known) return known
     if (this.senders.size >= MAX_REMEMBERED_SENDERS) this.senders.clear()
@@ -250,7 +260,7 @@ export class Node {
     }
     const rest = msg.onward.slice(1)
     if (next.type === TransportType.LOCAL) {
-      const key = addressKey(next)
+      const key = keyOf(next)
       const w = this.workers.get(key)
       if (!w) {
         this.count('drop.unknown_worker')
