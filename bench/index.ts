@@ -10,6 +10,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   noise: () => import('./noise.ts'),
   identity: () => import('./identity.ts'),
   channel: () => import('./channel.ts'),
+  fleet: () => import('./fleet.ts'),
   pkcs11: () => import('./pkcs11.ts'),
   atecc608: () => import('./atecc608.ts'),
   transports: () => import('./transports.ts'),
