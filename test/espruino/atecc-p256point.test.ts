@@ -88,7 +88,7 @@ describe('Espruino p256point against @noble/curves', { skip: skipUnlessInterpret
     const xyBad: { label: string; bytes: Uint8Array }[] = []
     for (const [i, xy] of xyGood.slice(0, 4).entries()) {
       const off = xy.slice()
-      off[63] ^= 1 << i
+      off[63] = off[63]! ^ (1 << i)
       xyBad.push({ label: `y with bit ${i} flipped`, bytes: off })
     }
     const x0 = xyGood[0]!

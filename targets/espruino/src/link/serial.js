@@ -69,14 +69,15 @@ exports.open = function (serial, profile, o) {
     stats.framesReceived++;
     stats.bytesReceived += frame.length;
     var p = G.parse(frame), msg;
-    if (p.drop) return drop(p.drop);
-    if (p.whole) {
+    // (compared with undefined: the interpreter takes an empty typed array as false)
+    if (p.drop !== undefined) return drop(p.drop);
+    if (p.whole !== undefined) {
       if (p.whole.length > maxMessage) return drop('too_large');
       msg = p.whole;
     } else {
       msg = re.push(p);
     }
-    if (!msg) return;
+    if (msg === undefined) return;
     try {
       if (handler) handler(msg);
     } catch (e) {
