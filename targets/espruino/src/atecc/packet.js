@@ -7,34 +7,29 @@
  *
  * CRC: poly 0x8005, init 0, data bits LSB first, register not reflected,
  * stored low byte first (check "123456789" = 0xBCDD).
- * Errors carry `code` (as src/errors.ts) and, for device answers, `status`.
+ * Errors carry `code` (as src/errors.ts) and, for device answers, `status`
+ * (spec A2: 01 miscompare, 03 parse error, 05 ECC fault, 07 self-test
+ * failure, 08 RNG health test, 0F execution error, EE watchdog, FF CRC).
  */
-
-/** Status bytes (spec A2) and their names. */
-var NAMES = { 0: 'success', 1: 'miscompare', 3: 'parse error', 5: 'ECC fault', 7: 'self-test failure', 8: 'RNG health-test error', 0x0f: 'execution error', 0x11: 'woke', 0xee: 'watchdog about to expire', 0xff: 'CRC or communication error' };
-
-var err = function (code, msg, status) {
+function err(code, msg) {
   var e = new Error(msg);
   e.code = code;
-  if (status !== undefined) e.status = status;
   return e;
-};
+}
 exports.err = err;
 
 /** A device status answer as an error: VAULT_DEVICE_ERROR with `status`. */
 exports.statusError = function (status, what) {
-  var h = (status < 16 ? '0' : '') + status.toString(16).toUpperCase();
-  return err('VAULT_DEVICE_ERROR', what + ': device status 0x' + h + ' (' + (NAMES[status] || 'unknown') + ')', status);
+  var e = err('VAULT_DEVICE_ERROR', 'ATECC608 ' + what + ': device status 0x' + (status + 256).toString(16).slice(1));
+  e.status = status;
+  return e;
 };
 
 /** The ATECC CRC-16 of b[0, n). */
 function crc(b, n) {
-  var r = 0;
-  for (var i = 0; i < n; i++) {
-    for (var m = 1, v = b[i]; m < 0x100; m <<= 1) {
-      var fb = ((v & m) ? 1 : 0) ^ (r >> 15);
-      r = (r << 1) & 0xffff;
-      if (fb) r ^= 0x8005;
+  for (var r = 0, i = 0, m, v; i < n; i++) {
+    for (m = 1, v = b[i]; m < 256; m <<= 1) {
+      r = ((r << 1) & 0xffff) ^ (((v & m ? 1 : 0) ^ (r >> 15)) ? 0x8005 : 0);
     }
   }
   return r;
@@ -42,32 +37,27 @@ function crc(b, n) {
 exports.crc = crc;
 
 /** A command packet (no I2C word address). */
-exports.build = function (opcode, p1, p2, data) {
-  var n = 7 + (data ? data.length : 0), b = new Uint8Array(n);
-  b[0] = n;
-  b[1] = opcode;
-  b[2] = p1;
-  b[3] = p2 & 0xff;
-  b[4] = p2 >> 8;
+exports.build = function (op, p1, p2, data) {
+  var n = 7 + (data ? data.length : 0), b = new Uint8Array(n), c;
+  b.set([n, op, p1, p2 & 255, p2 >> 8]);
   if (data) b.set(data, 5);
-  var c = crc(b, n - 2);
-  b[n - 2] = c & 0xff;
+  c = crc(b, n - 2);
+  b[n - 2] = c & 255;
   b[n - 1] = c >> 8;
   return b;
 };
 
 /**
- * Checks a response and returns its payload: one byte (the status) for a
- * count-4 status packet, else the data.
+ * Checks a response and returns its payload (a copy): one byte (the status)
+ * for a count-4 status packet, else the data.
  * @throws VAULT_DEVICE_ERROR with `corrupt: true` for a bad count or CRC (worth a retry)
  */
 exports.parse = function (r) {
-  var n = r.length, c = n >= 4 ? crc(r, n - 2) : -1, e;
-  if (n < 4 || r[0] !== n) e = err('VAULT_DEVICE_ERROR', 'ATECC608 response count ' + r[0] + ' does not match its ' + n + ' bytes');
-  else if (r[n - 2] !== (c & 0xff) || r[n - 1] !== c >> 8) e = err('VAULT_DEVICE_ERROR', 'ATECC608 response CRC mismatch');
-  if (e) {
+  var n = r.length, c = n > 3 ? crc(r, n - 2) : -1, e;
+  if (n < 4 || r[0] !== n || r[n - 2] !== (c & 255) || r[n - 1] !== c >> 8) {
+    e = err('VAULT_DEVICE_ERROR', 'ATECC608 response count or CRC wrong');
     e.corrupt = true;
     throw e;
   }
-  return new Uint8Array(r.subarray(1, n - 2)); // a copy: slice() of a typed array gives an Array in the interpreter
+  return new Uint8Array(r.subarray(1, n - 2));
 };

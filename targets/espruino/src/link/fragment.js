@@ -3,12 +3,12 @@
  * src/transports/serial/fragment.ts and reassembly.ts (docs/transports.md
  * "Fragment header"):
  *
- *   whole    = 0x00 message                 when message length + 1 <= mtu
+ *   whole    = 0x00 message                      when message length + 1 <= mtu
  *   fragment = (0x80 | msgId) index last bytes   mtu - 3 message bytes each
  *
  * msgId 7 bits per link and direction; at most 256 fragments. A first byte
  * with bit 7 clear other than 0x00 is reserved; a one-fragment message
- * (last = 0) is forged (it travels whole) and dropped.
+ * (last = 0) is forged (it would travel whole) and dropped.
  *
  * Reassembly: at most `maxMessages` partials and `maxBytes` fragment bytes
  * (the oldest partial is evicted), `maxMessage` per message (too_large), a
@@ -16,39 +16,32 @@
  * fragment whose `last` differs restarts its partial (inconsistent), a
  * completed msgId is remembered for `timeoutMs` or until a message 32..96 ids
  * ahead starts. Unlike Node, expiry is checked when the next fragment arrives
- * instead of by a timer per partial: no timers on the device, and a message
- * cannot tell the difference (an expired partial never completes either way).
+ * instead of by a timer per partial: no timers on the device, and no message
+ * can tell the difference (an expired partial never completes either way).
  */
-var err = function (code, msg) {
+function err(code, msg) {
   var e = new Error(msg);
   e.code = code;
   return e;
-};
-
-/** Frames a message needs at `mtu`. */
-exports.count = function (length, mtu) {
-  return length + 1 <= mtu ? 1 : Math.ceil(length / (mtu - 3));
-};
+}
 
 /**
- * Cuts `msg` into frames of at most `mtu` bytes (array of Uint8Array).
+ * Cuts `msg` into frames of at most `mtu` bytes (an Array of Uint8Array).
  * @throws INVALID_ARGUMENT (mtu < 4, msgId outside 0..127), FRAME_TOO_LARGE (over 256 fragments)
  */
-exports.split = function (msg, mtu, msgId) {
-  if (!(mtu >= 4 && mtu === Math.floor(mtu))) throw err('INVALID_ARGUMENT', 'fragment mtu expected an integer >= 4, got ' + mtu);
-  if (!(msgId >= 0 && msgId < 128 && msgId === Math.floor(msgId))) throw err('INVALID_ARGUMENT', 'msgId expected 0..127, got ' + msgId);
-  var n = msg.length, f;
-  if (n + 1 <= mtu) {
+exports.split = function (msg, mtu, id) {
+  if (!(mtu >= 4 && mtu % 1 === 0 && id >= 0 && id < 128 && id % 1 === 0)) throw err('INVALID_ARGUMENT', 'fragment mtu ' + mtu + ' or msgId ' + id);
+  var n = msg.length, f, per = mtu - 3, count = Math.ceil(n / per), out = [], i, part;
+  if (n < mtu) {
     f = new Uint8Array(n + 1);
     f.set(msg, 1);
     return [f];
   }
-  var per = mtu - 3, count = Math.ceil(n / per), out = [];
-  if (count > 256) throw err('FRAME_TOO_LARGE', 'message of ' + n + ' bytes needs ' + count + ' fragments at MTU ' + mtu + '; at most 256');
-  for (var i = 0; i < count; i++) {
-    var part = msg.subarray(i * per, Math.min((i + 1) * per, n));
+  if (count > 256) throw err('FRAME_TOO_LARGE', n + ' bytes need ' + count + ' fragments at MTU ' + mtu + ' (256 at most)');
+  for (i = 0; i < count; i++) {
+    part = msg.subarray(i * per, Math.min(i * per + per, n)); // the interpreter's subarray does not clamp its end
     f = new Uint8Array(3 + part.length);
-    f[0] = 0x80 | msgId;
+    f[0] = 0x80 | id;
     f[1] = i;
     f[2] = count - 1;
     f.set(part, 3);
@@ -58,95 +51,81 @@ exports.split = function (msg, mtu, msgId) {
 };
 
 /**
- * Parses a frame's header: { whole: payload } | { id, index, last, payload } | { drop: reason }.
- * Total: never throws.
+ * A frame's header: { whole: payload } | { id, index, last, payload } | { drop: reason }.
+ * Total: never throws. (Callers compare fields with undefined: the interpreter
+ * takes an empty typed array as false.)
  */
 exports.parse = function (f) {
-  if (f.length === 0) return { drop: 'empty' };
-  var b0 = f[0];
-  if (!(b0 & 0x80)) return b0 === 0 ? { whole: f.subarray(1) } : { drop: 'reserved' };
+  var b = f[0];
+  if (!f.length) return { drop: 'empty' };
+  if (b < 0x80) return b ? { drop: 'reserved' } : { whole: f.subarray(1) };
   if (f.length < 3) return { drop: 'truncated' };
   if (f[1] > f[2]) return { drop: 'bad_index' };
-  if (f[2] === 0) return { drop: 'single_fragment' };
+  if (!f[2]) return { drop: 'single_fragment' };
   if (f.length === 3) return { drop: 'empty_fragment' };
-  return { id: b0 & 0x7f, index: f[1], last: f[2], payload: f.subarray(3) };
+  return { id: b & 0x7f, index: f[1], last: f[2], payload: f.subarray(3) };
 };
 
 /**
- * o: { now: function () -> ms, timeoutMs, maxMessages, maxBytes, maxMessage, onDrop: function (reason) }
+ * o: { now() -> ms, timeoutMs, maxMessages, maxBytes, maxMessage, onDrop(reason) }.
+ * Returns { push(parsed fragment) -> message | undefined, clear() }.
  */
 exports.Reassembler = function (o) {
-  this.o = o;
-  this.parts = []; // partials, oldest first: { id, last, got: [], n, bytes, at }
-  this.done = {}; // msgId -> forget at (ms)
-  this.total = 0;
-};
-
-var R = exports.Reassembler.prototype;
-
-R.drop = function (reason) {
-  if (this.o.onDrop) this.o.onDrop(reason);
-};
-
-R.remove = function (p) {
-  var i = this.parts.indexOf(p);
-  if (i >= 0) this.parts.splice(i, 1);
-  this.total -= p.bytes;
-  p.bytes = 0;
-  p.got = [];
-};
-
-/** Adds a parsed fragment; returns the whole message when it completes one. */
-R.push = function (f) {
-  var o = this.o, now = o.now(), i, p;
-  for (i = this.parts.length - 1; i >= 0; i--) {
-    p = this.parts[i];
-    if (now - p.at >= o.timeoutMs) { this.remove(p); this.drop('expired'); }
+  var parts = [], done = {}, total = 0; // partials oldest first: { id, last, got, n, bytes, at }
+  function drop(r) {
+    if (o.onDrop) o.onDrop(r);
   }
-  var forget = this.done[f.id];
-  if (forget !== undefined) {
-    if (forget > now) { this.drop('duplicate'); return; }
-    delete this.done[f.id];
+  function remove(p, r) {
+    parts.splice(parts.indexOf(p), 1);
+    total -= p.bytes;
+    p.got = [];
+    if (r) drop(r);
   }
-  p = undefined;
-  for (i = 0; i < this.parts.length; i++) if (this.parts[i].id === f.id) p = this.parts[i];
-  if (p && p.last !== f.last) { this.remove(p); this.drop('inconsistent'); p = undefined; }
-  if (!p) {
-    while (this.parts.length >= o.maxMessages) { this.remove(this.parts[0]); this.drop('evicted'); }
-    p = { id: f.id, last: f.last, got: [], n: 0, bytes: 0, at: now };
-    this.parts.push(p);
-    var ids = Object.keys(this.done);
-    for (i = 0; i < ids.length; i++) {
-      var ahead = (f.id - ids[i] + 128) % 128;
-      if (ahead >= 32 && ahead <= 96) delete this.done[ids[i]];
+  return {
+    push: function (f) {
+      var now = o.now(), i, p, len = f.payload.length, ids, msg;
+      for (i = parts.length - 1; i >= 0; i--) if (now - parts[i].at >= o.timeoutMs) remove(parts[i], 'expired');
+      if (done[f.id] !== undefined) {
+        if (done[f.id] > now) return drop('duplicate');
+        delete done[f.id];
+      }
+      for (i = 0; i < parts.length; i++) if (parts[i].id === f.id) p = parts[i];
+      if (p && p.last !== f.last) {
+        remove(p, 'inconsistent');
+        p = undefined;
+      }
+      if (!p) {
+        while (parts.length >= o.maxMessages) remove(parts[0], 'evicted');
+        p = { id: f.id, last: f.last, got: [], n: 0, bytes: 0 };
+        parts.push(p);
+        ids = Object.keys(done);
+        for (i = 0; i < ids.length; i++) {
+          var ahead = (f.id - ids[i] + 128) % 128;
+          if (ahead >= 32 && ahead <= 96) delete done[ids[i]];
+        }
+      }
+      if (p.got[f.index] !== undefined) return drop('duplicate');
+      if (p.bytes + len > o.maxMessage || p.bytes + len > o.maxBytes) return remove(p, 'too_large');
+      while (total + len > o.maxBytes) remove(parts[parts[0] === p ? 1 : 0], 'evicted');
+      p.got[f.index] = f.payload;
+      p.n++;
+      p.bytes += len;
+      p.at = now;
+      total += len;
+      if (p.n <= p.last) return;
+      msg = new Uint8Array(p.bytes);
+      for (len = i = 0; i <= p.last; i++) {
+        msg.set(p.got[i], len);
+        len += p.got[i].length;
+      }
+      remove(p);
+      done[p.id] = now + o.timeoutMs;
+      return msg;
+    },
+    /** Drops every partial and forgets completed ids. */
+    clear: function () {
+      while (parts.length) remove(parts[0]);
+      done = {};
     }
-  }
-  if (p.got[f.index] !== undefined) { this.drop('duplicate'); return; }
-  var len = f.payload.length;
-  if (p.bytes + len > o.maxMessage || p.bytes + len > o.maxBytes) { this.remove(p); this.drop('too_large'); return; }
-  while (this.total + len > o.maxBytes) {
-    var victim = this.parts[0] === p ? this.parts[1] : this.parts[0];
-    this.remove(victim);
-    this.drop('evicted');
-  }
-  p.got[f.index] = f.payload;
-  p.n++;
-  p.bytes += len;
-  p.at = now;
-  this.total += len;
-  if (p.n !== p.last + 1) return;
-  var msg = new Uint8Array(p.bytes), off = 0;
-  for (i = 0; i <= p.last; i++) {
-    msg.set(p.got[i], off);
-    off += p.got[i].length;
-  }
-  this.remove(p);
-  this.done[p.id] = now + o.timeoutMs;
-  return msg;
-};
-
-/** Drops every partial and forgets completed ids. */
-R.clear = function () {
-  while (this.parts.length) this.remove(this.parts[0]);
-  this.done = {};
+  };
 };
