@@ -109,6 +109,8 @@ export class Node {
   private readonly maxLocalHops: number
   private seq = 0
   private short = 0
+  /** Every 1-byte address was in use when newAddress() last looked (reset when one is stopped). */
+  private shortTaken = false
   private readonly reserved = new Set<string>()
   /** Workers that accept only messages that came out of a secure channel. */
   private readonly channelOnly = new Set<string>()
@@ -148,10 +150,15 @@ export class Node {
    */
   newAddress(prefix = ''): Address {
     if (prefix === '') {
-      for (let i = 0; i < 0x7f; i++) {
-        const v = ((this.short++ % 0x7f) + 1) & 0x7f
-        const a = shortLocal(v)
-        if (this.isFree(a)) return this.reserve(a)
+      // All 127 were in use at the last look: look again only after one was stopped
+      // (a gateway with thousands of channels would otherwise try all 127 for every new address).
+      if (!this.shortTaken) {
+        for (let i = 0; i < 0x7f; i++) {
+          const v = ((this.short++ % 0x7f) + 1) & 0x7f
+          const a = shortLocal(v)
+          if (this.isFree(a)) return this.reserve(a)
+        }
+        this.shortTaken = true
       }
       prefix = 'a.'
     }
@@ -162,8 +169,10 @@ export class Node {
   }
 
   stopWorker(addr: Address): boolean {
-    this.reserved.delete(keyOf(addr))
-    return this.workers.delete(keyOf(addr))
+    const key = keyOf(addr)
+    if (addr.type === TransportType.LOCAL && addr.value.length === 1 && addr.value[0]! < 0x80) this.shortTaken = false
+    this.reserved.delete(key)
+    return this.workers.delete(key)
   }
 
   private isFree(a: Address): boolean {
@@ -210,6 +219,7 @@ export class Node {
   async close(): Promise<void> {
     this.workers.clear()
     this.reserved.clear()
+    this.shortTaken = false
     const ts = [...this.transports.values()]
     this.transports.clear()
     await Promise.allSettled(ts.map((t) => t.close()))

@@ -59,3 +59,18 @@ describe('Node workers: one registration object per worker', () => {
     assert.deepEqual(routes.map((r) => new TextDecoder().decode(r[1]!.value)), ['r0', 'r1', 'r2'])
   })
 })
+
+describe('Node.newAddress', () => {
+  it('once the 127 one-byte addresses are taken, hands out longer ones, and a one-byte address again once one is stopped', () => {
+    const n = new Node()
+    const short = Array.from({ length: 127 }, () => n.newAddress())
+    assert.ok(short.every((a) => a.value.length === 1))
+    assert.equal(new Set(short.map((a) => a.value[0])).size, 127)
+    const long = n.newAddress()
+    assert.ok(long.value.length > 1, 'the 128th is longer')
+    assert.ok(n.newAddress().value.length > 1)
+    n.stopWorker(short[41]!)
+    assert.deepEqual(n.newAddress(), short[41], 'the stopped one-byte address is handed out again')
+    assert.ok(n.newAddress().value.length > 1)
+  })
+})
