@@ -62,7 +62,7 @@ const run: BenchModule = async (ctx) => {
   const established = r.devices - r.failedHandshakes
   const drops = Object.entries(r.drops).map(([k, v]) => `${k}=${v}`).join(' ')
   const note =
-    `${established} channels on ${r.listeners} KK listeners (16 known devices each), established in ${r.establishSeconds.toFixed(1)} s (${(established / r.establishSeconds).toFixed(0)} handshakes/s, both ends); ` +
+    `${established} channels on ${r.listeners} KK listeners (${Math.ceil(r.devices / r.listeners)} known devices each), established in ${r.establishSeconds.toFixed(1)} s (${(established / r.establishSeconds).toFixed(0)} handshakes/s, both ends); ` +
     `heap ${r.heapMb.toFixed(1)} MB: ${r.listenersHeapMb.toFixed(1)} MB of listeners and known keys, ${(((r.heapMb - r.listenersHeapMb) * 1e6) / established).toFixed(0)} B per channel (process ${r.processHeapMb.toFixed(0)} MB, ${r.baselineHeapMb.toFixed(0)} MB before the fleet); ` +
     `${r.delivered}/${r.sent} readings delivered at ${r.msgsPerSecond.toFixed(0)}/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms, ${r.cpuUsPerMessage.toFixed(1)} µs CPU per reading` +
     `${r.failedHandshakes ? `; ${r.failedHandshakes} handshakes FAILED` : ''}${drops ? `; drops ${drops}` : ''}`
