@@ -194,6 +194,11 @@ export class SecureChannel {
     ;(this.onRenewHandlers ??= []).push(fn)
   }
 
+  /** When this channel last heard from its peer (clock ms): the listener evicts the idlest first. */
+  get lastHeardAt(): number {
+    return this.lastHeard
+  }
+
   get isClosed(): boolean {
     return this.closed
   }

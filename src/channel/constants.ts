@@ -76,3 +76,30 @@ export const DEFAULT_MAX_HANDSHAKES_IN_PROGRESS = 4
 export const DEFAULT_MAX_HANDSHAKES_QUEUED = 32
 /** A KK listener yields to the event loop after trying this many candidate initiator keys for one message 1. */
 export const CANDIDATES_PER_YIELD = 16
+
+/** Origin of the default handshake counter (handshake-counter.ts): 2026-01-01T00:00:00Z, so the counter fits 4 varint bytes until 2030. */
+export const COUNTER_CLOCK_EPOCH_MS = Date.UTC(2026, 0, 1)
+/**
+ * Peers whose last accepted handshake counter a listener remembers (about
+ * 100 bytes each): past this, the peer heard from least recently is
+ * forgotten and counted (`handshake.counter_forgotten`).
+ */
+export const DEFAULT_MAX_REMEMBERED_PEERS = 262_144
+
+/**
+ * Established channels per listener; past this, the channel that heard
+ * nothing for longest is closed and counted (`channel.evicted_idlest`).
+ * About 1 GiB of heap at today's per-channel footprint.
+ */
+export const DEFAULT_MAX_CHANNELS = 131_072
+
+/**
+ * Cookie replies (cookie.ts): the MAC secret changes every COOKIE_SECRET_MS
+ * and cookies under the previous secret are still accepted, so a cookie lives
+ * 2 to 4 minutes. The listener asks for cookies ("under load") while more
+ * than COOKIE_LOAD_MSG1_PER_S first flights arrived in the last second or its
+ * handshake slots are full.
+ */
+export const COOKIE_SECRET_MS = 120_000
+export const COOKIE_BYTES = 16
+export const COOKIE_LOAD_MSG1_PER_S = 50

@@ -3,13 +3,15 @@ import { ErrorCode, HopsealError } from '../errors.ts'
 import { equalConstantTime } from '../bytes/index.ts'
 import { defaultCryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName } from '../noise/index.ts'
-import { type Route } from '../routing/address.ts'
+import { local, type Route } from '../routing/address.ts'
 import type { Node, WorkerHandler } from '../routing/node.ts'
 import { systemClock } from './clock.ts'
 import { ChannelSession } from './session.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
-import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
+import { carriesHandshakeCounter, clockHandshakeCounter, withCounter } from './handshake-counter.ts'
+import { readCookieReply } from './cookie.ts'
+import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
 
 /**
  * Creates a channel to the listener at `route`. Resolves when this side is
@@ -18,6 +20,7 @@ import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStati
  */
 export async function createSecureChannel(node: Node, route: Route, opts: InitiatorOptions): Promise<SecureChannel> {
   const protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
+  if (!CHANNEL_PATTERNS.includes(basePattern(protocol))) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a channel authenticates both ends: use ${CHANNEL_PATTERNS.join(', ')}, not ${protocol.pattern.name}`)
   const crypto = opts.crypto ?? defaultCryptoProvider()
   const clock = opts.clock ?? systemClock
   guardDelivery(node, opts.deliverTo, opts.deliverToAnyone)
@@ -28,7 +31,8 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
   const dec = node.newAddress()
   const enc = node.newAddress()
   const r = opts.retransmit === false ? undefined : (opts.retransmit ?? DEFAULT_RETRANSMIT)
-  const p1 = sendsStaticIn(protocol, true) === 0 ? await identityPayload(opts.auth) : new Uint8Array(0)
+  let p1 = sendsStaticIn(protocol, true) === 0 ? await identityPayload(opts.auth) : new Uint8Array(0)
+  if (carriesHandshakeCounter(protocol)) p1 = withCounter(await (opts.handshakeCounter ?? clockHandshakeCounter(clock, opts.s.publicKey)).next(), p1)
   const msg1 = await hs.writeMessage(p1)
 
   return await new Promise<SecureChannel>((resolve, reject) => {
@@ -54,9 +58,11 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
     if (opts.signal?.aborted) return onAbort()
     opts.signal?.addEventListener('abort', onAbort)
 
+    /** The listener's cookie (cookie.ts), once it asked for one: message 1 then goes to `route ‖ [cookie]`. */
+    let cookie: Uint8Array | undefined
     const send = (): void => {
       attempts++
-      node.send(route, msg1, [dec]).catch((e: unknown) => finish(e))
+      node.send(cookie ? [...route, local(cookie)] : route, msg1, [dec]).catch((e: unknown) => finish(e))
       if (!r) {
         timer = clock.setTimeout(() => finish(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'no answer to the handshake')), 30_000)
         return
@@ -72,6 +78,16 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
 
     node.startWorker(dec, async (_ctx, msg) => {
       if (done) return
+      const asked = readCookieReply(msg.payload)
+      if (asked) {
+        // The listener is under load and wants proof of this return route: send message 1 again, with the cookie, now
+        // (once per cookie: a forged reply costs one extra message 1, and the retransmission schedule goes on).
+        if (cookie && equalConstantTime(cookie, asked)) return
+        node.count('handshake.cookie_received')
+        cookie = asked
+        node.send([...route, local(cookie)], msg1, [dec]).catch((e: unknown) => finish(e))
+        return
+      }
       let payload: Uint8Array
       try {
         payload = await hs.readMessage(msg.payload)
@@ -82,15 +98,17 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
       }
       try {
         remote = msg.returnRoute
-        let peer: PeerInfo | undefined
-        if (sendsStaticIn(protocol, false) === 1 || hs.isFinished()) peer = await opts.auth.verify(hs.getRemoteStatic()!, payload)
+        // Every channel pattern knows the responder's static by message 2 (pre-message or sent in it), and message 2 proves it.
+        const rs = hs.getRemoteStatic()
+        if (!rs) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${protocol.pattern.name} gave no responder static key by message 2`)
+        const peer: PeerInfo = await opts.auth.verify(rs, payload)
         if (!hs.isFinished()) {
           msg3 = await hs.writeMessage(sendsStaticIn(protocol, true) === 2 ? await identityPayload(opts.auth) : new Uint8Array(0))
           await node.send(remote, msg3, [dec])
         }
         const t = hs.finish()
         const session = new ChannelSession(t, () => clock.now(), limits.session)
-        channel = new SecureChannel(context, session, { enc, dec, remote, peer: peer!, peerPayload: payload, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}) })
+        channel = new SecureChannel(context, session, { enc, dec, remote, peer, peerPayload: payload, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}) })
         node.count('handshake.completed')
         // Swap in a handler that holds only the channel (and msg 2/3 until the
         // peer proves it has msg 3), so the handshake's state can be collected.

@@ -1,19 +1,21 @@
 /** The responder side: a listener that answers first flights and establishes channels. */
 import { ErrorCode, HopsealError, isHopsealError } from '../errors.ts'
-import { equalConstantTime, toHex } from '../bytes/index.ts'
+import { equalConstantTime, toHex, wipe } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey } from '../noise/index.ts'
-import { TransportType, type Address, type Route } from '../routing/address.ts'
+import { addressKey, TransportType, type Address, type Route } from '../routing/address.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
 import type { RoutingMessage } from '../routing/codec.ts'
 import { background, systemClock, type Clock } from './clock.ts'
 import { ChannelSession } from './session.ts'
 import { Slots, yieldToEventLoop } from './slots.ts'
-import { CANDIDATES_PER_YIELD, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED } from './constants.ts'
+import { CANDIDATES_PER_YIELD, COOKIE_BYTES, COOKIE_LOAD_MSG1_PER_S, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED, DEFAULT_MAX_REMEMBERED_PEERS } from './constants.ts'
+import { AcceptedCounters, carriesHandshakeCounter, readCounter } from './handshake-counter.ts'
+import { ArrivalRate, CookieJar } from './cookie.ts'
 import { isRenewalFlight } from './renewal.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
-import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
+import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
 
 /**
  * Starts a listener at `name` on `node`. Returns a handle to stop it and to
@@ -22,9 +24,6 @@ import { channelLimits, guardDelivery, countFailure, identityPayload, sendsStati
 export function startSecureChannelListener(node: Node, name: string | Address, opts: ListenerOptions): SecureChannelListener {
   return new SecureChannelListener(node, name, opts)
 }
-
-/** Patterns in which the initiator proves a static key: a channel always knows its peer (and renews as KK with it). */
-const LISTENER_PATTERNS = ['XX', 'IK', 'KK', 'XK', 'IX']
 
 interface Pending {
   hs: HandshakeState
@@ -58,6 +57,13 @@ export class SecureChannelListener {
   /** Message-1 flights being worked on or queued, by their first bytes. */
   private readonly inProgress = new Map<string, Promise<void>>()
   private readonly slots: Slots
+  private readonly counters: AcceptedCounters | undefined
+  private readonly cookies: CookieJar
+  private readonly arrivals: ArrivalRate
+  /** KK: `ss` with each known initiator, computed once (as WireGuard precomputes its static-static DH), so a message 1 costs one DH (`es`) whatever the number of initiators. */
+  private readonly staticStatic = new Map<string, Promise<Uint8Array>>()
+  /** KK: which initiator last handshook from a return route, tried first. */
+  private readonly lastPeerAt = new Map<string, Uint8Array>()
 
   constructor(
     private readonly node: Node,
@@ -65,8 +71,8 @@ export class SecureChannelListener {
     private readonly opts: ListenerOptions,
   ) {
     this.protocol = typeof opts.protocol === 'string' ? parseProtocolName(opts.protocol) : opts.protocol
-    if (!LISTENER_PATTERNS.includes(this.protocol.pattern.name.replace(/psk\d.*/, ''))) {
-      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a listener authenticates its initiators: use ${LISTENER_PATTERNS.join(', ')}, not ${this.protocol.pattern.name}`)
+    if (!CHANNEL_PATTERNS.includes(basePattern(this.protocol))) {
+      throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `a listener authenticates its initiators: use ${CHANNEL_PATTERNS.join(', ')}, not ${this.protocol.pattern.name}`)
     }
     this.crypto = opts.crypto ?? defaultCryptoProvider()
     this.clock = opts.clock ?? systemClock
@@ -74,9 +80,16 @@ export class SecureChannelListener {
     const reliable = reliableOptions(opts.reliable, limits)
     guardDelivery(node, opts.deliverTo, opts.deliverToAnyone)
     this.slots = new Slots(opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS)
+    this.counters = carriesHandshakeCounter(this.protocol)
+      ? (opts.acceptedCounters ?? new AcceptedCounters(DEFAULT_MAX_REMEMBERED_PEERS, [], () => node.count('handshake.counter_forgotten')))
+      : undefined
+    this.cookies = new CookieJar(this.crypto, this.clock)
+    this.arrivals = new ArrivalRate(this.clock)
     this.context = { node, role: 'responder', protocol: this.protocol, s: opts.s, auth: opts.auth, crypto: this.crypto, clock: this.clock, limits, ...(reliable ? { reliable } : {}) }
     this.address = node.startWorker(name, async (_ctx, msg) => {
-      if (msg.onward.length === 0) return this.onMessage1(msg.payload, msg.returnRoute)
+      if (msg.onward.length === 0) return this.onMessage1(msg.payload, msg.returnRoute, undefined)
+      const head = msg.onward[0]
+      if (msg.onward.length === 1 && head?.type === TransportType.LOCAL && head.value.length === COOKIE_BYTES) return this.onMessage1(msg.payload, msg.returnRoute, head.value)
       await this.forwardRenewal(msg.onward, msg.payload, msg.returnRoute)
     })
   }
@@ -87,6 +100,9 @@ export class SecureChannelListener {
     this.pending.clear()
     this.answered.clear()
     for (const c of this.channels) c.teardown()
+    this.cookies.destroy()
+    for (const v of this.staticStatic.values()) void v.then((ss) => wipe(ss), () => undefined)
+    this.staticStatic.clear()
   }
 
   get pendingCount(): number {
@@ -102,7 +118,18 @@ export class SecureChannelListener {
    * bounded memory and, with the yields between candidate keys, never holds
    * the event loop for more than one DH operation at a time.
    */
-  private async onMessage1(msg1: Uint8Array, returnRoute: Route): Promise<void> {
+  private async onMessage1(msg1: Uint8Array, returnRoute: Route, cookie: Uint8Array | undefined): Promise<void> {
+    if (returnRoute.length === 0) {
+      this.node.count('handshake.failed.no_return_route')
+      return
+    }
+    if (this.cookieRequired() && !(cookie && this.cookies.valid(cookie, returnRoute))) {
+      // Under load, an unproved return route gets 17 bytes and costs no DH (cookie.ts).
+      this.node.count(cookie ? 'handshake.cookie_invalid' : 'handshake.cookie_sent')
+      if (cookie) return
+      await this.node.route({ onward: returnRoute, returnRoute: [this.address], payload: this.cookies.reply(returnRoute) }, {})
+      return
+    }
     const key = toHex(msg1.subarray(0, Math.min(64, msg1.length)))
     const running = this.inProgress.get(key)
     if (running) {
@@ -112,10 +139,6 @@ export class SecureChannelListener {
       return
     }
     if (await this.answerAgain(key, returnRoute)) return
-    if (returnRoute.length === 0) {
-      this.node.count('handshake.failed.no_return_route')
-      return
-    }
     if (this.inProgress.size >= (this.opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS) + (this.opts.maxHandshakesQueued ?? DEFAULT_MAX_HANDSHAKES_QUEUED)) {
       this.node.count('handshake.dropped_busy')
       return
@@ -147,28 +170,49 @@ export class SecureChannelListener {
     return false
   }
 
+  /** Cookies are asked for always, never, or (default) while message 1 flights arrive faster than the load threshold or the handshake queue is half full. */
+  private cookieRequired(): boolean {
+    const mode = this.opts.cookie ?? 'auto'
+    if (mode === 'never') return false
+    const rate = this.arrivals.hit()
+    if (mode === 'always') return true
+    const busy = (this.opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS) + Math.floor((this.opts.maxHandshakesQueued ?? DEFAULT_MAX_HANDSHAKES_QUEUED) / 2)
+    return rate > (this.opts.cookieLoadPerSecond ?? COOKIE_LOAD_MSG1_PER_S) || this.inProgress.size >= busy
+  }
+
   private async respond(key: string, msg1: Uint8Array, returnRoute: Route): Promise<void> {
     let hs: HandshakeState
     let firstPayload: Uint8Array
     try {
-      ;[hs, firstPayload] = await this.readFirst(msg1)
+      ;[hs, firstPayload] = await this.readFirst(msg1, returnRoute)
     } catch (e) {
       this.failed(e)
       return
     }
     try {
       const p = this.protocol
-      // Message 1 may carry the initiator's static (IK): authenticate now.
+      const rs = hs.getRemoteStatic()
+      // KK/IK: the handshake counter leads the payload; a replay stops here, before any state exists.
+      let counter: number | undefined
+      if (this.counters && rs) {
+        const c = readCounter(firstPayload)
+        this.counters.check(toHex(rs), c.counter)
+        counter = c.counter
+        firstPayload = c.rest
+      }
+      // Message 1 may carry the initiator's static (IK, KK by pre-message): authenticate now.
       let peer: PeerInfo | undefined
-      if (hs.getRemoteStatic() && sendsStaticIn(p, true) !== 2) peer = await this.opts.auth.verify(hs.getRemoteStatic()!, firstPayload)
+      if (rs && sendsStaticIn(p, true) !== 2) peer = await this.opts.auth.verify(rs, firstPayload)
       const peerPayload = firstPayload
       const mine = sendsStaticIn(p, false) === 1 ? await identityPayload(this.opts.auth) : new Uint8Array(0)
       const msg2 = await hs.writeMessage(mine)
-      if (hs.isFinished() && !peer) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'the handshake finished without authenticating the initiator')
       const dec = this.node.newAddress()
       const enc = this.node.newAddress()
-      if (hs.isFinished() && peer) {
+      if (hs.isFinished()) {
+        if (!peer) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'the handshake finished without authenticating the initiator')
         const ch = this.establish(hs, dec, enc, returnRoute, peer, peerPayload)
+        if (counter !== undefined) this.counters?.accept(toHex(peer.staticKey), counter)
+        this.rememberPeerAt(returnRoute, peer.staticKey)
         this.remember(key, msg2, ch)
       } else {
         this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now(), queue: Promise.resolve() })
@@ -198,38 +242,70 @@ export class SecureChannelListener {
     await this.node.route({ onward: [ch.dec], returnRoute, payload }, {})
   }
 
-  /** Reads msg 1, trying each known initiator static for KK. */
-  private async readFirst(msg1: Uint8Array): Promise<[HandshakeState, Uint8Array]> {
+  /**
+   * Reads msg 1. KK: tries each known initiator static, the one that last
+   * handshook from this return route first. Each candidate costs only
+   * symmetric work: `es` is computed once per message 1 and `ss` once per
+   * known initiator for the listener's lifetime (G13: one DH per message 1).
+   */
+  private async readFirst(msg1: Uint8Array, returnRoute: Route): Promise<[HandshakeState, Uint8Array]> {
     const needsRs = this.protocol.pattern.preInitiator.includes('s')
-    const candidates = needsRs ? (this.opts.initiatorStatics ?? []) : [undefined]
-    if (candidates.length === 0) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${this.protocol.pattern.name} listener needs initiatorStatics`)
-    // Memoise this side's DH results: es is the same for every candidate.
-    const memo = new Map<string, Uint8Array | Promise<Uint8Array>>()
+    const known = this.opts.initiatorStatics ?? []
+    if (needsRs && known.length === 0) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${this.protocol.pattern.name} listener needs initiatorStatics`)
+    const hint = needsRs ? this.lastPeerAt.get(routeKey(returnRoute)) : undefined
+    const candidates: (Uint8Array | undefined)[] = !needsRs ? [undefined] : hint ? [hint, ...known.filter((k) => !equalConstantTime(k, hint))] : known
+    const ephemeral = new Map<string, Promise<Uint8Array>>()
     const s: StaticKey = { type: this.opts.s.type, publicKey: this.opts.s.publicKey, dh: (peer) => {
       const k = toHex(peer)
-      let v = memo.get(k)
+      const cache = needsRs && this.knownInitiators().has(k) ? this.staticStatic : ephemeral
+      let v = cache.get(k)
       if (!v) {
-        v = this.opts.s.dh(peer)
-        memo.set(k, v)
+        v = Promise.resolve(this.opts.s.dh(peer))
+        // A failed DH (a busy secure element) is not remembered.
+        v.catch(() => cache.get(k) === v && cache.delete(k))
+        cache.set(k, v)
+        this.node.count('handshake.static_dh')
       }
-      return v
+      // Each handshake gets its own copy: a HandshakeState wipes what it used.
+      return v.then((x) => x.slice())
     } }
     let last: unknown
-    for (const [i, rs] of candidates.entries()) {
-      // Let other work run between candidates: a KK listener with thousands of known peers stays responsive.
-      if (i > 0 && i % CANDIDATES_PER_YIELD === 0) await yieldToEventLoop()
-      const hs = HandshakeState.create({ protocol: this.protocol, initiator: false, s, crypto: this.crypto, ...(rs ? { rs } : {}), ...(this.opts.prologue ? { prologue: this.opts.prologue } : {}) })
-      try {
-        return [hs, await hs.readMessage(msg1)]
-      } catch (e) {
-        last = e
-        hs.destroy()
+    try {
+      for (const [i, rs] of candidates.entries()) {
+        // Let other work run between candidates: a KK listener with thousands of known peers stays responsive.
+        if (i > 0 && i % CANDIDATES_PER_YIELD === 0) await yieldToEventLoop()
+        const hs = HandshakeState.create({ protocol: this.protocol, initiator: false, s, crypto: this.crypto, ...(rs ? { rs } : {}), ...(this.opts.prologue ? { prologue: this.opts.prologue } : {}) })
+        try {
+          return [hs, await hs.readMessage(msg1)]
+        } catch (e) {
+          last = e
+          hs.destroy()
+        }
       }
+    } finally {
+      for (const v of ephemeral.values()) void v.then((x) => wipe(x), () => undefined)
     }
     // Same code, and a message that says what a refusal on message 1 means (for the operator's log; nothing goes on the wire).
     if (isHopsealError(last) && needsRs) throw new HopsealError(last.code, `message 1 authenticates under none of the ${candidates.length} known initiator key${candidates.length === 1 ? "" : "s"} (an unknown device, a device with the wrong key for this listener, or another Noise suite)`, { cause: last })
     if (isHopsealError(last)) throw new HopsealError(last.code, `message 1 refused: ${last.message.replace(/^[A-Z_]+: /, '')} (another Noise suite or pattern, or a corrupted flight)`, { cause: last })
     throw last
+  }
+
+  private rememberPeerAt(route: Route, staticKey: Uint8Array): void {
+    const k = routeKey(route)
+    this.lastPeerAt.delete(k)
+    this.lastPeerAt.set(k, staticKey)
+    if (this.lastPeerAt.size > DEFAULT_MAX_REMEMBERED_PEERS) {
+      const oldest = this.lastPeerAt.keys().next()
+      if (!oldest.done) this.lastPeerAt.delete(oldest.value)
+    }
+  }
+
+  private knownHex: Set<string> | undefined
+  /** The configured initiator keys (KK), as hex. */
+  private knownInitiators(): Set<string> {
+    this.knownHex ??= new Set((this.opts.initiatorStatics ?? []).map(toHex))
+    return this.knownHex
   }
 
   /** A refused or failed handshake: silent on the wire, counted, and reported to `onHandshakeFailed`. */
@@ -318,7 +394,21 @@ export class SecureChannelListener {
     while (this.answered.size > (this.opts.maxPending ?? 64)) this.answered.delete(this.answered.keys().next().value as string)
   }
 
+  /** At the listener's channel limit, closes the channel that heard nothing for longest (counted). */
+  private makeRoom(): void {
+    const max = this.opts.maxChannels ?? DEFAULT_MAX_CHANNELS
+    while (this.channels.size >= max) {
+      let idlest: SecureChannel | undefined
+      for (const c of this.channels) if (!idlest || c.lastHeardAt < idlest.lastHeardAt) idlest = c
+      if (!idlest) return
+      this.node.count('channel.evicted_idlest')
+      idlest.teardown(new HopsealError(ErrorCode.LIMIT_EXCEEDED, `evicted: the listener holds its maximum of ${max} channels and this one was the idlest`))
+      this.channels.delete(idlest)
+    }
+  }
+
   private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo, peerPayload: Uint8Array): SecureChannel {
+    this.makeRoom()
     const t = hs.finish()
     const session = new ChannelSession(t, () => this.clock.now(), this.context.limits.session)
     const ch = new SecureChannel(this.context, session, { enc, dec, remote, peer, peerPayload, deliverTo: this.opts.deliverTo })
@@ -345,4 +435,9 @@ export class SecureChannelListener {
     this.node.count('handshake.completed')
     return ch
   }
+}
+
+/** A return route as a map key. */
+function routeKey(r: Route): string {
+  return r.map(addressKey).join('/')
 }

@@ -9,6 +9,7 @@ import { resolveLimits, type ChannelLimits, type Medium, type SessionLimits } fr
 import { type ReliableOptions } from './reliable.ts'
 import type { PeerInfo, ChannelAuthenticator } from './auth.ts'
 import type { SecureChannel } from './channel.ts'
+import type { AcceptedCounters, HandshakeCounter } from './handshake-counter.ts'
 
 import type { RetransmitOptions } from './limits.ts'
 export { DEFAULT_RETRANSMIT, type RetransmitOptions } from './limits.ts'
@@ -85,6 +86,14 @@ export interface ListenerOptions extends CommonOptions {
   /** Message-1 flights worked on at once (default 4) and queued beyond that (default 32); more are dropped and counted. */
   maxHandshakesInProgress?: number
   maxHandshakesQueued?: number
+  /** Established channels at most; past it the idlest is closed (`channel.evicted_idlest`). Default 131 072. */
+  maxChannels?: number
+  /** Cookie replies (cookie.ts): `auto` (default) under load, `always`, or `never`. */
+  cookie?: 'auto' | 'always' | 'never'
+  /** `auto` cookies start above this many message 1 flights per second. Default 50. */
+  cookieLoadPerSecond?: number
+  /** KK/IK: the last handshake counter accepted per peer (pass one kept across restarts; default a new, empty one). */
+  acceptedCounters?: AcceptedCounters
 }
 
 export interface InitiatorOptions extends CommonOptions {
@@ -93,8 +102,27 @@ export interface InitiatorOptions extends CommonOptions {
   /** Destination of the responder's DATA messages. */
   deliverTo?: Delivery
   signal?: AbortSignal
+  /**
+   * KK/IK: the counter message 1 carries (replay protection, handshake-counter.ts).
+   * Default: seconds since 2026-01-01 on `clock`. A device without a clock
+   * passes a persisted one (ATECC608 Counter 1, a file).
+   */
+  handshakeCounter?: HandshakeCounter
 }
 
+
+/**
+ * Patterns in which both sides prove a static key before the responder
+ * establishes: a channel always knows its peer (and renews as KK with it).
+ * Not KX, IN, XN, KN, N*: the responder would establish before the initiator
+ * proved anything, or never learn who it is.
+ */
+export const CHANNEL_PATTERNS: readonly string[] = ['XX', 'IK', 'KK', 'XK', 'IX']
+
+/** The pattern's name without PSK modifiers (`KKpsk2` → `KK`). */
+export function basePattern(p: NoiseProtocol): string {
+  return p.pattern.name.replace(/psk\d.*/, '')
+}
 
 /** Counts a failure locally by its code (`<prefix>.<code>`): failures are silent on the wire. */
 export function countFailure(node: Node, e: unknown, prefix = 'handshake.failed'): void {

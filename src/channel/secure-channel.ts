@@ -7,8 +7,8 @@
  * - `enc`: receives local plaintext and sends it sealed to the peer's `dec`.
  *
  * Handshake flights carry the raw Noise message as the routing payload (no
- * extra byte), so a KK flight is 48 bytes of Noise plus a 2-byte routing header
- * on a constrained link. Message 1 goes to the listener's address; the
+ * extra byte), so a KK flight is 48 bytes of Noise (plus the handshake
+ * counter in message 1) and a 2-byte routing header on a constrained link. Message 1 goes to the listener's address; the
  * responder answers from its new `dec` address, which the initiator learns
  * from the return route.
  *
@@ -20,3 +20,5 @@ export { DEFAULT_RETRANSMIT, type RetransmitOptions, type Delivery, type Listene
 export { SecureChannel } from './channel.ts'
 export { SecureChannelListener, startSecureChannelListener } from './listener.ts'
 export { createSecureChannel } from './initiator.ts'
+export { CHANNEL_PATTERNS } from './options.ts'
+export { AcceptedCounters, clockHandshakeCounter, memoryHandshakeCounter, type HandshakeCounter } from './handshake-counter.ts'

@@ -13,6 +13,7 @@ import { HandshakeState, softwareStaticKey, type StaticKey } from '../../src/noi
 import { address, local, Node, TransportType } from '../../src/routing/index.ts'
 import { MemoryNetwork } from '../../src/transports/memory.ts'
 import { createSecureChannel, knownPeers, startSecureChannelListener } from '../../src/channel/index.ts'
+import { withCounter } from '../../src/channel/handshake-counter.ts'
 
 const crypto = cryptoProvider('node')
 const mem = (n: string) => address(TransportType.MEMORY, n)
@@ -37,7 +38,7 @@ describe('listener under abuse', () => {
     const { dev, app } = net()
     const me = key()
     const peers = Array.from({ length: 4096 }, () => crypto.generateKeyPair('x25519').publicKey)
-    startSecureChannelListener(app.node, 'l', { protocol: 'Noise_KK_25519_AESGCM_SHA256', s: me, crypto, auth: knownPeers(peers.map((staticKey) => ({ staticKey }))), initiatorStatics: peers, deliverTo: () => undefined, maxHandshakesInProgress: 2, maxHandshakesQueued: 3 })
+    startSecureChannelListener(app.node, 'l', { protocol: 'Noise_KK_25519_AESGCM_SHA256', s: me, crypto, auth: knownPeers(peers.map((staticKey) => ({ staticKey }))), initiatorStatics: peers, deliverTo: () => undefined, maxHandshakesInProgress: 2, maxHandshakesQueued: 3, cookie: 'never' })
     const flights = 40
     for (let i = 0; i < flights; i++) {
       const bogus = crypto.randomBytes(48)
@@ -65,7 +66,7 @@ describe('listener under abuse', () => {
     const answers: string[] = []
     dev.node.startWorker(local(Uint8Array.of(9)), (_c, m) => void answers.push(Buffer.from(m.payload).toString('hex')))
     const hs = HandshakeState.create({ protocol: 'Noise_KK_25519_AESGCM_SHA256', initiator: true, s: a, rs: b.publicKey, crypto })
-    const msg1 = await hs.writeMessage()
+    const msg1 = await hs.writeMessage(withCounter(1, new Uint8Array(0)))
     await Promise.all(Array.from({ length: 8 }, () => dev.node.send([mem('app'), local('l')], msg1, [local(Uint8Array.of(9))])))
     for (let i = 0; i < 50 && answers.length < 8; i++) await immediate()
     assert.equal(listener.channels.size, 1, 'one channel')
@@ -98,8 +99,8 @@ describe('listener under abuse', () => {
       assert.throws(() => startSecureChannelListener(app.node, `l-${p}`, { protocol: `Noise_${p}_25519_AESGCM_SHA256`, s: key(), auth: knownPeers([]), deliverTo: () => undefined }), (e: unknown) => isHopsealError(e, 'INVALID_ARGUMENT') && /authenticates its initiators/.test(e.message))
     }
     const b = key()
-    const listener = startSecureChannelListener(app.node, 'l', { protocol: 'Noise_XX_25519_AESGCM_SHA256', s: b, crypto, auth: knownPeers([]), deliverTo: () => undefined })
-    // XX message 1 from strangers: answered (pending), then expired by the cap; never more than maxPending held
+    const listener = startSecureChannelListener(app.node, 'l', { protocol: 'Noise_XX_25519_AESGCM_SHA256', s: b, crypto, auth: knownPeers([]), deliverTo: () => undefined, cookie: 'never' })
+    // XX message 1 from strangers (cookies off: the pending bound is what is tested here): answered (pending), then expired by the cap; never more than maxPending held
     for (let i = 0; i < 200; i++) await dev.node.send([mem('app'), local('l')], crypto.randomBytes(32), [local(Uint8Array.of(9))])
     for (let i = 0; i < 400 && (app.node.counters.get('handshake.responded') ?? 0) < 200; i++) await immediate()
     assert.equal(app.node.counters.get('handshake.responded'), 200)
