@@ -1,0 +1,58 @@
+/**
+ * Small helpers of the device crypto modules: typed errors (the codes of
+ * src/errors.ts), constant-time comparison, zero-fill and random bytes.
+ * Interpreter subset only (no fill(), no Uint8Array.from, no spread).
+ */
+
+/** An Error with a stable `code` (as src/errors.ts HopsealError); messages never carry key material. */
+function err(code, msg) {
+  var e = new Error(msg);
+  e.code = code;
+  return e;
+}
+exports.err = err;
+
+/**
+ * Throws INVALID_LENGTH unless `b` is a Uint8Array of length `n`.
+ * @throws {Error} code INVALID_LENGTH
+ */
+exports.need = function (b, n, what) {
+  if (!(b instanceof Uint8Array) || (n >= 0 && b.length !== n)) throw err('INVALID_LENGTH', what + ' expected ' + (n >= 0 ? n + ' bytes' : 'a Uint8Array') + ', got ' + (b && b.length));
+};
+
+/** Constant-time equality of two byte arrays (the lengths are not secret). */
+exports.equal = function (a, b) {
+  if (a.length !== b.length) return false;
+  var d = 0;
+  for (var i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+};
+
+/** Zero-fills a typed array in place (typed arrays have no fill() in the interpreter). */
+exports.wipe = function (b) {
+  for (var i = 0; i < b.length; i++) b[i] = 0;
+};
+
+var sha = require('crypto').SHA256;
+var ctr = 0;
+/**
+ * n random bytes: SHA-256 over 8 words of E.hwRand(), the time and a call
+ * counter, per 32-byte block. On boards E.hwRand() is the hardware RNG
+ * (nRF52 RNG peripheral, STM32 ADC noise); the Linux interpreter's is libc
+ * rand() (31 bits, not a CSPRNG): tests only. Hashing spreads the words'
+ * bits; it adds no entropy.
+ */
+exports.randomBytes = function (n) {
+  var out = new Uint8Array(n), seed = new Int32Array(11), i, o, b;
+  for (o = 0; o < n; o += 32) {
+    for (i = 0; i < 8; i++) seed[i] = E.hwRand();
+    seed[8] = getTime() * 1000;
+    seed[9] = ctr++;
+    seed[10] = o;
+    b = new Uint8Array(sha(seed.buffer));
+    out.set(n - o < 32 ? b.subarray(0, n - o) : b, o);
+    exports.wipe(b);
+  }
+  exports.wipe(seed);
+  return out;
+};
