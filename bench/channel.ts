@@ -7,7 +7,7 @@ import { cryptoProvider } from '../src/crypto/index.ts'
 import { softwareStaticKey } from '../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../src/routing/index.ts'
 import { MemoryNetwork } from '../src/transports/memory.ts'
-import { createSecureChannel, knownPeers, startSecureChannelListener, type ChannelAuthenticator } from '../src/channel/secure-channel.ts'
+import { createSecureChannel, knownPeers, memoryHandshakeCounter, startSecureChannelListener, type ChannelAuthenticator } from '../src/channel/secure-channel.ts'
 import { ChannelSession } from '../src/channel/session.ts'
 import { MessageType } from '../src/channel/wire.ts'
 import { HandshakeState } from '../src/noise/index.ts'
@@ -40,7 +40,8 @@ async function knownPeerHandshake(dh: '25519' | 'P256'): Promise<{ total: number
   const b = softwareStaticKey(crypto, crypto.generateKeyPair(t))
   const { dev, gw, flights } = link()
   startSecureChannelListener(gw, 'L', { protocol, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), deliverTo: local('x'), initiatorStatics: [a.publicKey] })
-  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]) })
+  // A device's handshake counter is persisted (ATECC608 Counter 1, a file) and small: 1 varint byte below 128.
+  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]), handshakeCounter: memoryHandshakeCounter(0) })
   await settle()
   return { total: flights.reduce((x, y) => x + y, 0), max: Math.max(...flights) }
 }

@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   transports: () => import('./transports.ts'),
   soak: () => import('./soak.ts'),
   threat: () => import('./threat.ts'),
+  listener: () => import('./listener.ts'),
   core: () => import('./core.ts'),
 }
 
