@@ -405,7 +405,7 @@ function handshakeLines(noise: Uint8Array, rec: HandshakeRecord, who: string, re
   return lines
 }
 
-/** The XX identity payload, field by field. */
+/** The XX identity payload, field by field (the compact form, identity.md §4.1, or the full one). */
 function identityPayloadLines(p: Uint8Array): string[] {
   const out: string[] = []
   let o = 0
@@ -416,8 +416,34 @@ function identityPayloadLines(p: Uint8Array): string[] {
     out.push(...plainLines(p.subarray(o, o + v.value), `${what} (CBOR, identity.md)`))
     o += v.value
   }
-  field('identity (change history)')
-  field('purpose-key attestation')
+  const take = (n: number, what: string): void => {
+    out.push(...plainLines(p.subarray(o, o + n), what))
+    o += n
+  }
+  const varint = (what: (v: number) => string): void => {
+    const v = decodeVarint(p, o)
+    take(v.length, `varint ${v.value}: ${what(v.value)}`)
+  }
+  if (p[0] === 0) {
+    take(1, 'compact form (identity.md §4.1)')
+    const changes = (p[o]! >> 4) + 1
+    take(1, `${changes} change${changes === 1 ? '' : 's'}; the attestation is signed by change ${p[o]! & 15}`)
+    for (let i = 0; i < changes; i++) {
+      const p256 = (p[o]! & 1) !== 0
+      take(1, `change ${i}: flags (${p256 ? 'P-256' : 'Ed25519'} key${p[o]! & 2 ? ', revokeAll' : ''})`)
+      take(p256 ? 33 : 32, `change ${i}: public key`)
+      varint(() => `change ${i}: created (s)`)
+      varint((v) => `change ${i}: expires − created (${(v / 86400).toFixed(0)} days)`)
+      take(64, `change ${i}: signature`)
+      if (i > 0) take(64, `change ${i}: the previous key's signature`)
+    }
+    varint((v) => `attestation: its signing key's expiry − its expiry (${(v / 86400).toFixed(0)} days)`)
+    take(2, 'attestation: last 2 bytes of the attested static key (the key itself: the Noise static key)')
+    take(64, 'attestation: signature')
+  } else {
+    field('identity (change history)')
+    field('purpose-key attestation')
+  }
   const n = decodeVarint(p, o)
   out.push(...plainLines(p.subarray(o, o + n.length), `varint ${n.value}: number of credentials`))
   o += n.length

@@ -236,7 +236,7 @@ export function verifyIdentity(bytes: Uint8Array, opts: VerifyIdentityOptions): 
   return id
 }
 
-interface ChangeFields {
+export interface ChangeFields {
   previous?: Uint8Array
   keyType: IdentityKeyType
   publicKey: Uint8Array
@@ -245,7 +245,8 @@ interface ChangeFields {
   revokeAll: boolean
 }
 
-function encodeChangeData(f: ChangeFields): Uint8Array {
+/** @internal The signed bytes of a change (compact.ts rebuilds them from the compact form). */
+export function encodeChangeData(f: ChangeFields): Uint8Array {
   const m = new Map<number, unknown>()
   if (f.previous) m.set(1, f.previous)
   m.set(2, KEY_TYPE_CODE[f.keyType])
@@ -256,7 +257,8 @@ function encodeChangeData(f: ChangeFields): Uint8Array {
   return encodeCanonical(m)
 }
 
-function encodeChange(data: Uint8Array, signature: Uint8Array, previousSignature: Uint8Array | undefined): Map<number, Uint8Array> {
+/** @internal One change as the identity's CBOR array holds it. */
+export function encodeChange(data: Uint8Array, signature: Uint8Array, previousSignature: Uint8Array | undefined): Map<number, Uint8Array> {
   const m = new Map<number, Uint8Array>([
     [1, data],
     [2, signature],

@@ -219,6 +219,20 @@ export class CipherState {
     this.slot = -1
   }
 
+  /**
+   * @internal A copy of the key, for scripts/protocol-example.ts, which prints
+   * the session keys of the worked examples (fixed test keys). Nothing in
+   * src reads it.
+   */
+  private get k(): Uint8Array | undefined {
+    if (this.slot < 0) return undefined
+    try {
+      return loadKey(this.slot).slice()
+    } finally {
+      clearKey()
+    }
+  }
+
   private requireKey(): number {
     if (this.slot < 0) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'cipher state has no key')
     return this.slot

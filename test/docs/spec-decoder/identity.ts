@@ -75,7 +75,81 @@ export interface CheckedPayload {
   credentials: number
 }
 
-/** Splits and verifies an identity payload; throws on anything the spec refuses. */
+/** Deterministic CBOR (identity.md §1) of what the compact form rebuilds: unsigned integers, byte strings, true, arrays, integer-keyed maps (keys ascending). */
+function cborEncode(v: Cbor): Uint8Array {
+  const head = (major: number, n: number): Uint8Array => {
+    if (n < 24) return Uint8Array.of((major << 5) | n)
+    if (n < 0x100) return Uint8Array.of((major << 5) | 24, n)
+    if (n < 0x10000) return Uint8Array.of((major << 5) | 25, n >> 8, n & 0xff)
+    if (n < 0x1_0000_0000) return Uint8Array.of((major << 5) | 26, ...u32(n))
+    return Uint8Array.of((major << 5) | 27, ...u32(Math.floor(n / 0x1_0000_0000)), ...u32(n >>> 0))
+  }
+  const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+  if (v === true) return Uint8Array.of(0xf5)
+  if (typeof v === 'number') return head(0, v)
+  if (v instanceof Uint8Array) return cat(head(2, v.length), v)
+  if (Array.isArray(v)) return cat(head(4, v.length), ...v.map(cborEncode))
+  if (v instanceof Map) {
+    const keys = [...v.keys()].map(num).sort((a, b) => a - b)
+    return cat(head(5, keys.length), ...keys.flatMap((k) => [cborEncode(k), cborEncode(v.get(k)!)]))
+  }
+  return fail('CBOR value this decoder does not encode')
+}
+
+/**
+ * identity.md §4.1: the compact identity and attestation, rebuilt into their
+ * full deterministic CBOR, the attested key being the Noise static key; also
+ * whether the two kept key bytes are that key's.
+ */
+function expandCompact(p: Uint8Array, at: number, remoteStatic: Uint8Array): { identity: Uint8Array; attestation: Uint8Array; keyBytesMatch: boolean; next: number } {
+  let o = at
+  const take = (n: number): Uint8Array => {
+    if (o + n > p.length) fail('compact identity truncated')
+    o += n
+    return p.slice(o - n, o)
+  }
+  const varint = (): number => {
+    const v = readVarint(p, o)
+    o = v.next
+    return v.value
+  }
+  const head = take(1)[0]!
+  const count = (head >> 4) + 1
+  const index = head & 15
+  const changes: Cbor[] = []
+  const expiries: number[] = []
+  let link: Uint8Array | undefined
+  for (let i = 0; i < count; i++) {
+    const flags = take(1)[0]!
+    if (flags > 3) fail('compact change with unknown flags')
+    const key = take(flags & 1 ? 33 : 32)
+    const created = varint()
+    const expires = created + varint()
+    const sig = take(64)
+    const prevSig = i > 0 ? take(64) : undefined
+    const d = new Map<Cbor, Cbor>([[2, flags & 1], [3, key], [4, created], [5, expires]])
+    if (link) d.set(1, link)
+    if (flags & 2) d.set(6, true)
+    const data = cborEncode(d)
+    link = sha256(data).slice(0, 20)
+    const change = new Map<Cbor, Cbor>([[1, data], [2, sig]])
+    if (prevSig) change.set(3, prevSig)
+    changes.push(change)
+    expiries.push(expires)
+  }
+  const before = varint()
+  const keyBytes = take(2)
+  const sig = take(64)
+  const attData = cborEncode(new Map<Cbor, Cbor>([[1, index], [2, remoteStatic], [3, (expiries[index] ?? fail('attestation by an unknown change')) - before]]))
+  return {
+    identity: cborEncode(changes),
+    attestation: cborEncode(new Map<Cbor, Cbor>([[1, attData], [2, sig]])),
+    keyBytesMatch: same(keyBytes, remoteStatic.slice(remoteStatic.length - 2)),
+    next: o,
+  }
+}
+
+/** Splits and verifies an identity payload (full or compact, protocol.md "Handshake payloads"); throws on anything the spec refuses. */
 export function checkIdentityPayload(p: Uint8Array, c: PayloadCheck): CheckedPayload {
   if (p.length > 4096) fail('identity payload over 4096 bytes')
   let o = 0
@@ -85,8 +159,17 @@ export function checkIdentityPayload(p: Uint8Array, c: PayloadCheck): CheckedPay
     o = next + value
     return p.slice(next, next + value)
   }
-  const identityBytes = field()
-  const attestationBytes = field()
+  let identityBytes: Uint8Array
+  let attestationBytes: Uint8Array
+  if (p[0] === 0) {
+    const x = expandCompact(p, 1, c.remoteStatic)
+    if (!x.keyBytesMatch) fail('IDENTITY_MISBINDING: the attested key is not the Noise static key')
+    ;({ identity: identityBytes, attestation: attestationBytes } = x)
+    o = x.next
+  } else {
+    identityBytes = field()
+    attestationBytes = field()
+  }
   const n = readVarint(p, o)
   o = n.next
   if (n.value > 8) fail('more than 8 credentials')
