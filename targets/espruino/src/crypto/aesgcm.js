@@ -7,9 +7,9 @@
  *
  * GHASH is JavaScript, Shoup's 4-bit table method (as mbedtls gcm.c): a
  * 16-entry table of H multiples per key (64 words), then 32 table steps of
- * four 32-bit words per block. Bitwise shift-and-add (128 conditional XORs
- * and shifts per block) was about three times slower here (measured,
- * docs/espruino.md).
+ * four 32-bit words per block. Bitwise shift-and-add (128 masked XORs and
+ * shifts per block) measured 4.7 ms a block here, against 1.8 ms a block
+ * for a whole 1 KiB seal with the table (AES and XOR included).
  */
 var AES = require('crypto').AES;
 var U = require('hopseal/crypto/util');

@@ -22,20 +22,41 @@ function car(o) {
   o[0] += 38 * (c - 1);
 }
 
-var T = new Float64Array(31);
-/** o = a·b mod p (o may alias a or b). */
-function mul(o, a, b) {
-  var t = T, i, j, ai;
-  for (i = 0; i < 31; i++) t[i] = 0;
-  for (i = 0; i < 16; i++) {
-    ai = a[i];
-    for (j = 0; j < 16; j++) t[i + j] += ai * b[j];
+/**
+ * o = a·b mod p (o may alias a or b). The body is generated once at load,
+ * unrolled: the limbs read into locals, 256 products summed per column,
+ * the upper columns folded with 38, two carry passes, then stored. The loop
+ * form (the comment below) took 1.5 ms per multiplication here, unrolled
+ * products 0.45 ms; a scalar multiplication went from about 6 s to 2.3 s.
+ * The cost is 4.1 KB of source made at load (RAM, not bundle bytes).
+ * Unrolling add, sub and sel as well gained under 10 %, in the noise of
+ * this shared machine, so they stay loops.
+ */
+function mulSource() {
+  var s = 'var c,v,t0', i, j, k, terms;
+  for (i = 1; i < 31; i++) s += ',t' + i;
+  for (i = 0; i < 16; i++) s += ',a' + i + '=a[' + i + '],b' + i + '=b[' + i + ']';
+  s += ';';
+  for (k = 0; k < 31; k++) {
+    terms = [];
+    for (i = 0; i < 16; i++) {
+      j = k - i;
+      if (j >= 0 && j < 16) terms.push('a' + i + '*b' + j);
+    }
+    s += 't' + k + '=' + terms.join('+') + ';';
   }
-  for (i = 0; i < 15; i++) t[i] += 38 * t[i + 16];
-  for (i = 0; i < 16; i++) o[i] = t[i];
-  car(o);
-  car(o);
+  for (i = 0; i < 15; i++) s += 't' + i + '+=38*t' + (i + 16) + ';';
+  // two passes of car(): c = floor((t + c + 65535) / 65536), 38·(c - 1) into t0
+  for (k = 0; k < 2; k++) {
+    s += 'c=1;';
+    for (i = 0; i < 16; i++) s += 'v=t' + i + '+c+65535;c=Math.floor(v/65536);t' + i + '=v-c*65536;';
+    s += 't0+=38*(c-1);';
+  }
+  for (i = 0; i < 16; i++) s += 'o[' + i + ']=t' + i + ';';
+  return s;
 }
+// the loop form: for i, j < 16: t[i+j] += a[i]*b[j]; for i < 15: t[i] += 38*t[i+16]; car(o); car(o)
+var mul = new Function('o', 'a', 'b', mulSource());
 
 function add(o, a, b) {
   for (var i = 0; i < 16; i++) o[i] = a[i] + b[i];
@@ -138,7 +159,7 @@ function x25519(n, p) {
   inv(c, c);
   mul(a, a, c);
   pack(q, a);
-  U.wipe(z); U.wipe(a); U.wipe(b); U.wipe(c); U.wipe(d); U.wipe(e); U.wipe(f); U.wipe(T);
+  U.wipe(z); U.wipe(a); U.wipe(b); U.wipe(c); U.wipe(d); U.wipe(e); U.wipe(f);
   var acc = 0;
   for (i = 0; i < 32; i++) acc |= q[i];
   if (acc === 0) throw U.err('WEAK_SHARED_SECRET', 'X25519 shared secret is all zero (low-order peer public key)');
