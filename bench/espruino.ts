@@ -1,0 +1,54 @@
+/**
+ * Espruino device figures (issue 15), measured in the real interpreter
+ * (../shared/tools/espruino/espruino, Linux x86-64 build of 2v29; a board at
+ * 64 MHz is far slower, docs/espruino.md):
+ * - `espruino.bundle_bytes`: the minified bundle (targets/espruino/build.mjs
+ *   --minify, every module), target <= 32 KiB;
+ * - `espruino.x25519_ms`: one software X25519 scalar multiplication;
+ * - `espruino.seal_64_ms`: one AES-256-GCM seal of 64 bytes (built-in AES,
+ *   GHASH in JavaScript), with ChaCha20-Poly1305 beside it
+ *   (`espruino.chachapoly_seal_64_ms`).
+ * Times are taken inside the interpreter with getTime(), median of several.
+ * Skipped with a printed reason when the interpreter is absent.
+ */
+import type { BenchContext, BenchModule, Figure } from './figure.ts'
+import { END_MARKER, espruinoBundle, espruinoPath, runEspruino } from '../test/espruino/harness.ts'
+
+const run: BenchModule = async (ctx: BenchContext): Promise<Figure[]> => {
+  const figures: Figure[] = []
+  const bytes = Buffer.byteLength(espruinoBundle({ minify: true }))
+  const plain = Buffer.byteLength(espruinoBundle())
+  const crypto = Buffer.byteLength(espruinoBundle({ minify: true, only: ['crypto'] }))
+  figures.push({ name: 'espruino.bundle_bytes', value: bytes, unit: 'bytes', target: '<= 32768', note: `unminified ${plain} B; the crypto modules alone ${crypto} B minified` })
+
+  if (espruinoPath() === null) {
+    ctx.log('# espruino: timings skipped: the interpreter is absent (../shared/tools/espruino/espruino or HOPSEAL_ESPRUINO)')
+    return figures
+  }
+  const xRuns = ctx.quick ? 1 : 3
+  const sealRuns = ctx.quick ? 5 : 21
+  const code = `
+var C = require('hopseal/crypto/index');
+function median(f, n) { var t = [], i, t0; for (i = 0; i < n; i++) { t0 = getTime(); f(); t.push((getTime() - t0) * 1000); } t.sort(function (a, b) { return a - b; }); return t[n >> 1]; }
+var key = new Uint8Array(32), nonce = new Uint8Array(12), ad = new Uint8Array(0), pt = new Uint8Array(64), peer = new Uint8Array(32);
+for (var i = 0; i < 32; i++) key[i] = i * 7 + 1;
+peer[0] = 9;
+print('FIG ' + JSON.stringify({
+  gcm: median(function () { C.aesGcmSeal(key, nonce, ad, pt); }, ${sealRuns}),
+  cc: median(function () { C.chachaPolySeal(key, nonce, ad, pt); }, ${sealRuns}),
+  x: median(function () { C.x25519(key, peer); }, ${xRuns})
+}));
+print('${END_MARKER}');`
+  const r = await runEspruino(code, { only: ['crypto'], minify: true, timeoutMs: 10 * 60_000 })
+  const line = r.lines.find((l) => l.startsWith('FIG '))
+  if (!line) throw new Error(`no figures from the interpreter:\n${r.lines.slice(-10).join('\n')}`)
+  const f = JSON.parse(line.slice(4)) as { gcm: number; cc: number; x: number }
+  figures.push(
+    { name: 'espruino.x25519_ms', value: f.x, unit: 'ms', note: `software scalar multiplication in the Linux interpreter, median of ${xRuns}` },
+    { name: 'espruino.seal_64_ms', value: f.gcm, unit: 'ms', note: `AES-256-GCM, 64 B, empty AD, median of ${sealRuns}` },
+    { name: 'espruino.chachapoly_seal_64_ms', value: f.cc, unit: 'ms', note: `ChaCha20-Poly1305, 64 B, empty AD, median of ${sealRuns}` },
+  )
+  return figures
+}
+
+export default run
