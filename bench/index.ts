@@ -18,6 +18,7 @@ const MODULES: Record<string, () => Promise<{ default: BenchModule }>> = {
   threat: () => import('./threat.ts'),
   listener: () => import('./listener.ts'),
   core: () => import('./core.ts'),
+  espruino: () => import('./espruino.ts'),
 }
 
 async function main(): Promise<void> {
