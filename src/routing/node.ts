@@ -87,7 +87,11 @@ class Registered implements WorkerContext {
  * string objects, more of them the longer the value).
  */
 function keyOf(a: Address): string {
-  return String.fromCharCode(a.type, ...a.value)
+  const v = a.value
+  // One- and two-byte values (every endpoint address on a constrained link) without an argument spread.
+  if (v.length === 1) return String.fromCharCode(a.type, v[0]!)
+  if (v.length === 2) return String.fromCharCode(a.type, v[0]!, v[1]!)
+  return String.fromCharCode(a.type, ...v)
 }
 
 /** Distinct transport addresses a node shares between the return routes it hands out (routing a message never depends on it). */
