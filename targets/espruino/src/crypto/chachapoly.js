@@ -1,9 +1,9 @@
 /**
  * ChaCha20-Poly1305 AEAD (RFC 8439) in JavaScript: a 32-byte key, a 12-byte
  * nonce, a 16-byte tag. ChaCha20 works on an Int32Array state (stores wrap
- * the additions to 32 bits). Poly1305 is the 16-bit "donna" form of
- * tweetnacl-js: ten 13-bit limbs in doubles, products below 2^32 (a carry
- * after the fifth term), no BigInt. In the AEAD every Poly1305 block is a
+ * the additions to 32 bits). Poly1305 is the "donna-16" form of tweetnacl-js
+ * written with loops: ten 13-bit limbs in doubles, products below 2^32 (a
+ * carry after the fifth term), no BigInt. In the AEAD every Poly1305 block is a
  * full 16 bytes (the AD and ciphertext are zero-padded, RFC 8439 §2.8), so
  * the high bit is always set and there is no partial-block path.
  */
@@ -44,48 +44,49 @@ function chacha(key, nonce, counter, data, out) {
   U.wipe(x);
 }
 
-/** Poly1305 state: r (10 limbs), h (10 limbs), pad (8 16-bit words), scratch d. */
+/** Clamping masks of r (RFC 8439 §2.5.1) on its 13-bit limbs. */
+var CLAMP = new Uint16Array([0x1fff, 0x1fff, 0x1f03, 0x1fff, 0x00ff, 0x1ffe, 0x1fff, 0x1f81, 0x1fff, 0x007f]);
+
+/**
+ * The ten 13-bit limbs of the 17-byte little-endian number in b (16 bytes,
+ * then the 2^128 bit: 1 for message blocks, 0 for r), added to o.
+ */
+function limbs(b, o, mask) {
+  for (var i = 0, k, v; i < 10; i++) {
+    k = (13 * i) >> 3;
+    v = (b[k] | (b[k + 1] << 8) | (b[k + 2] << 16)) >>> ((13 * i) & 7);
+    o[i] += v & (mask ? mask[i] : 0x1fff);
+  }
+}
+
+/** Poly1305 state: r (10 limbs), 5r, h (10 limbs), the key's s half, scratch block and d. */
 function Poly(k) {
-  var t = new Uint16Array(8), i;
-  for (i = 0; i < 8; i++) t[i] = k[2 * i] | (k[2 * i + 1] << 8);
-  var r = (this.r = new Float64Array(10));
-  r[0] = t[0] & 0x1fff;
-  r[1] = ((t[0] >>> 13) | (t[1] << 3)) & 0x1fff;
-  r[2] = ((t[1] >>> 10) | (t[2] << 6)) & 0x1f03;
-  r[3] = ((t[2] >>> 7) | (t[3] << 9)) & 0x1fff;
-  r[4] = ((t[3] >>> 4) | (t[4] << 12)) & 0x00ff;
-  r[5] = (t[4] >>> 1) & 0x1ffe;
-  r[6] = ((t[4] >>> 14) | (t[5] << 2)) & 0x1fff;
-  r[7] = ((t[5] >>> 11) | (t[6] << 5)) & 0x1f81;
-  r[8] = ((t[6] >>> 8) | (t[7] << 8)) & 0x1fff;
-  r[9] = (t[7] >>> 5) & 0x007f;
-  this.pad = new Uint16Array(8);
-  for (i = 0; i < 8; i++) this.pad[i] = k[16 + 2 * i] | (k[17 + 2 * i] << 8);
+  this.b = new Uint8Array(19);
+  this.b.set(k.subarray(0, 16));
+  this.r = new Float64Array(10);
+  limbs(this.b, this.r, CLAMP);
+  this.r5 = new Float64Array(10);
+  for (var i = 0; i < 10; i++) this.r5[i] = 5 * this.r[i];
+  this.s = new Uint8Array(16);
+  this.s.set(k.subarray(16, 32));
   this.h = new Float64Array(10);
   this.d = new Float64Array(10);
-  this.t = t;
 }
 
 /** Absorbs `m` as 16-byte blocks, the last one zero-padded (the AEAD's padding), each with the 2^128 bit. */
 Poly.prototype.update = function (m) {
-  var h = this.h, r = this.r, d = this.d, t = this.t, o, i, j, c;
+  var h = this.h, r = this.r, r5 = this.r5, d = this.d, b = this.b, o, i, j, c;
   for (o = 0; o < m.length; o += 16) {
-    for (i = 0; i < 8; i++) t[i] = (o + 2 * i < m.length ? m[o + 2 * i] : 0) | (o + 2 * i + 1 < m.length ? m[o + 2 * i + 1] << 8 : 0);
-    h[0] += t[0] & 0x1fff;
-    h[1] += ((t[0] >>> 13) | (t[1] << 3)) & 0x1fff;
-    h[2] += ((t[1] >>> 10) | (t[2] << 6)) & 0x1fff;
-    h[3] += ((t[2] >>> 7) | (t[3] << 9)) & 0x1fff;
-    h[4] += ((t[3] >>> 4) | (t[4] << 12)) & 0x1fff;
-    h[5] += (t[4] >>> 1) & 0x1fff;
-    h[6] += ((t[4] >>> 14) | (t[5] << 2)) & 0x1fff;
-    h[7] += ((t[5] >>> 11) | (t[6] << 5)) & 0x1fff;
-    h[8] += ((t[6] >>> 8) | (t[7] << 8)) & 0x1fff;
-    h[9] += (t[7] >>> 5) | 0x800;
+    for (i = 0; i < 16; i++) b[i] = o + i < m.length ? m[o + i] : 0;
+    b[16] = 1;
+    limbs(b, h);
+    // h·r mod 2^130 - 5: 5r folds the limbs above 2^130; a carry after the
+    // fifth term keeps every sum below 2^32 (the donna-16 bound)
     c = 0;
     for (i = 0; i < 10; i++) {
       d[i] = c;
       for (j = 0; j < 10; j++) {
-        d[i] += h[j] * (j <= i ? r[i - j] : 5 * r[i + 10 - j]);
+        d[i] += h[j] * (j <= i ? r[i - j] : r5[i + 10 - j]);
         if (j === 4) {
           c = d[i] >>> 13;
           d[i] = d[i] & 0x1fff;
@@ -94,59 +95,46 @@ Poly.prototype.update = function (m) {
       c += d[i] >>> 13;
       d[i] = d[i] & 0x1fff;
     }
-    c = ((c << 2) + c) | 0;
-    c = (c + d[0]) | 0;
+    c = (c * 5 + d[0]) | 0;
     d[0] = c & 0x1fff;
     d[1] += c >>> 13;
     h.set(d);
   }
 };
 
-/** The 16-byte tag; wipes the state. */
+/** The 16-byte tag (h fully reduced, plus s, mod 2^128); wipes the state. */
 Poly.prototype.finish = function () {
-  var h = this.h, g = this.d, c, i, mask, f, mac = new Uint8Array(16);
-  c = h[1] >>> 13;
-  h[1] = h[1] & 0x1fff;
-  for (i = 2; i < 10; i++) {
-    h[i] += c;
-    c = h[i] >>> 13;
-    h[i] = h[i] & 0x1fff;
+  var h = this.h, g = this.d, c, i, mask, mac = new Uint8Array(16), acc = 0, bits = 0, j = 0;
+  // carry h through, twice round the top (2^130 = 5)
+  c = 0;
+  for (i = 1; i < 12; i++) {
+    h[i % 10] += c;
+    c = h[i % 10] >>> 13;
+    h[i % 10] = h[i % 10] & 0x1fff;
+    if (i === 9) c *= 5;
   }
-  h[0] += c * 5;
-  c = h[0] >>> 13;
-  h[0] = h[0] & 0x1fff;
-  h[1] += c;
-  c = h[1] >>> 13;
-  h[1] = h[1] & 0x1fff;
   h[2] += c;
-  g[0] = h[0] + 5;
-  c = g[0] >>> 13;
-  g[0] = g[0] & 0x1fff;
-  for (i = 1; i < 10; i++) {
+  // g = h + 5 - 2^130; keep g when it did not go below zero (constant time)
+  c = 5;
+  for (i = 0; i < 10; i++) {
     g[i] = h[i] + c;
     c = g[i] >>> 13;
     g[i] = g[i] & 0x1fff;
   }
-  g[9] -= 1 << 13;
-  // constant-time select: g when h + 5 - 2^130 did not go below zero
   mask = (c ^ 1) - 1;
   for (i = 0; i < 10; i++) h[i] = (h[i] & ~mask) | (g[i] & mask);
-  var w = this.t;
-  w[0] = h[0] | (h[1] << 13);
-  w[1] = (h[1] >>> 3) | (h[2] << 10);
-  w[2] = (h[2] >>> 6) | (h[3] << 7);
-  w[3] = (h[3] >>> 9) | (h[4] << 4);
-  w[4] = (h[4] >>> 12) | (h[5] << 1) | (h[6] << 14);
-  w[5] = (h[6] >>> 2) | (h[7] << 11);
-  w[6] = (h[7] >>> 5) | (h[8] << 8);
-  w[7] = (h[8] >>> 8) | (h[9] << 5);
-  f = 0;
-  for (i = 0; i < 8; i++) {
-    f = w[i] + this.pad[i] + (f >>> 16);
-    mac[2 * i] = f;
-    mac[2 * i + 1] = f >>> 8;
+  // 130-bit h to 16 bytes, adding s with a byte carry
+  c = 0;
+  for (i = 0; i < 10; i++) {
+    acc |= h[i] << bits;
+    for (bits += 13; bits >= 8 && j < 16; bits -= 8) {
+      c += (acc & 0xff) + this.s[j];
+      mac[j++] = c;
+      c >>>= 8;
+      acc >>>= 8;
+    }
   }
-  U.wipe(this.r); U.wipe(h); U.wipe(g); U.wipe(w); U.wipe(this.pad);
+  U.wipe(this.r); U.wipe(this.r5); U.wipe(h); U.wipe(g); U.wipe(this.b); U.wipe(this.s);
   return mac;
 };
 
