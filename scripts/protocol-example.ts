@@ -34,10 +34,11 @@ import { CipherState, HandshakeState, parseProtocolName, softwareStaticKey, type
 import { address, decodeRoutingMessage, local, Node, TransportType, type Address } from '../src/routing/index.ts'
 import { MemoryNetwork } from '../src/transports/memory.ts'
 import { crc16, fragmentCount, loraProfile, SerialTransport, streamFrameLink, type ByteStream } from '../src/transports/serial/index.ts'
-import { createSecureChannel, knownPeers, startSecureChannelListener, type SecureChannel, type SecureChannelListener } from '../src/channel/index.ts'
+import { createSecureChannel, knownPeers, memoryHandshakeCounter, startSecureChannelListener, type SecureChannel, type SecureChannelListener } from '../src/channel/index.ts'
 import { identityAuthenticator } from '../src/channel/identity-auth.ts'
 import { ChannelSession } from '../src/channel/session.ts'
 import { Control, decodeHeader, MessageType } from '../src/channel/wire.ts'
+import { carriesHandshakeCounter } from '../src/channel/handshake-counter.ts'
 import { ManualClock } from '../src/time/clock.ts'
 import { allowList, createAttestation, createIdentity, issueCredential, parsePolicy } from '../src/identity/index.ts'
 import { SoftwareVault } from '../vaults/software/index.ts'
@@ -401,7 +402,13 @@ function handshakeLines(noise: Uint8Array, rec: HandshakeRecord, who: string, re
     lines.push(...bytesLines(rest.subarray(0, rest.length - 16), `payload, encrypted (${rest.length - 16} bytes)${mix}`))
     lines.push(line(hex(rest.subarray(rest.length - 16)), 'tag of the payload'))
   }
-  if (rec.payload.length) lines.push(...payloadLines(rec.payload))
+  let payload = rec.payload
+  if (rec.index === 0 && !renewal && carriesHandshakeCounter(p)) {
+    const c = decodeVarint(payload)
+    lines.push(line(`  = ${hex(payload.subarray(0, c.length))}`, `handshake counter ${c.value} (varint): replay protection`))
+    payload = payload.subarray(c.length)
+  }
+  if (payload.length) lines.push(...payloadLines(payload))
   return lines
 }
 
@@ -686,7 +693,7 @@ function memoryRig(o: RigOptions): MemoryRig {
     async open() {
       const route = [address(TransportType.MEMORY, r.name), local(o.listener)]
       const ich = await createSecureChannel(i.node, route, {
-        ...common, s: softwareStaticKey(base, i.keyPair), rs: r.keyPair.publicKey, crypto: i.crypto,
+        ...common, handshakeCounter: memoryHandshakeCounter(0), s: softwareStaticKey(base, i.keyPair), rs: r.keyPair.publicKey, crypto: i.crypto,
         auth: knownPeers([{ staticKey: r.keyPair.publicKey }]),
         deliverTo: (p) => void rig.delivered.push({ to: i.name, payload: p.slice() }),
       })
@@ -862,7 +869,7 @@ async function kkP256Lora(): Promise<GeneratedExample> {
   })
   t.label(r.name, listener.address, "the gateway's listener")
   const chP = createSecureChannel(i.node, [address(TransportType.SERIAL, 'gw'), local('L')], {
-    ...common, s: softwareStaticKey(base, i.keyPair), rs: r.keyPair.publicKey, crypto: i.crypto, auth: knownPeers([{ staticKey: r.keyPair.publicKey }]),
+    ...common, handshakeCounter: memoryHandshakeCounter(0), s: softwareStaticKey(base, i.keyPair), rs: r.keyPair.publicKey, crypto: i.crypto, auth: knownPeers([{ staticKey: r.keyPair.publicKey }]),
   })
   await run(clock, 30_000)
   const ich = await chP

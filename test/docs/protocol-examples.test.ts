@@ -134,6 +134,9 @@ describe('the spec decoder (written from the documents) on the worked examples',
   it('finds in the examples what the spec promises', () => {
     const texts = (id: string) => decodeExample(byId(id)).filter((d) => d.type === 'DATA').map((d) => new TextDecoder().decode(d.data))
     assert.deepEqual(texts('kk-25519'), ['bpm=72', 'ok', 'bpm=73'])
+    // KK message 1 of the first handshake carries the handshake counter; XX message 1 does not.
+    assert.deepEqual(decodeExample(byId('kk-25519')).map((d) => d.handshakeCounter).filter((c) => c !== undefined), [1])
+    assert.ok(decodeExample(byId('xx-first-contact')).every((d) => d.handshakeCounter === undefined))
     // P-256 on LoRa: the UART bytes carry the routing messages; the renewal flights are marked c2/c3; the reading after it is in session 1.
     const lora = decodeExample(byId('kk-p256-lora'))
     assert.deepEqual(lora.filter((d) => d.kind === 'renewal').map((d) => hex(byId('kk-p256-lora').messages[d.n - 1]!.bytes.subarray(2, 3))), ['c3', 'c2'])

@@ -38,6 +38,8 @@ export interface Decoded {
   seq?: number
   control?: string
   identity?: CheckedPayload
+  /** KK/IK message 1 of the first handshake: its handshake counter. */
+  handshakeCounter?: number
 }
 
 interface Session {
@@ -119,7 +121,15 @@ export function decodeExample(ex: DocExample): Decoded[] {
       const { payload } = first.read(r.payload)
       flights.push(r.payload)
       d.plaintext = payload
-      if (payload.length) d.identity = checkIdentityPayload(payload, { remoteStatic: first.staticOf(fromI), time, issuers })
+      // protocol.md "Handshake counter (KK, IK)": the first handshake's KK/IK message 1 starts with varint(counter).
+      let identityPart = payload
+      if (flights.length === 1 && (suite.pattern === 'KK' || suite.pattern === 'IK')) {
+        if (payload.length === 0) fail(`${where}: ${suite.pattern} message 1 without a handshake counter`)
+        const c = readVarint(payload, 0)
+        d.handshakeCounter = c.value
+        identityPart = payload.subarray(c.next)
+      }
+      if (identityPart.length) d.identity = checkIdentityPayload(identityPart, { remoteStatic: first.staticOf(fromI), time, issuers })
       if (d.identity && d.identity.identifier !== P(`${m.from}.identifier`)) fail(`${where}: identity ${d.identity.identifier} is not ${m.from}'s`)
       if (first.done) {
         h0 = first.handshakeHash
