@@ -50,7 +50,7 @@ async function targets(vault: Vault, key: KeyHandle): Promise<{ me: Identity; li
   const subject = await createIdentity(vault, await vault.generateKey('ed25519'), { now: T0, expires: T0 + YEAR, crypto })
   const noise = await vault.publicKey(await vault.generateKey('x25519'))
   const att = await createAttestation(vault, key, me, noise, { now: T0, expires: T0 + 30 * 86400, crypto })
-  const cred = await issueCredential(vault, key, me, { subject: subject.identifier, attributes: { role: 'monitor' }, now: T0, expires: T0 + YEAR, crypto })
+  const cred = await issueCredential(vault, key, me, { subject: subject.identifier, attributes: { role: 'monitor' }, now: T0, expires: T0 + YEAR })
   const list = await createRevocationList(vault, key, me, { sequence: 1, credentials: [], now: T0 })
   const change = (decode(me.encoded, { useMaps: true }) as Map<number, Uint8Array>[])[0]!
   const envelope = (b: Uint8Array) => (decode(b, { useMaps: true }) as Map<number, Uint8Array>).get(1)!
