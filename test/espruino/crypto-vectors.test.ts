@@ -21,7 +21,7 @@ import assert from 'node:assert/strict'
 import { createHash, createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { runChunked, runEspruino, skipUnlessEspruino, END_MARKER, DEVICE_HELPERS } from './harness.ts'
+import { runChunked, runEspruino, skipUnlessEspruino, END_MARKER, DEVICE_HELPERS, type RunResult } from './harness.ts'
 
 const skip = skipUnlessEspruino()
 
@@ -211,10 +211,10 @@ describe('Espruino crypto: vectors in the interpreter', { skip }, () => {
     })
   }
 
-  it('refuses bad key and nonce lengths with INVALID_LENGTH and rejects a hkdf count other than 2 or 3', async () => {
-    const r = await runEspruino(
+  it('refuses bad key and nonce lengths with INVALID_LENGTH, a hkdf count other than 2 or 3; equal, wipe, random bytes (fresh in every process)', async () => {
+    const run = (): Promise<RunResult> => runEspruino(
       `${DEVICE_HELPERS}
-var C = require('hopseal/crypto/index'), k = new Uint8Array(32), n = new Uint8Array(12), e = new Uint8Array(0);
+var C = require('hopseal/crypto/index'), U = require('hopseal/crypto/util'), k = new Uint8Array(32), n = new Uint8Array(12), e = new Uint8Array(0);
 print('OUT ' + JSON.stringify([
   tryCode(function () { return C.aesGcmSeal(new Uint8Array(16), n, e, e); }),
   tryCode(function () { return C.aesGcmOpen(k, new Uint8Array(8), e, new Uint8Array(16)); }),
@@ -224,12 +224,18 @@ print('OUT ' + JSON.stringify([
   C.aesGcmOpen(k, n, e, new Uint8Array(15)), C.chachaPolyOpen(k, n, e, new Uint8Array(15)),
   C.equal(new Uint8Array([1, 2]), new Uint8Array([1, 2])), C.equal(new Uint8Array([1, 2]), new Uint8Array([1, 3])), C.equal(new Uint8Array(1), new Uint8Array(2)),
   (function () { var b = new Uint8Array([1, 2, 3]); C.wipe(b); return hex(b); })(),
-  C.randomBytes(45).length, hex(C.randomBytes(16)) !== hex(C.randomBytes(16))
+  C.randomBytes(45).length, hex(C.randomBytes(16)) !== hex(C.randomBytes(16)), C.randomBytes(0).length,
+  U.hwRandomBytes(45).length, hex(U.hwRandomBytes(16)) !== hex(U.hwRandomBytes(16))
 ]));
+print('RND ' + hex(C.randomBytes(32)));
 print('${END_MARKER}');`,
       { only: ['crypto'] },
     )
+    const r = await run()
     const out = JSON.parse(r.lines.find((l) => l.startsWith('OUT '))!.slice(4)) as unknown[]
-    assert.deepEqual(out, ['ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_ARGUMENT', null, null, true, false, false, '000000', 45, true])
+    assert.deepEqual(out, ['ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_LENGTH', 'ERR:INVALID_ARGUMENT', null, null, true, false, false, '000000', 45, true, 0, 45, true])
+    // the Linux interpreter's E.hwRand() and Math.random() repeat in every process: randomBytes must not
+    const rnd = (x: RunResult): string => x.lines.find((l) => l.startsWith('RND '))!.slice(4)
+    assert.notEqual(rnd(r), rnd(await run()))
   })
 })

@@ -34,15 +34,36 @@ exports.wipe = function (b) {
 };
 
 var sha = require('crypto').SHA256;
+/** Linux builds (a PC, a Raspberry Pi): their E.hwRand() is libc rand(), unseeded. */
+var LINUX = process.env.BOARD === 'LINUX' || process.env.BOARD === 'RASPBERRYPI';
 var ctr = 0;
+
+/** n bytes of the kernel's CSPRNG, read through the interpreter's file API. */
+function urandom(n) {
+  var f = E.openFile('/dev/urandom', 'r'), s;
+  try {
+    s = f.read(n);
+  } finally {
+    f.close();
+  }
+  if (!s || s.length !== n) throw err('INVALID_ARGUMENT', 'short read from /dev/urandom');
+  return E.toUint8Array(s);
+}
+
 /**
- * n random bytes: SHA-256 over 8 words of E.hwRand(), the time and a call
- * counter, per 32-byte block. On boards E.hwRand() is the hardware RNG
- * (nRF52 RNG peripheral, STM32 ADC noise); the Linux interpreter's is libc
- * rand() (31 bits, not a CSPRNG): tests only. Hashing spreads the words'
- * bits; it adds no entropy.
+ * n random bytes. On boards: SHA-256 over 8 words of E.hwRand() (the
+ * hardware RNG: the nRF52 RNG peripheral through the SoftDevice, STM32 ADC
+ * noise), the time and a call counter, per 32-byte block; hashing spreads
+ * the words' bits and adds no entropy. On the Linux builds E.hwRand() is
+ * libc rand() never seeded (the same sequence in every process, as is
+ * Math.random()), so the bytes come from /dev/urandom instead.
  */
 exports.randomBytes = function (n) {
+  return n > 0 && LINUX ? urandom(n) : exports.hwRandomBytes(n);
+};
+
+/** The boards' path of randomBytes (exported so the Linux tests run it too). */
+exports.hwRandomBytes = function (n) {
   var out = new Uint8Array(n), seed = new Int32Array(11), i, o, b;
   for (o = 0; o < n; o += 32) {
     for (i = 0; i < 8; i++) seed[i] = E.hwRand();
