@@ -77,15 +77,13 @@ function put64(b, o, bytes) {
 
 /** The GCM core: XORs `data` with the keystream into a new array and computes the tag over `ad` and the ciphertext. */
 function gcm(key, nonce, ad, data, sealing) {
-  U.need(key, 32, 'AES-256-GCM key');
-  U.need(nonce, 12, 'AES-GCM nonce');
   var n = data.length, nb = (n + 15) >> 4, blocks = new Uint8Array(32 + 16 * nb), i, c;
   for (i = 0; i <= nb; i++) {
     blocks.set(nonce, 16 + 16 * i);
     c = i + 1;
     blocks[16 * i + 28] = c >>> 24; blocks[16 * i + 29] = c >>> 16; blocks[16 * i + 30] = c >>> 8; blocks[16 * i + 31] = c;
   }
-  var ks = new Uint8Array(AES.encrypt(blocks, key, ECB));
+  var ks = new Uint8Array(AES.encrypt(blocks, U.u8(key), ECB));
   var out = new Uint8Array(n);
   for (i = 0; i < n; i++) out[i] = data[i] ^ ks[32 + i];
   var m = table(ks.subarray(0, 16)), x = new Uint8Array(16), len = new Uint8Array(16);
@@ -101,12 +99,19 @@ function gcm(key, nonce, ad, data, sealing) {
   return { out: out, tag: x };
 }
 
+function check(key, nonce) {
+  U.need(key, 32, 'AES-256-GCM key');
+  U.need(nonce, 12, 'AES-GCM nonce');
+}
+
 /**
  * AES-256-GCM seal: ciphertext || 16-byte tag.
  * @throws {Error} code INVALID_LENGTH for a key other than 32 bytes or a nonce other than 12
  * @example var ct = aesGcmSeal(key, nonce12, ad, pt);
  */
 exports.aesGcmSeal = function (key, nonce, ad, pt) {
+  check(key, nonce);
+  pt = U.u8(pt);
   var r = gcm(key, nonce, ad, pt, true), o = new Uint8Array(pt.length + 16);
   o.set(r.out, 0);
   o.set(r.tag, pt.length);
@@ -119,6 +124,8 @@ exports.aesGcmSeal = function (key, nonce, ad, pt) {
  * @throws {Error} code INVALID_LENGTH for a bad key or nonce length
  */
 exports.aesGcmOpen = function (key, nonce, ad, ctTag) {
+  check(key, nonce);
+  ctTag = U.u8(ctTag);
   if (ctTag.length < 16) return null;
   var n = ctTag.length - 16, r = gcm(key, nonce, ad, ctTag.subarray(0, n), false);
   if (U.equal(r.tag, ctTag.subarray(n))) return r.out;

@@ -165,6 +165,7 @@ function check(key, nonce) {
  */
 exports.chachaPolySeal = function (key, nonce, ad, pt) {
   check(key, nonce);
+  pt = U.u8(pt);
   var o = new Uint8Array(pt.length + 16), ct = o.subarray(0, pt.length);
   chacha(key, nonce, 1, pt, ct);
   o.set(tag(key, nonce, ad, ct), pt.length);
@@ -178,6 +179,7 @@ exports.chachaPolySeal = function (key, nonce, ad, pt) {
  */
 exports.chachaPolyOpen = function (key, nonce, ad, ctTag) {
   check(key, nonce);
+  ctTag = U.u8(ctTag);
   if (ctTag.length < 16) return null;
   var n = ctTag.length - 16, ct = ctTag.subarray(0, n);
   if (!U.equal(tag(key, nonce, ad, ct), ctTag.subarray(n))) return null;

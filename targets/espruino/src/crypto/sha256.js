@@ -8,7 +8,7 @@ var U = require('hopseal/crypto/util');
 
 /** SHA-256 of a Uint8Array: a new 32-byte Uint8Array. */
 function sha256(d) {
-  return new Uint8Array(SHA(d));
+  return new Uint8Array(SHA(U.u8(d)));
 }
 exports.sha256 = sha256;
 

@@ -13,11 +13,18 @@ function err(code, msg) {
 exports.err = err;
 
 /**
- * Throws INVALID_LENGTH unless `b` is a Uint8Array of length `n`.
+ * Throws INVALID_LENGTH unless `b` has length `n` (n < 0: any length). Plain
+ * Arrays of bytes pass too: a typed array's slice() is an Array in the
+ * interpreter, and callers copy keys with it.
  * @throws {Error} code INVALID_LENGTH
  */
 exports.need = function (b, n, what) {
-  if (!(b instanceof Uint8Array) || (n >= 0 && b.length !== n)) throw err('INVALID_LENGTH', what + ' expected ' + (n >= 0 ? n + ' bytes' : 'a Uint8Array') + ', got ' + (b && b.length));
+  if (!b || typeof b.length !== 'number' || (n >= 0 && b.length !== n)) throw err('INVALID_LENGTH', what + ' expected ' + (n >= 0 ? n + ' bytes' : 'bytes') + ', got ' + (b && b.length));
+};
+
+/** `b` as a Uint8Array (a copy when it is a plain Array, e.g. from a typed array's slice()). */
+exports.u8 = function (b) {
+  return b instanceof Uint8Array ? b : new Uint8Array(b);
 };
 
 /** Constant-time equality of two byte arrays (the lengths are not secret). */
