@@ -67,7 +67,7 @@ export interface EspruinoChild {
 /** Strips the interpreter's console decorations (prompt, escape sequences) from a line. */
 function clean(line: string): string {
   const ESC = String.fromCharCode(27)
-  return line.split(ESC + '[J').join('').replace(/^>+/, '').trimEnd()
+  return line.split(ESC + '[J').join('').replace(/\r/g, '').replace(/^>+/, '').trimEnd()
 }
 
 /**

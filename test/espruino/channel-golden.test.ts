@@ -18,20 +18,12 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, describe, it } from 'node:test'
 import { parseExamples, type DocExample } from '../docs/spec-decoder/doc.ts'
-import { espruinoInterpreter, spawnEspruino, type EspruinoChild } from '../../hil-sim/scenario/espruino.ts'
-import { REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { skipUnlessEspruino, startEspruino, type EspruinoChild } from './harness.ts'
 import { deviceScript, PLANS, RESPONDER_PLANS, responderScript } from './channel-golden.ts'
 
 const examples = parseExamples(readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8'))
 
-function skipReason(): false | string {
-  if (espruinoInterpreter()) return false
-  const reason = 'the Espruino interpreter is not installed (../shared/tools/espruino/espruino)'
-  if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-  console.log(`# skip: ${reason}`)
-  return reason
-}
-const skip = skipReason()
+const skip = skipUnlessEspruino()
 
 interface Result {
   out: string[]
@@ -45,7 +37,8 @@ after(async () => {
 })
 
 async function run(script: string): Promise<Result> {
-  const child = spawnEspruino(script)
+  // the minified bundle: the code a board gets
+  const child = startEspruino(script, { minify: true })
   children.push(child)
   try {
     const line = await child.waitFor((l) => l.startsWith('RESULT '), 120_000)
@@ -61,7 +54,7 @@ const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 /** What the gateway's DATA carried, in order (the device must deliver exactly these). */
 function gatewayData(ex: DocExample): string[] {
   if (ex.params.get('reliable') === 'yes') return []
-  return ex.messages.filter((m) => m.from === 'gateway' && /: DATA /.test(m.what)).map((m) => text(m.plaintext))
+  return ex.messages.filter((m) => m.from === 'gateway' && /^DATA /.test(m.what)).map((m) => text(m.plaintext))
 }
 
 let ran = 0
@@ -94,7 +87,7 @@ describe('device channel in the interpreter, byte for byte against docs/protocol
       assert.ok(ex)
       const r = await run(responderScript(ex))
       assert.deepEqual(r.out, ex.messages.filter((m) => m.from === 'gateway').map((m) => hex(m.bytes)))
-      const sent = ex.messages.filter((m) => m.from === 'device' && !m.lost && /: DATA /.test(m.what)).map((m) => text(m.plaintext))
+      const sent = ex.messages.filter((m) => m.from === 'device' && !m.lost && /^DATA /.test(m.what)).map((m) => text(m.plaintext))
       assert.deepEqual(r.data.filter((d) => !d.startsWith('routed ') && d !== 'closed'), sent)
       ran++
     })
