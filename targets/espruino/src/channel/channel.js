@@ -21,20 +21,19 @@
  * out() sends a routing message with return route [dec]; done(err) runs once
  * it left the radio (or could not).
  */
-var C = require('hopseal/crypto/index');
 var B = require('hopseal/routing/bytes');
 var R = require('hopseal/routing/codec');
 var S = require('hopseal/channel/session');
 var Rel = require('hopseal/channel/reliable');
 var H = require('hopseal/noise/handshake');
-var E = require('hopseal/channel/emitter');
+var Em = require('hopseal/channel/emitter');
 
 var CLOSE = 1, KEEPALIVE = 2, ACK = 3, RENEW = 4;
 var LABEL = B.ascii('hopseal-renew-v1');
 var EMPTY = new Uint8Array(0);
 
 function Channel(ctx) {
-  E.init(this);
+  Em.init(this);
   this.x = ctx;
   this.dec = R.local(ctx.dec);
   this.cur = undefined;
@@ -49,7 +48,7 @@ function Channel(ctx) {
   this.owesKa = false;
 }
 var P = Channel.prototype;
-E.mixin(Channel);
+Em.mixin(Channel);
 
 /**
  * Initiator: the first handshake. Message 1 goes to the listener's route and
@@ -110,7 +109,7 @@ P.input = function (bytes, ret) {
   if (!hs) return x.count('handshake.dropped');
   if (bytes.length === 17 && bytes[0] === 0xc0) {
     // a cookie reply: the listener wants proof of our return route; message 1 again with it, once per cookie
-    var c = bytes.slice(1);
+    var c = B.copy(bytes, 1);
     if (this.cookie && B.same(this.cookie, c)) return;
     x.count('handshake.cookie_received');
     this.cookie = c;
@@ -286,7 +285,7 @@ P.control = function (p, from) {
     if (!this.snd) return;
     try {
       v = B.readVarint(p, 1);
-      var sack = p.slice(1 + v[1]);
+      var sack = p.subarray(1 + v[1]);
       if (sack.length > Rel.MAX_SACK) throw B.err('DECODE_ERROR', 'sack too long');
       this.snd.onAck(v[0], sack);
     } catch (e) {
@@ -353,7 +352,7 @@ P.renewalHandshake = function (initiator, epoch) {
 /** P-256 renewal flights carry the point prefix XORed with 0xC0 (25519 ephemerals were drawn with a first byte >= 0xC0). */
 P.mark = function (m) {
   if (this.x.dh === 'P256') {
-    m = m.slice();
+    m = B.copy(m);
     m[0] ^= 0xc0;
   }
   return m;
@@ -362,7 +361,7 @@ P.mark = function (m) {
 /** Initiator: renews now (once at a time); the waiting sends go out under the new session. */
 P.renew = function () {
   if (this.closed || this.rw) return;
-  var self = this, x = this.x, r = x.limits.renewRetransmit;
+  var self = this, x = this.x;
   var epoch = this.cur.epoch + 1, hs = this.renewalHandshake(true, epoch);
   var w = { epoch: epoch, hs: hs, tries: 0, busy: true };
   this.rw = w;
@@ -384,7 +383,7 @@ P.renewSend = function () {
   var via = this.remote;
   if (w.tries % 2 === 0 && x.route) {
     via = x.route.slice();
-    via.push(R.local(this.binding.slice(0, 8)));
+    via.push(R.local(B.copy(this.binding, 0, 8)));
     x.count('channel.renewal.via_listener');
   }
   x.out(via, w.flight, function () {});
@@ -458,7 +457,7 @@ P.onFlight = function (bytes, ret) {
         if (epochs[i] > self.cur.epoch + 1) self.promote();
         if (self.next) self.next.close();
         self.next = new S.Session(hs.split(), x.limits.session, x.clock.now, epochs[i]);
-        self.answer = { f1: bytes.slice(), f2: f2 };
+        self.answer = { f1: B.copy(bytes), f2: f2 };
         x.count('channel.renewal.answered');
         x.out(ret, f2, function () {});
       });

@@ -35,12 +35,12 @@ Listener.prototype.input = function (bytes, ret, rest) {
     // renewal fallback: [binding tag]
     var chs = o.channels();
     for (var i = 0; i < chs.length; i++) {
-      if (rest.length === 1 && chs[i].binding && B.same(rest[0].v, chs[i].binding.slice(0, 8))) return chs[i].input(bytes, ret);
+      if (rest.length === 1 && chs[i].binding && B.same(rest[0].v, chs[i].binding.subarray(0, 8))) return chs[i].input(bytes, ret);
     }
     return x.count('handshake.failed.unknown_channel');
   }
   if (!ret.length) return x.count('handshake.failed.no_return_route');
-  var head = bytes.slice(0, 64);
+  var head = B.copy(bytes, 0, 64);
   if (this.last && B.same(this.last.m1, head)) {
     x.count('handshake.retransmit_answered');
     return this.last.ch.x.out(ret, this.last.m2, function () {});

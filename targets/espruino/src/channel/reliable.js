@@ -50,7 +50,7 @@ SP.rto = function () {
 /** Queues one payload; cb(err) when acknowledged (err undefined) or failed. Throws LIMIT_EXCEEDED when the window is full. */
 SP.send = function (payload, cb) {
   if (this.unacked() >= Math.min(this.o.sendBuffer, this.o.receiveBuffer)) throw B.err('LIMIT_EXCEEDED', 'reliable send window full');
-  var m = { seq: this.next++, p: payload.slice(), tries: 0, cb: cb, at: this.clock.now() };
+  var m = { seq: this.next++, p: B.copy(payload), tries: 0, cb: cb, at: this.clock.now() };
   this.out.push(m);
   this.fire(m, false);
 };
@@ -182,7 +182,7 @@ RP.receive = function (framed) {
   var seq = v[0], ready = [];
   if (seq < this.exp || this.early[seq]) this.count('reliable.duplicate');
   else if (seq === this.exp) {
-    ready.push(framed.slice(v[1]));
+    ready.push(B.copy(framed, v[1]));
     this.exp++;
     while (this.early[this.exp]) {
       ready.push(this.early[this.exp]);
@@ -191,7 +191,7 @@ RP.receive = function (framed) {
       this.exp++;
     }
   } else if (this.held < this.o.receiveBuffer && seq < this.exp + 4 * this.o.receiveBuffer) {
-    this.early[seq] = framed.slice(v[1]);
+    this.early[seq] = B.copy(framed, v[1]);
     this.held++;
   } else this.count('reliable.drop_buffer_full');
   for (var i = 0; i < ready.length; i++) this.deliver(ready[i]);
@@ -206,7 +206,7 @@ RP.sack = function () {
     bits[d >> 3] |= 1 << (d & 7);
     if ((d >> 3) + 1 > len) len = (d >> 3) + 1;
   }
-  return bits.slice(0, len);
+  return bits.subarray(0, len);
 };
 
 exports.Sender = Sender;

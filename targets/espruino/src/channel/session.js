@@ -12,7 +12,6 @@
  * Opening is atomic: the window, key phase and counters change only after
  * the message authenticated.
  */
-var C = require('hopseal/crypto/index');
 var W = require('hopseal/channel/window');
 
 var SHORT_FORM_MAX_UNCONFIRMED = 1024;
@@ -119,7 +118,7 @@ P.open = function (m) {
   var v = W.check(this.w, n);
   if (v) return v;
   if (n >= this.l.rejectAfterMessages) return 'expired';
-  var ad = m.slice(0, hl), body = m.slice(hl), phase = (h >> 5) & 1;
+  var ad = m.subarray(0, hl), body = m.subarray(hl), phase = (h >> 5) & 1;
   var pt = null, next, k, step;
   if (phase === this.rph) pt = this.rc.open(n, ad, body);
   if (!pt && phase !== this.rph && this.rp) pt = this.rp.open(n, ad, body);

@@ -8,6 +8,7 @@
  * truncated to 32 bytes (Noise §4.2, §11.3).
  */
 var C = require('hopseal/crypto/index');
+var B = require('hopseal/routing/bytes');
 
 var EMPTY = new Uint8Array(0);
 
@@ -34,7 +35,7 @@ function nonce(chacha, n) {
 /** A cipher state: `chacha` true for ChaChaPoly, false for AESGCM; `k` a 32-byte key (copied) or undefined. */
 function CipherState(chacha, k) {
   this.c = chacha;
-  this.k = k ? k.slice() : undefined;
+  this.k = k ? B.copy(k) : undefined;
   this.n = 0;
 }
 var P = CipherState.prototype;
@@ -52,13 +53,13 @@ P.open = function (n, ad, ct) {
 
 /** §5.1 EncryptWithAd (the handshake's own counter). */
 P.encryptWithAd = function (ad, pt) {
-  if (!this.k) return pt.slice();
+  if (!this.k) return B.copy(pt);
   return this.seal(this.n++, ad, pt);
 };
 
 /** §5.1 DecryptWithAd: null on failure (n does not move). */
 P.decryptWithAd = function (ad, ct) {
-  if (!this.k) return ct.slice();
+  if (!this.k) return B.copy(ct);
   var p = this.open(this.n, ad, ct);
   if (p) this.n++;
   return p;
@@ -68,7 +69,7 @@ P.decryptWithAd = function (ad, ct) {
 P.rekey = function () {
   var out = this.seal(-1, EMPTY, new Uint8Array(32));
   C.wipe(this.k);
-  this.k = out.slice(0, 32);
+  this.k = B.copy(out, 0, 32);
   C.wipe(out);
 };
 

@@ -89,7 +89,7 @@ P.tokens = function (tokens, out) {
       });
     }
     if (t === 'e') {
-      self.re = self.msg.slice(0, self.plen);
+      self.re = B.copy(self.msg, 0, self.plen);
       self.ss.mixHash(self.re);
       return next(j + 1);
     }
@@ -125,10 +125,10 @@ P.read = function (msg) {
   var m = this.p.m[this.step];
   if (!m || (this.step === 0) === this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to read'));
   if (msg.length < this.plen + 16) return Promise.reject(B.err('DECODE_ERROR', 'handshake message too short'));
-  var saved = { h: ss.h, ck: ss.ck.slice(), cs: ss.cs.clone() };
+  var saved = { h: ss.h, ck: B.copy(ss.ck), cs: ss.cs.clone() };
   this.msg = msg;
   return this.tokens(m, undefined).then(function () {
-    var pt = ss.decryptAndHash(msg.slice(self.plen));
+    var pt = ss.decryptAndHash(msg.subarray(self.plen));
     if (!pt) throw fail('handshake message does not authenticate');
     self.msg = undefined;
     self.step++;

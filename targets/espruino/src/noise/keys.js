@@ -11,6 +11,7 @@
  * prefix instead, so any P-256 ephemeral serves.
  */
 var C = require('hopseal/crypto/index');
+var B = require('hopseal/routing/bytes');
 
 /**
  * A 25519 key pair from its private key (the private key is copied; wipe()
@@ -20,7 +21,7 @@ var C = require('hopseal/crypto/index');
  * handshake, as the Node listener precomputes it.
  */
 exports.x25519 = function (priv, memo) {
-  var k = priv.slice(), m = [];
+  var k = B.copy(priv), m = [];
   return {
     pub: C.x25519Base(k),
     dh: function (peer) {
@@ -29,12 +30,12 @@ exports.x25519 = function (priv, memo) {
           if (C.equal(m[i][0], peer)) {
             var hit = m.splice(i, 1)[0];
             m.unshift(hit);
-            return resolve(hit[1].slice());
+            return resolve(B.copy(hit[1]));
           }
         }
         var r = C.x25519(k, peer);
         if (memo) {
-          m.unshift([peer.slice(), r.slice()]);
+          m.unshift([B.copy(peer), B.copy(r)]);
           if (m.length > 2) C.wipe(m.pop()[1]);
         }
         resolve(r);

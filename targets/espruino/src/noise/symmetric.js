@@ -15,7 +15,7 @@ function SymmetricState(name, chacha) {
     h.set(n);
   } else h = C.sha256(n);
   this.h = h;
-  this.ck = h.slice();
+  this.ck = B.copy(h);
   this.cs = new CipherState(chacha);
 }
 var P = SymmetricState.prototype;

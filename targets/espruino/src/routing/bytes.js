@@ -14,6 +14,17 @@ exports.err = function (code, msg) {
   return e;
 };
 
+/**
+ * A copy of bytes [s, e) as a Uint8Array. Not `slice()`: on Espruino a typed
+ * array's slice() returns a plain Array, one variable per element (a 64-byte
+ * slice costs 67 variables, a Uint8Array copy 7) and without subarray().
+ */
+exports.copy = function (b, s, e) {
+  s = s || 0;
+  e = e === undefined ? b.length : e;
+  return new Uint8Array(b.subarray ? b.subarray(s, e) : b.slice(s, e));
+};
+
 /** Concatenates Uint8Arrays (any number of arguments). */
 exports.concat = function () {
   var n = 0, i, o = 0;

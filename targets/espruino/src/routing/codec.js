@@ -81,7 +81,7 @@ function readRoute(b, p, count) {
     p.o += l[1];
     if (l[0] === 0 || l[0] > 255) throw B.err('DECODE_ERROR', 'address length out of range');
     if (p.o + l[0] > b.length) throw B.err('DECODE_ERROR', 'address value truncated');
-    var addr = { t: a & 0x7f, v: b.slice(p.o, p.o + l[0]) };
+    var addr = { t: a & 0x7f, v: B.copy(b, p.o, p.o + l[0]) };
     p.o += l[0];
     if (shortLocal(addr)) throw B.err('DECODE_ERROR', 'non-canonical address');
     r.push(addr);
@@ -92,7 +92,7 @@ function readRoute(b, p, count) {
 /** Decodes a routing message: { onward, ret, payload }. Throws DECODE_ERROR / LIMIT_EXCEEDED. */
 exports.decode = function (b) {
   if (b.length < 2) throw B.err('DECODE_ERROR', 'routing message shorter than its header');
-  if (b[0] < 0x80) return { onward: [exports.local(b[0])], ret: [exports.local(b[1])], payload: b.slice(2) };
+  if (b[0] < 0x80) return { onward: [exports.local(b[0])], ret: [exports.local(b[1])], payload: b.subarray(2) };
   var p = { o: 1 };
   var onward = readRoute(b, p, b[0] & 0x7f);
   if (p.o >= b.length) throw B.err('DECODE_ERROR', 'return route count missing');
@@ -100,7 +100,7 @@ exports.decode = function (b) {
   if (m > 63) throw B.err('DECODE_ERROR', 'return route count over 63');
   var ret = readRoute(b, p, m);
   if (useShort(onward, ret)) throw B.err('DECODE_ERROR', 'non-canonical header: the short form applies');
-  return { onward: onward, ret: ret, payload: b.slice(p.o) };
+  return { onward: onward, ret: ret, payload: b.subarray(p.o) };
 };
 
 /** Address equality. */
