@@ -231,7 +231,7 @@ var peak = 0;
 function mem() { var u = process.memory().usage; if (u > peak) peak = u; }
 var PEER = B.fromHex('${hex(o.peer)}');
 Serial1.setup(115200, { path: ${JSON.stringify(o.radioPath)} });
-var radio = hs.radio(Serial1, ${JSON.stringify(o.profile)});
+var radio = require('hopseal/link/serial').radio(Serial1, ${JSON.stringify(o.profile)});
 var vault = ${vault};
 // sample memory after every key operation of the handshakes
 var init = vault.init, eph = vault.eph;
