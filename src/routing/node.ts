@@ -111,6 +111,14 @@ export class Node {
   private readonly workers = new Map<string, Registered>()
   private readonly transports = new Map<number, Transport>()
   private readonly maxLocalHops: number
+  /**
+   * Local hops of the message whose worker is running right now, while its
+   * handler runs synchronously (0 outside): a message the handler sends or
+   * forwards before its first await inherits it, which is what the loop guard
+   * counts. (route() never incremented its `hops` argument, so the guard
+   * never fired: a loop between two workers ran until the stack overflowed.)
+   */
+  private depth = 0
   private seq = 0
   private short = 0
   /** Every 1-byte address was in use when newAddress() last looked (reset when one is stopped). */
@@ -261,8 +269,13 @@ export class Node {
     return from
   }
 
-  /** Routes one message by the head of its onward route. */
-  async route(msg: RoutingMessage, meta: IncomingMeta, hops = 0): Promise<void> {
+  /**
+   * Routes one message by the head of its onward route. `hops` counts local
+   * deliveries in a chain (default: the depth of the worker calling, see
+   * `depth`); past `maxLocalHops` the message is dropped (`drop.loop`).
+   * A worker that awaits before re-sending starts a new chain.
+   */
+  async route(msg: RoutingMessage, meta: IncomingMeta, hops = this.depth): Promise<void> {
     const next = msg.onward[0]
     if (!next) {
       this.count('drop.no_route')
@@ -289,8 +302,18 @@ export class Node {
         this.count('drop.access_denied')
         return
       }
+      const outer = this.depth
+      let done: void | Promise<void>
+      this.depth = hops + 1
       try {
-        await w.handle(delivered, meta)
+        done = w.handle(delivered, meta)
+      } catch (e) {
+        done = Promise.reject(e)
+      } finally {
+        this.depth = outer
+      }
+      try {
+        await done
       } catch (e) {
         this.count(isHopsealError(e) ? `drop.${e.code.toLowerCase()}` : 'drop.worker_error')
       }
