@@ -1,5 +1,5 @@
 /**
- * Threat model D13 (formerly gap G12): a routing loop (two workers that hand
+ * Threat model D17 (formerly gap G12): a routing loop (two workers that hand
  * a message to each other, as a misconfigured forwarder or relay alias would)
  * is cut by the loop guard (`maxLocalHops`, src/routing/node.ts) after that
  * many local hops: dropped, counted as `drop.loop`, and the node goes on
