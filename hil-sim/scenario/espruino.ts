@@ -21,6 +21,7 @@ import type { FrameLink } from '../../src/transports/link.ts'
 import type { LinkProfile } from '../../src/transports/serial/index.ts'
 import { serveKitOnTty } from '../atecc608/serve-tty.ts'
 import type { Party } from './parties.ts'
+import { encodeReading } from './readings.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
 
@@ -74,12 +75,15 @@ function clean(line: string): string {
  * Spawns the interpreter on `code` (the bundle is prepended unless `bundle: false`).
  * @throws HopsealError TRANSPORT_UNAVAILABLE when the interpreter is not there
  */
-export function spawnEspruino(code: string, opts: { bundle?: boolean; minify?: boolean } = {}): EspruinoChild {
+export function spawnEspruino(code: string, opts: { bundle?: boolean; minify?: boolean; fromFlash?: boolean } = {}): EspruinoChild {
   const bin = espruinoInterpreter()
   if (!bin) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, 'the Espruino interpreter is not installed (../shared/tools/espruino/espruino, or set HOPSEAL_ESPRUINO)')
   const dir = mkdtempSync(join(tmpdir(), 'hopseal-espruino-'))
   const file = join(dir, 'device.js')
-  writeFileSync(file, (opts.bundle === false ? '' : deviceBundle(opts.minify ?? true) + '\n') + code)
+  const bundle = opts.bundle === false ? '' : deviceBundle(opts.minify ?? true)
+  // fromFlash: the bundle goes into Storage (the interpreter's flash file) and runs from there, as saved code on a board
+  const pre = !bundle ? '' : opts.fromFlash ? `require('Storage').write('hopseal.js', ${JSON.stringify(bundle)});\neval(require('Storage').read('hopseal.js'));\n` : bundle + '\n'
+  writeFileSync(file, pre + code)
   const child: ChildProcess = spawn(bin, [file], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] })
   const lines: string[] = []
   const listeners: ((l: string) => void)[] = []
@@ -200,11 +204,24 @@ export interface DeviceScriptOptions {
   limits?: Record<string, unknown>
   /** Handshake message-1 retransmission. */
   retransmit?: { initialMs: number; maxMs: number; attempts: number }
-  /** The readings the device sends, in order. */
-  readings: Uint8Array[]
+  /** The readings the device makes and sends: `count` of them for device index `device` (deviceReadings() gives the same bytes). */
+  readings: { device: number; count: number }
   intervalMs: number
   /** Most unacknowledged readings at once. */
   window: number
+}
+
+/**
+ * The readings a device script makes (readings.ts format: 'H', device u16,
+ * sequence u24, value u16), made the same way on the device: a reading list
+ * is not shipped in the program text, where it would take RAM.
+ */
+export function deviceReadings(device: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, seq) => encodeReading(device, seq, readingValue(device, seq)))
+}
+
+function readingValue(device: number, seq: number): number {
+  return 55 + ((seq * 37 + device * 11) % 60)
 }
 
 /**
@@ -238,29 +255,34 @@ var init = vault.init, eph = vault.eph;
 function watch(k) { var dh = k.dh; k.dh = function (p) { return dh(p).then(function (r) { mem(); return r; }); }; return k; }
 vault.init = function () { return init().then(watch); };
 vault.eph = function (r) { return eph(r).then(watch); };
-var R = [${o.readings.map((r) => `'${hex(r)}'`).join(',')}];
-var t0 = getTime(), i = 0, acked = 0;
-mem();
-var ch = hs.channel({ link: radio, vault: vault, peer: PEER, route: ${o.route}, medium: '${o.medium}', reliable: ${o.reliable},
+var N = ${o.readings.count}, DEV = ${o.readings.device};
+function reading(k) { var v = 55 + ((k * 37 + DEV * 11) % 60); return new Uint8Array([0x48, DEV >> 8, DEV & 255, (k >> 16) & 255, (k >> 8) & 255, k & 255, v >> 8, v & 255]); }
+var t0, i = 0, acked = 0, base = 0, ch;
+// started from a timer: the program text (and, from flash, the bundle's source literal) is gone by then
+setTimeout(function () {
+base = peak = process.memory().usage;
+t0 = getTime();
+ch = hs.channel({ link: radio, vault: vault, peer: PEER, route: ${o.route}, medium: '${o.medium}', reliable: ${o.reliable},
   limits: ${JSON.stringify(o.limits ?? {})}${o.retransmit ? `, retransmit: ${JSON.stringify(o.retransmit)}` : ''} });
 ch.on('open', function () {
   mem();
-  ev({ ev: 'open', ms: Math.round((getTime() - t0) * 1000), vars: peak });
+  ev({ ev: 'open', ms: Math.round((getTime() - t0) * 1000), vars: peak, base: base });
   next();
 });
 ch.on('renew', function (e) { ev({ ev: 'renew', epoch: e }); });
 ch.on('error', function (e) { ev({ ev: 'error', code: e.code, msg: e.message }); });
 ch.on('close', function (e) { ev({ ev: 'close', code: e ? e.code : null, msg: e ? e.message : null }); });
+}, 0);
 function next() {
-  if (i >= R.length || ch.closed) return;
+  if (i >= N || ch.closed) return;
   if (ch.unacked() < ${o.window}) {
     var k = i++;
-    ch.send(B.fromHex(R[k]), function (e) {
+    ch.send(reading(k), function (e) {
       mem();
       if (e) return ev({ ev: 'failed', i: k, code: e.code });
       acked++;
       ev({ ev: 'ack', i: k });
-      if (acked === R.length) ev({ ev: 'done', vars: peak, ms: Math.round((getTime() - t0) * 1000), renewals: ch.renewals, counters: ch.node.counters });
+      if (acked === N) ev({ ev: 'done', vars: peak, base: base, ms: Math.round((getTime() - t0) * 1000), renewals: ch.renewals, counters: ch.node.counters });
     });
     mem();
   }
@@ -280,7 +302,7 @@ export interface EspruinoDevice {
   /** Resolves true once every reading was acknowledged, false when the device closed or a reading failed. */
   readonly finished: Promise<boolean>
   /** Spawns the device and waits for its first handshake: ok, or the code it closed with. */
-  open(o: { peer: Uint8Array; route: number; readings: Uint8Array[]; intervalMs: number }): Promise<{ ok: boolean; code?: string }>
+  open(o: { peer: Uint8Array; route: number; device: number; readings: number; intervalMs: number }): Promise<{ ok: boolean; code?: string }>
   stop(): Promise<void>
 }
 
@@ -342,10 +364,10 @@ export async function startEspruinoDevice(o: { name: string; party: Party; up: F
     },
     finished,
     async open(a) {
-      readings = a.readings
+      readings = deviceReadings(a.device, a.readings)
       const c = spawnEspruino(deviceScript({
         radioPath: radio.path, profile, vault, peer: a.peer, route: a.route, medium: 'ip', reliable: true,
-        retransmit: { initialMs: 3000, maxMs: 8000, attempts: 8 }, readings: a.readings, intervalMs: a.intervalMs, window: 8,
+        retransmit: { initialMs: 3000, maxMs: 8000, attempts: 8 }, readings: { device: a.device, count: a.readings }, intervalMs: a.intervalMs, window: 8,
       }))
       child = c
       c.onLine((l) => {

@@ -365,8 +365,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       if (dev.espruino) {
         // The device's script opens its channel itself, retransmitting message 1 as Node devices do, and sends its readings.
         hsAttempts++
-        const readings = Array.from({ length: o.readings ?? spec.workload.readings }, (_, seq) => encodeReading(dev.index, seq, 55 + rnd.int(60)))
-        const r = await atDeadline.race(dev.espruino.open({ peer: app.party.s.publicKey, route: app.alias, readings, intervalMs: spec.workload.intervalMs }))
+        const r = await atDeadline.race(dev.espruino.open({ peer: app.party.s.publicKey, route: app.alias, device: dev.index, readings: o.readings ?? spec.workload.readings, intervalMs: spec.workload.intervalMs }))
         if (!r?.ok) {
           hsFailures++
           emit({ type: 'handshake-failed', device: dev.name, code: r?.code ?? 'CHANNEL_HANDSHAKE_TIMEOUT' })
