@@ -13,6 +13,8 @@
  */
 import type { BenchContext, BenchModule, Figure } from './figure.ts'
 import { END_MARKER, espruinoBundle, espruinoPath, runEspruino } from '../test/espruino/harness.ts'
+import { hasSocat } from '../hil-sim/pty.ts'
+import { runHeartRate } from '../test/espruino/e2e-topology.ts'
 
 const run: BenchModule = async (ctx: BenchContext): Promise<Figure[]> => {
   const figures: Figure[] = []
@@ -48,6 +50,23 @@ print('${END_MARKER}');`
     { name: 'espruino.seal_64_ms', value: f.gcm, unit: 'ms', note: `AES-256-GCM, 64 B, empty AD, median of ${sealRuns}` },
     { name: 'espruino.chachapoly_seal_64_ms', value: f.cc, unit: 'ms', note: `ChaCha20-Poly1305, 64 B, empty AD, median of ${sealRuns}` },
   )
+
+  // The device channel (issue 15): the e2e heart-rate topology (test/espruino/e2e-topology.ts) with the bundle run
+  // from the interpreter's flash (Storage), as a board runs saved code; the ATECC608 simulator in instant mode.
+  if (!hasSocat()) {
+    ctx.log('# espruino: channel figures skipped: socat is absent')
+    return figures
+  }
+  const hr = await runHeartRate({ seed: 'bench-espruino', loss: 0, readings: 100, fromFlash: true, timeoutMs: 180_000 })
+  if (hr.last.ev !== 'done') throw new Error(`espruino channel run did not finish: ${JSON.stringify(hr.last)}`)
+  figures.push(
+    { name: 'espruino.kk_handshake_ms', value: Number(hr.opened.ms), unit: 'ms', note: 'KK P-256, static key and ephemeral in the simulated ATECC608 (instant), one P-256 decompression, over a PTY radio to the Node gateway, MQTT and phone' },
+    { name: 'espruino.vars_peak', value: Number(hr.last.vars), unit: 'vars', target: '<= 5000', note: `process.memory().usage at its peak over a handshake and 100 reliable readings, code in flash; ${String(hr.last.base)} after load` },
+  )
+  if (!ctx.quick) {
+    const r2 = await runHeartRate({ seed: 'bench-espruino-renew', loss: 0.1, readings: 100, renewAfterMessages: 40, fromFlash: true, timeoutMs: 180_000 })
+    if (r2.last.ev === 'done') figures.push({ name: 'espruino.vars_peak_renewals', value: Number(r2.last.vars), unit: 'vars', note: `as espruino.vars_peak at 10 % loss with a renewal every 40 messages (${String(r2.last.renewals)} in the run): two sessions and a handshake live at once` })
+  }
   return figures
 }
 
