@@ -534,7 +534,7 @@ export class SecureChannel {
       if (this.renewWait !== w || this.closed) return
       // The way flight 2 came is a working way to the peer's endpoint (it may be new: a gateway restarted).
       if (returnRoute.length > 0) this.remote = returnRoute
-      const fresh = new ChannelSession(w.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, w.epoch)
+      const fresh = new ChannelSession(w.hs.finish(), this.ctx.clock, this.ctx.limits.session, w.epoch)
       this.install(fresh)
       w.done()
       this.sender?.retransmitFailed()
@@ -585,7 +585,7 @@ export class SecureChannel {
         if (this.closed) return
         if (made.epoch > this.current.epoch + 1) this.promoteNext() // the initiator had the renewed session: it is confirmed
         this.next?.close()
-        this.next = new ChannelSession(made.hs.finish(), () => this.ctx.clock.now(), this.ctx.limits.session, made.epoch)
+        this.next = new ChannelSession(made.hs.finish(), this.ctx.clock, this.ctx.limits.session, made.epoch)
         this.renewAnswer = { flight1: bytes.slice(), flight2 }
         node.count('channel.renewal.answered')
         await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})

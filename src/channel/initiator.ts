@@ -107,7 +107,7 @@ export async function createSecureChannel(node: Node, route: Route, opts: Initia
           await node.send(remote, msg3, [dec])
         }
         const t = hs.finish()
-        const session = new ChannelSession(t, () => clock.now(), limits.session)
+        const session = new ChannelSession(t, clock, limits.session)
         channel = new SecureChannel(context, session, { enc, dec, remote, peer, peerPayload: payload, ...(opts.deliverTo ? { deliverTo: opts.deliverTo } : {}) })
         node.count('handshake.completed')
         // Swap in a handler that holds only the channel (and msg 2/3 until the

@@ -410,7 +410,7 @@ export class SecureChannelListener {
   private establish(hs: HandshakeState, dec: Address, enc: Address, remote: Route, peer: PeerInfo, peerPayload: Uint8Array): SecureChannel {
     this.makeRoom()
     const t = hs.finish()
-    const session = new ChannelSession(t, () => this.clock.now(), this.context.limits.session)
+    const session = new ChannelSession(t, this.clock, this.context.limits.session)
     const ch = new SecureChannel(this.context, session, { enc, dec, remote, peer, peerPayload, deliverTo: this.opts.deliverTo })
     this.node.startWorker(dec, (_ctx, msg, meta) => ch.receive(msg.payload, msg.returnRoute, meta))
     this.channels.add(ch)
