@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { Atecc608Vault, I2cTransport, KitTransport } from '../../vaults/atecc608/index.ts'
 import { Atecc608Sim } from '../../hil-sim/atecc608/index.ts'
 
@@ -22,7 +23,7 @@ runVaultCompliance({
     return Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
   },
   concurrency: 8,
-})
+}, nodeTestRunner)
 
 runVaultCompliance({
   name: 'atecc608 simulator, KIT over memory (cryptoauthlib kit_host dialect)',
@@ -31,7 +32,7 @@ runVaultCompliance({
     return Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel({ firmware: 'kh' })) })
   },
   concurrency: 4,
-})
+}, nodeTestRunner)
 
 runVaultCompliance({
   name: 'atecc608 simulator, i2c-dev transport on the simulated bus, state file',
@@ -42,4 +43,4 @@ runVaultCompliance({
   },
   cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   concurrency: 4,
-})
+}, nodeTestRunner)

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { needSystem } from '../helpers/system.ts'
 import { Atecc608Vault, KitTransport, openSerialChannel } from '../../vaults/atecc608/index.ts'
 import { startPtySim, type PtySim } from './pty-harness.ts'
@@ -29,5 +30,5 @@ if (skip) {
       return Atecc608Vault.open({ transport: await KitTransport.open(ch) })
     },
     cleanup: async () => pty?.stop(),
-  })
+  }, nodeTestRunner)
 }

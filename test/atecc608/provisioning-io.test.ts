@@ -9,6 +9,7 @@ import { describe, it } from 'node:test'
 import { concat, toHex } from '../../src/bytes/index.ts'
 import { cryptoProvider } from '../../src/crypto/index.ts'
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { Atecc608Vault, KitTransport, Opcode, provision } from '../../vaults/atecc608/index.ts'
 import * as C from '../../vaults/atecc608/commands.ts'
 import { hopsealConfig } from '../../vaults/atecc608/config.ts'
@@ -130,5 +131,5 @@ describe('ATECC608 I/O protection key: ECDH output encrypted on the bus (mode 0E
       return Atecc608Vault.open({ transport: await KitTransport.open(shared.sim.kitChannel()), ioProtectionKey: IO })
     },
     concurrency: 4,
-  })
+  }, nodeTestRunner)
 }

@@ -3,6 +3,7 @@
  * token (persistent: keys survive close + reopen as token objects).
  */
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { Pkcs11Vault } from '../../vaults/pkcs11/index.ts'
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.ts'
 import { needSystem } from '../helpers/system.ts'
@@ -26,5 +27,5 @@ if (skip) {
     cleanup: async () => {
       await hsm?.remove()
     },
-  })
+  }, nodeTestRunner)
 }

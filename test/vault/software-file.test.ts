@@ -15,6 +15,7 @@ import { concat, fromHex, toHex } from '../../src/bytes/index.ts'
 import { cryptoProvider } from '../../src/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { FileKeyStore, MAX_STORE_KEYS, SoftwareVault, type FileKeyStoreOptions, type StoredKey } from '../../vaults/software/index.ts'
 
 /** Low scrypt cost for tests (N = 2^4): the format and flow are under test, not the KDF's strength. */
@@ -54,13 +55,13 @@ runVaultCompliance({
   name: 'software, file store, plain',
   persistent: true,
   open: async () => SoftwareVault.open({ name: 'software-file', store: await FileKeyStore.open(plainPath) }),
-})
+}, nodeTestRunner)
 const sealedPath = freshPath()
 runVaultCompliance({
   name: 'software, file store, encrypted (AES-256-GCM, node)',
   persistent: true,
   open: async () => SoftwareVault.open({ name: 'software-file-enc', store: await FileKeyStore.open(sealedPath, { passphrase: 'correct horse', kdf: FAST }) }),
-})
+}, nodeTestRunner)
 const sealedNoblePath = freshPath()
 runVaultCompliance({
   name: 'software, file store, encrypted (ChaCha20-Poly1305, noble)',
@@ -70,7 +71,7 @@ runVaultCompliance({
     const store = await FileKeyStore.open(sealedNoblePath, { passphrase: 'battery staple', kdf: FAST, aead: 'chacha20-poly1305', crypto })
     return SoftwareVault.open({ name: 'software-file-noble', crypto, store })
   },
-})
+}, nodeTestRunner)
 
 // ---- the file format ------------------------------------------------------------
 

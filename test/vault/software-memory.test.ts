@@ -1,6 +1,7 @@
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
+import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { cryptoProvider } from '../../src/crypto/index.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 
-runVaultCompliance({ name: 'software, in memory, node provider', open: () => SoftwareVault.open() })
-runVaultCompliance({ name: 'software, in memory, noble provider', open: () => SoftwareVault.open({ name: 'software-noble', crypto: cryptoProvider('noble') }) })
+runVaultCompliance({ name: 'software, in memory, node provider', open: () => SoftwareVault.open() }, nodeTestRunner)
+runVaultCompliance({ name: 'software, in memory, noble provider', open: () => SoftwareVault.open({ name: 'software-noble', crypto: cryptoProvider('noble') }) }, nodeTestRunner)

@@ -1,0 +1,19 @@
+/**
+ * The Node adapter for the vault compliance suite (`src/vault/compliance.ts`):
+ * `node:test` registers the tests and `node:assert/strict` checks them. The
+ * suite itself is portable and takes any `ComplianceRunner`.
+ *
+ * @example
+ * runVaultCompliance({ name: 'software (memory)', open: () => SoftwareVault.open() }, nodeTestRunner)
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { ComplianceRunner } from '../../src/vault/compliance.ts'
+
+export const nodeTestRunner: ComplianceRunner = {
+  describe: (name, body) => describe(name, body),
+  it: (name, body) => it(name, body),
+  before: (hook) => before(hook),
+  after: (hook) => after(hook),
+  assert,
+}
