@@ -33,9 +33,9 @@ import { ChannelSession } from '../src/channel/session.ts'
 import { MessageType } from '../src/channel/wire.ts'
 import { address, local, Node, TransportType, type Address } from '../src/routing/index.ts'
 import { createSecureChannel, knownPeers, startSecureChannelListener, type SecureChannel } from '../src/channel/secure-channel.ts'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../src/transports/mqtt/index.ts'
-import { DEFAULT_KEEPALIVE_SEC } from '../src/transports/mqtt/constants.ts'
-import { loraAirtimeMs, loraProfile, SerialTransport } from '../src/transports/serial/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../targets/node/transports/mqtt/index.ts'
+import { DEFAULT_KEEPALIVE_SEC } from '../targets/node/transports/mqtt/constants.ts'
+import { loraAirtimeMs, loraProfile, SerialTransport } from '../targets/node/transports/serial/index.ts'
 import { startGateway } from '../src/transports/gateway/index.ts'
 import { ScaledClock, type Clock } from '../src/time/clock.ts'
 import { memoryLinkPair } from '../hil-sim/links/memory-link.ts'
@@ -82,7 +82,7 @@ class Waiter {
 }
 
 async function rawClient(url: string, clientId: string): Promise<MqttClient> {
-  // The settings the transport uses (src/transports/mqtt/options.ts) as they end up on aedes.
+  // The settings the transport uses (targets/node/transports/mqtt/options.ts) as they end up on aedes.
   const c = await mqtt.connectAsync(url, { clientId, clean: false, protocolVersion: 4, keepalive: DEFAULT_KEEPALIVE_SEC, reconnectPeriod: 0 })
   ;(c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
   return c

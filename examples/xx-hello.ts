@@ -7,7 +7,7 @@
  *   npm start -- --suite Noise_XX_P256_AESGCM_SHA256
  *   HOPSEAL_CRYPTO=noble npm start  # the portable provider
  */
-import { main } from '../src/cli/main.ts'
+import { main } from '../targets/node/cli/main.ts'
 import '../targets/node/vaults.ts'
 
 process.exitCode = await main(['example', ...process.argv.slice(2)])

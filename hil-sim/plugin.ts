@@ -4,7 +4,7 @@
  * behind `--vault atecc608:sim=STATEFILE`. The product never imports hil-sim;
  * hil-sim registers itself through the CLI's registries.
  */
-import { registerCommand } from '../src/cli/main.ts'
+import { registerCommand } from '../targets/node/cli/main.ts'
 import { KitTransport } from '../vaults/atecc608/index.ts'
 import { registerAtecc608Transport } from '../targets/node/vault-atecc608.ts'
 

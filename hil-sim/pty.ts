@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCode, HopsealError } from '../src/errors.ts'
-import { openSerialLink, type SerialLink, type SerialLinkOptions } from '../src/transports/serial/serialport-link.ts'
+import { openSerialLink, type SerialLink, type SerialLinkOptions } from '../targets/node/transports/serial/serialport-link.ts'
 
 /** How long socat may take to create both links (ms). */
 const PTY_START_TIMEOUT_MS = 5000

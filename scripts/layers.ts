@@ -20,8 +20,8 @@
  * - device: targets/espruino, plain JavaScript for the Espruino interpreter,
  *   checked by its own lint profile (eslint.config.js): excluded here.
  *
- * Layers are matched in order, first match wins (so `src/identity/store.ts`
- * comes before `src/identity/**`). A layer may import its own files and the
+ * Layers are matched in order, first match wins (so `targets/node/cli/**`
+ * comes before `targets/node/**`). A layer may import its own files and the
  * layers it lists; the package rules below are checked on the rules
  * themselves, so a core layer cannot list a platform one.
  */
@@ -59,7 +59,7 @@ export const OPTIONAL_PACKAGES = ['pkcs11js', 'serialport', 'i2c-bus'] as const
 /** Node-only npm packages the platform layers may use (besides the core's and the optional ones). */
 export const PLATFORM_PACKAGES = ['mqtt', 'aedes', 'yaml'] as const
 
-const CORE_ALL = ['errors', 'optional-package', 'bytes', 'time', 'crypto', 'vault', 'vault-compliance', 'noise', 'identity', 'routing', 'channel', 'transport-api', 'core-entry'] as const
+const CORE_ALL = ['errors', 'optional-package', 'bytes', 'time', 'crypto', 'vault', 'vault-compliance', 'noise', 'identity', 'routing', 'channel', 'transport-api', 'gateway', 'core-entry'] as const
 
 export const LAYERS: readonly Layer[] = [
   // ---- core (portable) ----
@@ -68,33 +68,35 @@ export const LAYERS: readonly Layer[] = [
   { name: 'optional-package', package: 'core', files: ['src/optional-package.ts'], mayImport: ['errors'] },
   { name: 'bytes', package: 'core', files: ['src/bytes/**'], mayImport: ['errors'] },
   { name: 'time', package: 'core', files: ['src/time/**'], mayImport: ['errors'] },
-  // node-provider.ts is platform (below, matched first).
-  { name: 'crypto-node', package: 'platform', files: ['src/crypto/node-provider.ts'], mayImport: ['crypto', 'bytes', 'errors'], builtins: true },
   { name: 'crypto', package: 'core', files: ['src/crypto/**'], mayImport: ['bytes', 'errors'], packages: CORE_PACKAGES },
   // The compliance suite is a test kit for vault backends (hopseal/vault/compliance).
   { name: 'vault-compliance', package: 'core', files: ['src/vault/compliance.ts'], mayImport: ['vault', 'crypto', 'bytes', 'errors'] },
   { name: 'vault', package: 'core', files: ['src/vault/**'], mayImport: ['crypto', 'bytes', 'errors'] },
   { name: 'noise', package: 'core', files: ['src/noise/**'], mayImport: ['crypto', 'vault', 'bytes', 'errors'] },
-  // The identity store keeps identities in a file (node:fs): platform.
-  { name: 'identity-store', package: 'platform', files: ['src/identity/store.ts'], mayImport: ['identity', 'store', 'crypto', 'vault', 'bytes', 'errors'], builtins: true },
   { name: 'identity', package: 'core', files: ['src/identity/**'], mayImport: ['crypto', 'vault', 'bytes', 'errors'], packages: CORE_PACKAGES },
   { name: 'routing', package: 'core', files: ['src/routing/**'], mayImport: ['bytes', 'errors', 'time'] },
   { name: 'channel', package: 'core', files: ['src/channel/**'], mayImport: ['noise', 'identity', 'routing', 'crypto', 'vault', 'bytes', 'errors', 'time'] },
   // The transport interface files and the in-process memory transport; the real transports are platform.
   { name: 'transport-api', package: 'core', files: ['src/transports/link.ts', 'src/transports/memory.ts'], mayImport: ['routing', 'bytes', 'errors', 'time'] },
+  // The gateway (mailboxes, downlink credits, route aliases) works on the routing interfaces only: portable.
+  { name: 'gateway', package: 'core', files: ['src/transports/gateway/**'], mayImport: ['routing', 'bytes', 'errors', 'time'] },
   { name: 'core-entry', package: 'core', files: ['src/index.ts'], mayImport: ['errors', 'crypto', 'noise', 'vault', 'routing', 'channel'] },
 
-  // ---- platform (Node) ----
-  { name: 'store', package: 'platform', files: ['src/store/**'], mayImport: ['errors'], builtins: true },
+  // ---- platform (Node), all under targets/node/ ----
+  // The node:crypto provider.
+  { name: 'crypto-node', package: 'platform', files: ['targets/node/crypto/**'], mayImport: ['crypto', 'bytes', 'errors'], builtins: true },
+  { name: 'store', package: 'platform', files: ['targets/node/store/**'], mayImport: ['errors'], builtins: true },
+  // The identity store keeps identities in a file (node:fs).
+  { name: 'identity-store', package: 'platform', files: ['targets/node/identity/**'], mayImport: ['identity', 'store', 'crypto', 'vault', 'bytes', 'errors'], builtins: true },
   {
     name: 'transports',
     package: 'platform',
-    files: ['src/transports/mqtt/**', 'src/transports/serial/**', 'src/transports/gateway/**'],
+    files: ['targets/node/transports/**'],
     mayImport: ['transport-api', 'routing', 'bytes', 'errors', 'time', 'optional-package'],
     packages: [...PLATFORM_PACKAGES, ...OPTIONAL_PACKAGES],
     builtins: true,
   },
-  { name: 'cli', package: 'platform', files: ['src/cli/**'], mayImport: [...CORE_ALL, 'identity-store', 'store'], builtins: true },
+  { name: 'cli', package: 'platform', files: ['targets/node/cli/**'], mayImport: [...CORE_ALL, 'identity-store', 'store'], builtins: true },
   { name: 'vault-software', package: 'platform', files: ['vaults/software/**'], mayImport: ['vault', 'crypto', 'bytes', 'errors', 'store'], packages: CORE_PACKAGES, builtins: true },
   { name: 'vault-pkcs11', package: 'platform', files: ['vaults/pkcs11/**'], mayImport: ['vault', 'crypto', 'bytes', 'errors', 'optional-package'], packages: [...CORE_PACKAGES, ...OPTIONAL_PACKAGES], builtins: true },
   { name: 'vault-atecc608', package: 'platform', files: ['vaults/atecc608/**'], mayImport: ['vault', 'crypto', 'bytes', 'errors', 'optional-package'], packages: [...CORE_PACKAGES, ...OPTIONAL_PACKAGES], builtins: true },
@@ -137,12 +139,12 @@ export const DYNAMIC_IMPORTS: readonly { file: string; why: string }[] = [
 export const KNOWN_VIOLATIONS: readonly { from: string; to: string; why: string }[] = [
   {
     from: 'src/crypto/index.ts',
-    to: 'src/crypto/node-provider.ts',
+    to: 'targets/node/crypto/node-provider.ts',
     why: 'defaultCryptoProvider() picks node:crypto, and noise, channel, identity and the vaults call it for their default. Fix: a core default-provider registry (noble unless a platform entry registers node) so crypto/index.ts drops the import; src/crypto is being edited by the performance work (issue 17) now',
   },
   {
     from: 'src/identity/index.ts',
-    to: 'src/identity/store.ts',
+    to: 'targets/node/identity/store.ts',
     why: 'hopseal/identity re-exports IdentityStore (node:fs). Fix: a platform subpath hopseal/identity/store and the CLI importing it from there; src/identity is being edited by issue 17 (compact payloads) now',
   },
   {

@@ -33,7 +33,7 @@ import { cryptoProvider, type AeadAlgorithm, type CryptoProvider, type CurveType
 import { CipherState, HandshakeState, parseProtocolName, softwareStaticKey, type NoiseProtocol } from '../src/noise/index.ts'
 import { address, decodeRoutingMessage, local, Node, TransportType, type Address } from '../src/routing/index.ts'
 import { MemoryNetwork } from '../src/transports/memory.ts'
-import { crc16, fragmentCount, loraProfile, SerialTransport, streamFrameLink, type ByteStream } from '../src/transports/serial/index.ts'
+import { crc16, fragmentCount, loraProfile, SerialTransport, streamFrameLink, type ByteStream } from '../targets/node/transports/serial/index.ts'
 import { createSecureChannel, knownPeers, memoryHandshakeCounter, startSecureChannelListener, type SecureChannel, type SecureChannelListener } from '../src/channel/index.ts'
 import { identityAuthenticator } from '../src/channel/identity-auth.ts'
 import { ChannelSession } from '../src/channel/session.ts'

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs'
 import { fromHex, toHex } from '../../src/bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { writeFileAtomic } from '../../src/store/atomic-file.ts'
+import { writeFileAtomic } from '../../targets/node/store/atomic-file.ts'
 import { CONFIG_SIZE, OTP_SIZE, SLOT_COUNT, slotSize } from '../../vaults/atecc608/constants.ts'
 import { writeCounter } from './counters.ts'
 

@@ -33,7 +33,7 @@ export const DEFAULT_MEMORY_MTU = 1024
 export const DEFAULT_MEMORY_MAX_PENDING = 4096
 
 // LoRa MTU per SF, the EU868 duty cycle and the BLE frame size come from the
-// serial transport's constants (src/transports/serial/constants.ts): one place.
+// serial transport's constants (targets/node/transports/serial/constants.ts): one place.
 
 /**
  * A held-back LoRa frame arrives this many frame airtimes late: a radio frame

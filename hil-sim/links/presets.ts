@@ -4,8 +4,8 @@
  * comes from in a simulation.
  */
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { loraAirtimeMs, type LoraParams } from '../../src/transports/serial/airtime.ts'
-import { BLE_DEFAULT_MTU, EU868_MTU_BY_SF, LORA_DEFAULT_DUTY_CYCLE, LORA_DEFAULT_DUTY_WINDOW_MS } from '../../src/transports/serial/constants.ts'
+import { loraAirtimeMs, type LoraParams } from '../../targets/node/transports/serial/airtime.ts'
+import { BLE_DEFAULT_MTU, EU868_MTU_BY_SF, LORA_DEFAULT_DUTY_CYCLE, LORA_DEFAULT_DUTY_WINDOW_MS } from '../../targets/node/transports/serial/constants.ts'
 import { BLE_CONNECTION_INTERVAL_MS, BLE_PACKETS_PER_EVENT, LORA_REORDER_AIRTIMES } from './constants.ts'
 import { checkLinkModelOptions, type LinkModelOptions } from './options.ts'
 

@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { startPtyPair, stopChild } from '../pty.ts'
-import { openSerialLink } from '../../src/transports/serial/index.ts'
+import { openSerialLink } from '../../targets/node/transports/serial/index.ts'
 import type { FrameLink } from '../../src/transports/link.ts'
-import type { LinkProfile } from '../../src/transports/serial/index.ts'
+import type { LinkProfile } from '../../targets/node/transports/serial/index.ts'
 import { serveKitOnTty } from '../atecc608/serve-tty.ts'
 import type { Party } from './parties.ts'
 import { encodeReading } from './readings.ts'
@@ -151,7 +151,7 @@ export interface PtyRadio {
 /**
  * Puts a PTY in front of `radio`, the device's end of a (modelled) radio
  * link: frames the interpreter writes on the PTY (COBS + CRC-16 framed, as
- * src/transports/serial) are sent on `radio`, where a link model may lose
+ * targets/node/transports/serial) are sent on `radio`, where a link model may lose
  * them; frames arriving on `radio` are written to the PTY. The scenario
  * runner and the end-to-end test wrap both ends of a memory pair with
  * seeded models, as for Node devices, so loss applies both ways.
@@ -188,7 +188,7 @@ export async function attachPtyRadio(radio: FrameLink): Promise<PtyRadio> {
 export interface DeviceScriptOptions {
   /** The PTY the device's radio is on (attachPtyRadio). */
   radioPath: string
-  /** The radio's link profile on the device (as src/transports/serial profiles). */
+  /** The radio's link profile on the device (as targets/node/transports/serial profiles). */
   profile: { name: 'lora'; sf: number; mtu: number; dutyCycle: number } | { name: 'ble-uart'; mtu: number }
   /** Keys: the static key in the simulated ATECC608 served on a PTY (KIT protocol), or a software 25519 key. */
   vault: { kind: 'atecc608'; kitPath: string; slot: number } | { kind: 'software'; privateKey: Uint8Array }

@@ -1,5 +1,5 @@
 /** A scenario device's radio: its link profile, its link model, and the totals the summaries report. */
-import { loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { loraProfile, bleUartProfile, rawProfile, type LinkProfile } from '../../targets/node/transports/serial/index.ts'
 import type { ModelLink } from '../links/model.ts'
 import { loraLinkModel, bleUartLinkModel, ideal } from '../links/presets.ts'
 import type { DeviceSpec } from './spec.ts'

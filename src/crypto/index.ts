@@ -4,7 +4,7 @@
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 import { NobleCryptoProvider } from './noble-provider.ts'
-import { NodeCryptoProvider } from './node-provider.ts'
+import { NodeCryptoProvider } from '../../targets/node/crypto/node-provider.ts'
 import type { CryptoProvider } from './provider.ts'
 
 export type { AeadAlgorithm, CryptoProvider, CurveType, HashAlgorithm, KeyPair, SignatureType } from './provider.ts'

@@ -49,7 +49,7 @@ export {
 } from './credential.ts'
 export { createRevocationList, decodeRevocationList, verifyRevocationList, RevocationRegistry, type RevocationList, type CreateRevocationListOptions } from './revocation.ts'
 export { parsePolicy, allowList, authorize, subjectAttributes, PolicyParseError, type TrustPolicy, type PolicyContext, type AttributeSource } from './policy.ts'
-export { IdentityStore, isIdentityName, type StoredIdentity, type IssuerState } from './store.ts'
+export { IdentityStore, isIdentityName, type StoredIdentity, type IssuerState } from '../../targets/node/identity/store.ts'
 export { systemNow } from './time.ts'
 export { relayRegistrationSigner, relayRegistrationVerifier } from './signing.ts'
 export * as IDENTITY_LIMITS from './constants.ts'

@@ -2,7 +2,7 @@
  * A frame link: the lowest layer of a constrained transport. It carries whole
  * frames of at most `mtu` bytes between two ends, with no delivery guarantee
  * (a radio loses, duplicates and reorders frames). Implementations: a byte
- * stream framed with COBS + CRC (serial ports, PTYs; src/transports/serial),
+ * stream framed with COBS + CRC (serial ports, PTYs; targets/node/transports/serial),
  * in-memory pairs and the seeded HIL link models (hil-sim/links), which wrap
  * any FrameLink.
  *

@@ -1,6 +1,6 @@
-/** Node entry point of the `hopseal` command: registers the vault backends and the Node commands, then runs src/cli. */
+/** Node entry point of the `hopseal` command: registers the vault backends and the Node commands, then runs targets/node/cli. */
 import './commands/register.ts'
-import { main } from '../../src/cli/main.ts'
+import { main } from './cli/main.ts'
 import { EXIT_GRACE_MS } from './commands/constants.ts'
 
 // `hopseal … | head` closes our stdout early: that is not an error.

@@ -11,7 +11,7 @@
  * hopseal vault keygen --type p256 --label identity --vault atecc608:kit=/dev/ttyACM0
  */
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { registerVaultFactory, type VaultFactoryContext } from '../../src/cli/vault-registry.ts'
+import { registerVaultFactory, type VaultFactoryContext } from './cli/vault-registry.ts'
 import type { Vault } from '../../src/vault/index.ts'
 import { Atecc608Vault, openAtecc608Transport, parseAtecc608Spec, type Atecc608Spec, type Transport } from '../../vaults/atecc608/index.ts'
 import { loadPlugins } from './plugins.ts'

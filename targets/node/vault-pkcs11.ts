@@ -11,7 +11,7 @@
  * HOPSEAL_PKCS11_PIN=1234 hopseal vault keygen --type p256 --label gw \
  *   --vault pkcs11:module=/usr/lib/softhsm/libsofthsm2.so,token=hopseal,pin-env=HOPSEAL_PKCS11_PIN
  */
-import { registerVaultFactory, type VaultFactoryContext } from '../../src/cli/vault-registry.ts'
+import { registerVaultFactory, type VaultFactoryContext } from './cli/vault-registry.ts'
 import type { Vault } from '../../src/vault/index.ts'
 import { loadPkcs11Backend } from '../../vaults/pkcs11/load.ts'
 

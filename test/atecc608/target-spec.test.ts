@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openVaultSpec } from '../../src/cli/vault-registry.ts'
+import { openVaultSpec } from '../../targets/node/cli/vault-registry.ts'
 import { parseAtecc608Spec } from '../../vaults/atecc608/index.ts'
 import '../../targets/node/vault-atecc608.ts'
 

@@ -18,7 +18,7 @@ import { createSecureChannel, knownPeers, startSecureChannelListener, ManualCloc
 import { identityAuthenticator } from '../../src/channel/identity-auth.ts'
 import { MessageType } from '../../src/channel/wire.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
-import { SerialTransport, rawProfile } from '../../src/transports/serial/index.ts'
+import { SerialTransport, rawProfile } from '../../targets/node/transports/serial/index.ts'
 import { startGateway } from '../../src/transports/gateway/index.ts'
 import { memoryLinkPair } from '../../hil-sim/links/memory-link.ts'
 

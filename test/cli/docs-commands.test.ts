@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { listCommands, main } from '../../src/cli/main.ts'
+import { listCommands, main } from '../../targets/node/cli/main.ts'
 import '../../targets/node/commands/register.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))

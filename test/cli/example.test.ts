@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import '../../targets/node/vaults.ts'
-import { main } from '../../src/cli/main.ts'
+import { main } from '../../targets/node/cli/main.ts'
 
 for (const suite of ['Noise_XX_25519_ChaChaPoly_SHA256', 'Noise_XX_P256_AESGCM_SHA256']) {
   it(`npm start's example completes ${suite} and exchanges a message each way`, async () => {

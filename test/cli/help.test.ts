@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { listCommands, main } from '../../src/cli/main.ts'
+import { listCommands, main } from '../../targets/node/cli/main.ts'
 import '../../targets/node/commands/register.ts'
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {

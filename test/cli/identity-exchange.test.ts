@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { main } from '../../targets/node/cli/main.ts'
 import '../../targets/node/commands/register.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'hopseal-idx-'))

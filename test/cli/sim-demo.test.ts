@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { main } from '../../src/cli/main.ts'
+import { main } from '../../targets/node/cli/main.ts'
 import '../../targets/node/commands/register.ts'
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -1,6 +1,6 @@
 /**
  * The device's serial link modules (targets/espruino/src/link) in the real
- * Espruino interpreter against Node's src/transports/serial, byte for byte:
+ * Espruino interpreter against Node's targets/node/transports/serial, byte for byte:
  * - the interpreter fragments and frames seeded messages (MTU 51, 20, 222):
  *   the wire bytes equal Node's, and Node's decoder and reassembler get the
  *   messages back;
@@ -21,8 +21,8 @@ import { resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
 import { ManualClock } from '../../src/time/clock.ts'
-import { PacingGate } from '../../src/transports/serial/pacing.ts'
-import { bleUartProfile, encodeFrame, FrameDecoder, fragmentMessage, loraAirtimeMs, loraProfile, parseFrame, Reassembler, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { PacingGate } from '../../targets/node/transports/serial/pacing.ts'
+import { bleUartProfile, encodeFrame, FrameDecoder, fragmentMessage, loraAirtimeMs, loraProfile, parseFrame, Reassembler, type LinkProfile } from '../../targets/node/transports/serial/index.ts'
 import { REQUIRE_SYSTEM } from '../helpers/system.ts'
 
 const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
@@ -100,7 +100,7 @@ function nodeDecode(bytes: Uint8Array): { messages: string[]; counters: Record<s
   return { messages: out, counters: { ...dec.counters } }
 }
 
-describe('Espruino link codec against src/transports/serial', { skip: skipUnlessInterpreter() }, () => {
+describe('Espruino link codec against targets/node/transports/serial', { skip: skipUnlessInterpreter() }, () => {
   it('frames, fragments, reassembly, profiles and pacing are byte-identical both ways', { timeout: 300_000 }, async () => {
     const msgs = messages()
 

@@ -15,7 +15,7 @@ import { describe, it } from 'node:test'
 import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
 import { startPtyPair } from '../../hil-sim/pty.ts'
 import { ScaledClock, systemClock, type Clock } from '../../src/time/clock.ts'
-import { bleUartProfile, fragmentMessage, loraProfile, openSerialLink, SerialTransport, type LinkProfile } from '../../src/transports/serial/index.ts'
+import { bleUartProfile, fragmentMessage, loraProfile, openSerialLink, SerialTransport, type LinkProfile } from '../../targets/node/transports/serial/index.ts'
 import { needSystem, REQUIRE_SYSTEM } from '../helpers/system.ts'
 
 const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')

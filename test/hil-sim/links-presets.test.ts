@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { isHopsealError } from '../../src/errors.ts'
-import { loraAirtimeMs } from '../../src/transports/serial/airtime.ts'
+import { loraAirtimeMs } from '../../targets/node/transports/serial/airtime.ts'
 import { bleUartLinkModel, ideal, loraLinkModel } from '../../hil-sim/links/presets.ts'
 import { rig, run } from './links-rig.ts'
 

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import '../../targets/node/vault-software.ts'
-import { main } from '../../src/cli/main.ts'
+import { main } from '../../targets/node/cli/main.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'hopseal-idcli-'))
 after(() => rmSync(root, { recursive: true, force: true }))

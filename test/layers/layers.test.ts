@@ -23,9 +23,9 @@ describe('layer rules', () => {
     assert.ok(globToRegExp('src/**').test('src/a/b.ts'))
     assert.ok(!globToRegExp('src/*.ts').test('src/a/b.ts'))
     assert.ok(globToRegExp('src/{a,b}/**').test('src/b/c.ts'))
-    assert.equal(layerOf('src/identity/store.ts')?.name, 'identity-store')
+    assert.equal(layerOf('targets/node/identity/store.ts')?.name, 'identity-store')
     assert.equal(layerOf('src/identity/identity.ts')?.name, 'identity')
-    assert.equal(layerOf('src/crypto/node-provider.ts')?.package, 'platform')
+    assert.equal(layerOf('targets/node/crypto/node-provider.ts')?.package, 'platform')
     assert.equal(layerOf('src/crypto/noble-provider.ts')?.package, 'core')
   })
 

@@ -15,7 +15,7 @@ import { createSecureChannel, knownPeers } from '../../src/channel/secure-channe
 import { isHopsealError } from '../../src/errors.ts'
 import { softwareStaticKey } from '../../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../../src/routing/index.ts'
-import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type EmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import '../../targets/node/vaults.ts'
 import { openSoftwareVault } from '../../targets/node/vault-software.ts'
 import { validateConfig, type NodeConfig } from '../../targets/node/runtime/config.ts'

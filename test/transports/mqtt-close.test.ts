@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const script = (delayMs: number) => `
-import { connectMqttTransport, startEmbeddedBroker } from './src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker } from './targets/node/transports/mqtt/index.ts'
 const b = await startEmbeddedBroker()
 const t = await connectMqttTransport({ url: b.url, name: 'x', connectTimeoutMs: 0 })
 await new Promise((r) => setTimeout(r, ${delayMs}))

@@ -4,7 +4,7 @@
  */
 import { after } from 'node:test'
 import { address, TransportType } from '../../src/routing/address.ts'
-import { connectMqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import { BROKERS, type TestBroker } from './mqtt-fixtures.ts'
 import { runTransportCompliance } from './transport-compliance.ts'
 

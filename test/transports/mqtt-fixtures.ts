@@ -4,8 +4,8 @@
  */
 import net from 'node:net'
 import mqtt, { type MqttClient } from 'mqtt'
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transports/mqtt/index.ts'
-import type { MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../targets/node/transports/mqtt/index.ts'
+import type { MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import type { Address } from '../../src/routing/address.ts'
 import { needMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts'
 

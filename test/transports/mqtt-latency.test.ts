@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 
 interface Figures {
   /** Median ms from send() to PUBACK. */

@@ -10,7 +10,7 @@ import { Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
 import { address, TransportType, type Address } from '../../src/routing/address.ts'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 
 const mqttAddr = (name: string): Address => address(TransportType.MQTT, name)
 

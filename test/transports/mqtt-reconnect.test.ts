@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
 import { address, TransportType } from '../../src/routing/address.ts'
-import { connectMqttTransport, startEmbeddedBroker } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker } from '../../targets/node/transports/mqtt/index.ts'
 import { needMosquitto, startMosquitto } from '../helpers/mosquitto.ts'
 import { closedPort, collect, sleep, waitFor } from './mqtt-fixtures.ts'
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import mqttPacket from 'mqtt-packet'
 import { isHopsealError } from '../../src/errors.ts'
 import { address, addressToString, TransportType } from '../../src/routing/address.ts'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import { needMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts'
 import { collect, waitFor } from './mqtt-fixtures.ts'
 

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import { createLogger } from '../../targets/node/runtime/logger.ts'
 import { openMqtt } from '../../targets/node/runtime/transports.ts'
 import { needMosquitto, startMosquitto } from '../helpers/mosquitto.ts'

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
-import { Backoff } from '../../src/transports/mqtt/backoff.ts'
-import { DEFAULT_MAX_PAYLOAD } from '../../src/transports/mqtt/constants.ts'
-import { connectMqttTransport } from '../../src/transports/mqtt/index.ts'
-import { redactUrl, resolveMqttOptions } from '../../src/transports/mqtt/options.ts'
-import { PacketSizeGuard } from '../../src/transports/mqtt/packet-guard.ts'
-import { inboxFilter, isValidName, messageTopic, parseMessageTopic, sharedInboxFilter, validateName, validatePrefix } from '../../src/transports/mqtt/topics.ts'
+import { Backoff } from '../../targets/node/transports/mqtt/backoff.ts'
+import { DEFAULT_MAX_PAYLOAD } from '../../targets/node/transports/mqtt/constants.ts'
+import { connectMqttTransport } from '../../targets/node/transports/mqtt/index.ts'
+import { redactUrl, resolveMqttOptions } from '../../targets/node/transports/mqtt/options.ts'
+import { PacketSizeGuard } from '../../targets/node/transports/mqtt/packet-guard.ts'
+import { inboxFilter, isValidName, messageTopic, parseMessageTopic, sharedInboxFilter, validateName, validatePrefix } from '../../targets/node/transports/mqtt/topics.ts'
 
 const invalidArg = (e: unknown): boolean => isHopsealError(e, 'INVALID_ARGUMENT')
 

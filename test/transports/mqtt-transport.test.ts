@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
 import { address, addressToString, local, TransportType } from '../../src/routing/address.ts'
 import { Node } from '../../src/routing/node.ts'
-import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../src/transports/mqtt/index.ts'
+import { connectMqttTransport, startEmbeddedBroker, type MqttTransport } from '../../targets/node/transports/mqtt/index.ts'
 import { BROKERS, collect, rawClient, waitFor, type TestBroker } from './mqtt-fixtures.ts'
 
 const mqttAddr = (name: string) => address(TransportType.MQTT, name)

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { fromHex, toHex, utf8 } from '../../src/bytes/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
-import { cobsDecode, cobsEncode, cobsMaxEncodedLength, crc16 } from '../../src/transports/serial/index.ts'
+import { cobsDecode, cobsEncode, cobsMaxEncodedLength, crc16 } from '../../targets/node/transports/serial/index.ts'
 
 const range = (from: number, to: number): Uint8Array => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i)
 const cat = (...p: (Uint8Array | number[])[]): Uint8Array => Uint8Array.from(p.flatMap((x) => [...x]))

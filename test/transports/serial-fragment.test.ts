@@ -13,7 +13,7 @@ import fc from 'fast-check'
 import { concat, toHex } from '../../src/bytes/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { ManualClock } from '../../src/time/clock.ts'
-import { FRAGMENT_HEADER_LENGTH, MAX_FRAGMENTS } from '../../src/transports/serial/constants.ts'
+import { FRAGMENT_HEADER_LENGTH, MAX_FRAGMENTS } from '../../targets/node/transports/serial/constants.ts'
 import {
   fragmentCount,
   fragmentMessage,
@@ -24,7 +24,7 @@ import {
   SerialTransport,
   type Fragment,
   type ReassemblerOptions,
-} from '../../src/transports/serial/index.ts'
+} from '../../targets/node/transports/serial/index.ts'
 import { memoryLinkPair } from '../../hil-sim/links/memory-link.ts'
 import { seededRandom, type Random } from '../../hil-sim/links/prng.ts'
 

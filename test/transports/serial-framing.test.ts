@@ -12,7 +12,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { concat, fromHex, toHex } from '../../src/bytes/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
-import { cobsMaxEncodedLength, encodeFrame, FrameDecoder, maxWireFrameLength, streamFrameLink } from '../../src/transports/serial/index.ts'
+import { cobsMaxEncodedLength, encodeFrame, FrameDecoder, maxWireFrameLength, streamFrameLink } from '../../targets/node/transports/serial/index.ts'
 
 const hex = (s: string): Uint8Array => fromHex(s.replace(/ /g, ''))
 

@@ -19,7 +19,7 @@ import {
   SerialTransport,
   type LinkProfile,
   type LoraParams,
-} from '../../src/transports/serial/index.ts'
+} from '../../targets/node/transports/serial/index.ts'
 import { memoryLinkPair, type MemoryLink } from '../../hil-sim/links/memory-link.ts'
 
 const code = (c: string) => (e: unknown) => isHopsealError(e, c)

@@ -30,7 +30,7 @@ import {
   type LinkProfile,
   type SerialLink,
   type SerialLinkEvent,
-} from '../../src/transports/serial/index.ts'
+} from '../../targets/node/transports/serial/index.ts'
 import { memoryLinkPair } from '../../hil-sim/links/memory-link.ts'
 import { seededRandom } from '../../hil-sim/links/prng.ts'
 import { ptyLinkPair, startPtyPair, type PtyLinkPair } from '../../hil-sim/pty.ts'

@@ -39,7 +39,7 @@ import { concat, equalConstantTime, utf8, wipe } from '../../src/bytes/index.ts'
 import { P256_N, bytesToBigint } from '../../src/crypto/checks.ts'
 import { defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../src/crypto/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../../src/store/atomic-file.ts'
+import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../../targets/node/store/atomic-file.ts'
 import type { KeyType } from '../../src/vault/index.ts'
 import type { SoftwareKeyStore, StoredKey } from './software-vault.ts'
 

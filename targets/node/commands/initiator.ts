@@ -5,8 +5,8 @@
  * from a one-shot node (one-shot-node.ts).
  */
 import { toHex } from '../../../src/bytes/index.ts'
-import { parsePublicKeyOption, parseRouteOption } from '../../../src/cli/args.ts'
-import type { CliIO } from '../../../src/cli/command.ts'
+import { parsePublicKeyOption, parseRouteOption } from '../cli/args.ts'
+import type { CliIO } from '../cli/command.ts'
 import { createSecureChannel, knownPeers, type Delivery, type SecureChannel } from '../../../src/channel/secure-channel.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { parseProtocolName, type NoiseProtocol, type StaticKey } from '../../../src/noise/index.ts'

@@ -7,8 +7,8 @@
  * a whole chain (serial ↔ gateway ↔ broker ↔ node).
  */
 import { fromUtf8, toHex, utf8 } from '../../../src/bytes/index.ts'
-import { defineCommand } from '../../../src/cli/command.ts'
-import { oneSubcommandHelp } from '../../../src/cli/help.ts'
+import { defineCommand } from '../cli/command.ts'
+import { oneSubcommandHelp } from '../cli/help.ts'
 import { ErrorCode, HopsealError } from '../../../src/errors.ts'
 import { routeToString } from '../../../src/routing/address.ts'
 import { MAX_CLI_MESSAGE_BYTES } from './constants.ts'

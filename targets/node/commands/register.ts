@@ -6,7 +6,7 @@
  * that call main() in process.
  */
 import '../vaults.ts'
-import { registerCommand } from '../../../src/cli/main.ts'
+import { registerCommand } from '../cli/main.ts'
 import { loadPlugins } from '../plugins.ts'
 
 registerCommand('node', () => import('./node.ts'))

@@ -14,9 +14,9 @@
  * The relay stores the route the registration came by; channels through it
  * stay end to end (the relay sees ciphertext and routes only).
  */
-import { parseDurationOption, parseRouteOption } from '../../../src/cli/args.ts'
-import { defineCommand } from '../../../src/cli/command.ts'
-import { oneSubcommandHelp } from '../../../src/cli/help.ts'
+import { parseDurationOption, parseRouteOption } from '../cli/args.ts'
+import { defineCommand } from '../cli/command.ts'
+import { oneSubcommandHelp } from '../cli/help.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { relayRegistrationSigner } from '../../../src/identity/signing.ts'
 import { addressEquals, local, routeToString, TransportType } from '../../../src/routing/address.ts'

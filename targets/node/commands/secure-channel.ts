@@ -5,8 +5,8 @@
  * peer's authenticated static key, the route), closes it and exits 0. A
  * check that a path, its keys and its trust lists are right, before any data.
  */
-import { defineCommand } from '../../../src/cli/command.ts'
-import { oneSubcommandHelp } from '../../../src/cli/help.ts'
+import { defineCommand } from '../cli/command.ts'
+import { oneSubcommandHelp } from '../cli/help.ts'
 import { closeChannel, describeChannel, initiatorArgs, INITIATOR_DETAILS, INITIATOR_HELP_OPTIONS, INITIATOR_OPTIONS, openChannel } from './initiator.ts'
 import { Deadline } from './one-shot-node.ts'
 

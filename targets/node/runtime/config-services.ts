@@ -1,7 +1,7 @@
 /** Validation of the `gateway`, `relay` and `listeners` sections of a node config. */
 import { fromHex } from '../../../src/bytes/index.ts'
 import { MEDIA } from '../../../src/channel/limits.ts'
-import { isValidName } from '../../../src/transports/mqtt/topics.ts'
+import { isValidName } from '../transports/mqtt/topics.ts'
 import { isHopsealError } from '../../../src/errors.ts'
 import { parseProtocolName, type NoiseProtocol } from '../../../src/noise/index.ts'
 import { parseRoute } from '../../../src/routing/address.ts'

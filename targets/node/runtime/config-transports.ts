@@ -1,7 +1,7 @@
 /** Validation of the `transports` section of a node config (MQTT and serial links). */
 import { readFileSync, statSync } from 'node:fs'
 import { isHopsealError } from '../../../src/errors.ts'
-import { bleUartProfile, loraProfile, rawProfile } from '../../../src/transports/serial/profiles.ts'
+import { bleUartProfile, loraProfile, rawProfile } from '../transports/serial/profiles.ts'
 import { child, show, type ConfigReader, type KeyPath } from './config-reader.ts'
 import { Secret, type MqttConfig, type SerialLinkConfig, type SerialProfileName } from './config-types.ts'
 import { MAX_PASSWORD_FILE, MAX_SERIAL_LINKS } from './constants.ts'

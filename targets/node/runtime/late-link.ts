@@ -11,7 +11,7 @@
  */
 import { ErrorCode, HopsealError } from '../../../src/errors.ts'
 import type { FrameLink } from '../../../src/transports/link.ts'
-import { openSerialLink, type SerialLink, type SerialLinkOptions } from '../../../src/transports/serial/index.ts'
+import { openSerialLink, type SerialLink, type SerialLinkOptions } from '../transports/serial/index.ts'
 import { background, type Clock } from '../../../src/time/clock.ts'
 
 /** Open retries: first after 1 s, doubling to 30 s (a radio that is not there is not a hot loop). */

@@ -20,17 +20,17 @@
  * const rt = await startNodeRuntime(config, { log })
  * process.once('SIGTERM', () => void rt.close())
  */
-import { VERSION } from '../../../src/cli/version.ts'
+import { VERSION } from '../cli/version.ts'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../../src/errors.ts'
-import { openVaultSpec, type VaultFactoryContext } from '../../../src/cli/vault-registry.ts'
+import { openVaultSpec, type VaultFactoryContext } from '../cli/vault-registry.ts'
 import { Node } from '../../../src/routing/node.ts'
 import { startRelayService } from '../../../src/routing/relay.ts'
 import { defaultCryptoProvider } from '../../../src/crypto/index.ts'
 import { relayRegistrationVerifier } from '../../../src/identity/signing.ts'
 import { startGateway, type Gateway } from '../../../src/transports/gateway/index.ts'
-import type { MqttTransport } from '../../../src/transports/mqtt/index.ts'
+import type { MqttTransport } from '../transports/mqtt/index.ts'
 import { systemClock, type Clock } from '../../../src/time/clock.ts'
 import type { Vault } from '../../../src/vault/index.ts'
 import type { NodeConfig } from './config-types.ts'

@@ -7,8 +7,8 @@
  * through `hopseal_transport_up`.
  */
 import { readFileSync } from 'node:fs'
-import { connectMqttTransport, type MqttTransport, type MqttTransportOptions } from '../../../src/transports/mqtt/index.ts'
-import { SerialTransport } from '../../../src/transports/serial/index.ts'
+import { connectMqttTransport, type MqttTransport, type MqttTransportOptions } from '../transports/mqtt/index.ts'
+import { SerialTransport } from '../transports/serial/index.ts'
 import type { Clock } from '../../../src/time/clock.ts'
 import { buildProfile } from './config-transports.ts'
 import type { MqttConfig, SerialLinkConfig } from './config-types.ts'

@@ -1,6 +1,6 @@
 /**
  * Fragmentation into radio frames and bounded reassembly, as
- * src/transports/serial/fragment.ts and reassembly.ts (docs/transports.md
+ * targets/node/transports/serial/fragment.ts and reassembly.ts (docs/transports.md
  * "Fragment header"):
  *
  *   whole    = 0x00 message                      when message length + 1 <= mtu

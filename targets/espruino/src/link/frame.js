@@ -1,5 +1,5 @@
 /**
- * Stream framing on a UART, byte for byte as src/transports/serial/framer.ts
+ * Stream framing on a UART, byte for byte as targets/node/transports/serial/framer.ts
  * (docs/transports.md "Stream framing"):
  *
  *   wire frame = COBS(frame || CRC-16/CCITT-FALSE(frame), big-endian) || 0x00

@@ -1,5 +1,5 @@
 /**
- * Link profiles and the pacing gate, as src/transports/serial/profiles.ts,
+ * Link profiles and the pacing gate, as targets/node/transports/serial/profiles.ts,
  * airtime.ts and pacing.ts (docs/transports.md "Link profiles"): the radio
  * frame MTU (fragment header included; COBS and CRC belong to the UART and
  * count in neither MTU nor airtime), the least time between two frame

@@ -2,7 +2,7 @@
  * A hopseal serial link on an Espruino `Serial` (UART to a LoRa or BLE-UART
  * modem, or a PTY on Linux): whole routed messages in and out, on the wire
  * byte for byte as Node's SerialTransport over openSerialLink
- * (src/transports/serial): fragmentation to the profile's MTU, COBS + CRC
+ * (targets/node/transports/serial): fragmentation to the profile's MTU, COBS + CRC
  * framing, a bounded send queue paced by the profile (BLE write interval,
  * LoRa airtime and duty cycle) on an injected clock, bounded reassembly.
  *
