@@ -263,146 +263,216 @@ interface Entry {
  * const relay = startRelayService(node, { verifier: relayRegistrationVerifier(defaultCryptoProvider()) })
  */
 export function startRelayService(node: Node, opts: RelayServiceOptions): RelayService {
+  const relay = new RelayTable(node, relayConfig(node, opts))
+  const address = node.startWorker(RELAY_SERVICE, (ctx, msg) => relay.handle(ctx, msg))
+  return {
+    address,
+    get size() {
+      return relay.size
+    },
+    entry: (alias) => relay.info(alias),
+    stop() {
+      node.stopWorker(address)
+      relay.stop()
+    },
+  }
+}
+
+/** The checked options of one relay service, defaults filled in. */
+interface RelayConfig {
+  verifier: RelayVerifier
+  max: number
+  prefix: string
+  names: Set<string>
+  clock: Clock
+  maxLifetime: number
+  grace: number
+  /** The allow-list by alias, when the relay has one (no trust on first use). */
+  allow: Map<string, RelayAllowed> | undefined
+}
+
+/** Phase 1: checks the options and fills in the defaults. */
+function relayConfig(node: Node, opts: RelayServiceOptions): RelayConfig {
   if (!opts || typeof opts.verifier?.verify !== 'function') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'startRelayService needs opts.verifier (relayRegistrationVerifier(crypto))')
   const max = opts.maxAliases ?? DEFAULT_MAX_ALIASES
   if (!Number.isSafeInteger(max) || max < 1) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `maxAliases expected a positive integer, got ${max}`)
-  const prefix = opts.prefix ?? 'fwd.'
-  const names = new Set(opts.names ?? [node.name])
-  const clock = opts.clock ?? systemClock
-  const maxLifetime = opts.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS
-  const grace = opts.bindingGraceMs ?? DEFAULT_BINDING_GRACE_MS
-  let allow: Map<string, RelayAllowed> | undefined
-  if (opts.allow) {
-    allow = new Map()
-    for (const a of opts.allow) {
-      if (!RELAY_ALIAS_PATTERN.test(a.alias)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `allow-list alias ${JSON.stringify(a.alias)} is not 1-64 of A-Z a-z 0-9 . _ -`)
-      if (!KEY_TYPES.includes(a.keyType) || !(a.publicKey instanceof Uint8Array) || a.publicKey.length !== PUBLIC_KEY_LENGTH[a.keyType]) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `allow-list key of ${a.alias} expected an ed25519 (32-byte) or p256 (33-byte) public key`)
-      allow.set(a.alias, { alias: a.alias, keyType: a.keyType, publicKey: a.publicKey.slice() })
-    }
+  return {
+    verifier: opts.verifier,
+    max,
+    prefix: opts.prefix ?? 'fwd.',
+    names: new Set(opts.names ?? [node.name]),
+    clock: opts.clock ?? systemClock,
+    maxLifetime: opts.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS,
+    grace: opts.bindingGraceMs ?? DEFAULT_BINDING_GRACE_MS,
+    allow: opts.allow ? allowList(opts.allow) : undefined,
   }
-  const table = new Map<string, Entry>()
+}
 
-  const forget = (alias: string, e: Entry, counter: string): void => {
-    table.delete(alias)
-    node.stopWorker(e.worker)
-    node.count(counter)
+/** The allow-list by alias, each entry checked (alias pattern, key type and length) and its key copied. */
+function allowList(entries: readonly RelayAllowed[]): Map<string, RelayAllowed> {
+  const allow = new Map<string, RelayAllowed>()
+  for (const a of entries) {
+    if (!RELAY_ALIAS_PATTERN.test(a.alias)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `allow-list alias ${JSON.stringify(a.alias)} is not 1-64 of A-Z a-z 0-9 . _ -`)
+    if (!KEY_TYPES.includes(a.keyType) || !(a.publicKey instanceof Uint8Array) || a.publicKey.length !== PUBLIC_KEY_LENGTH[a.keyType]) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `allow-list key of ${a.alias} expected an ed25519 (32-byte) or p256 (33-byte) public key`)
+    allow.set(a.alias, { alias: a.alias, keyType: a.keyType, publicKey: a.publicKey.slice() })
   }
-  /** The entry of `alias`, forgetting it first when its binding has lapsed. */
-  const lookup = (alias: string, now: number): Entry | undefined => {
-    const e = table.get(alias)
-    if (e && now > e.horizon + grace) {
-      forget(alias, e, 'relay.forgotten')
-      return undefined
-    }
-    return e
-  }
-  /** Makes room for one alias: evicts the binding whose requests all expired longest ago. */
-  const makeRoom = (now: number): boolean => {
-    if (table.size < max) return true
-    let oldest: [string, Entry] | undefined
-    for (const [a, e] of table) if (now > e.horizon && (!oldest || e.horizon < oldest[1].horizon)) oldest = [a, e]
-    if (!oldest) return false
-    forget(oldest[0], oldest[1], 'relay.evicted')
-    return true
+  return allow
+}
+
+/** The relay's alias table and the phases of one request: decode, check, then remove or register, then answer. */
+class RelayTable {
+  private readonly table = new Map<string, Entry>()
+
+  constructor(
+    private readonly node: Node,
+    private readonly cfg: RelayConfig,
+  ) {}
+
+  get size(): number {
+    return this.table.size
   }
 
-  const forwarder = (alias: string) => async (ctx: WorkerContext, m: RoutingMessage): Promise<void> => {
-    const e = lookup(alias, clock.now())
-    if (!e?.route || clock.now() >= e.expiresAt) {
-      node.count('drop.relay_no_route')
+  /** The service worker: one request in, one status answer out (nothing for a malformed request). */
+  async handle(ctx: WorkerContext, msg: RoutingMessage): Promise<void> {
+    const decoded = this.decode(msg)
+    if (!decoded) return
+    const { request: req, body, signature } = decoded
+    const now = this.cfg.clock.now()
+    let refusal = this.check(req, body, signature, now)
+    const e = this.lookup(req.alias, now)
+    if (!refusal && !e && req.op === 'register' && !this.makeRoom(now)) refusal = ErrorCode.LIMIT_EXCEEDED
+    if (refusal) {
+      this.node.count(`drop.relay_${REASON[refusal]!}`)
+      await this.answer(ctx, msg.returnRoute, refusal)
       return
     }
-    await ctx.forward({ onward: [...e.route, ...m.onward], returnRoute: m.returnRoute, payload: m.payload })
-  }
-
-  /** Checks a decoded, not yet verified request; the refusal code or undefined. */
-  const check = (req: RelayRequest, body: Uint8Array, signature: Uint8Array, now: number): ErrorCode | undefined => {
-    if (!names.has(req.relay)) return ErrorCode.RELAY_WRONG_RELAY
-    const expiresMs = req.expires * 1000
-    if (expiresMs <= now || expiresMs > now + maxLifetime + RELAY_CLOCK_SKEW_MS) return ErrorCode.RELAY_EXPIRED
-    const bound = allow ? allow.get(req.alias) : lookup(req.alias, now)
-    if (allow && !bound) return ErrorCode.RELAY_NOT_ALLOWED
-    if (bound && (bound.keyType !== req.keyType || !equalConstantTime(bound.publicKey, req.publicKey))) return ErrorCode.RELAY_ALIAS_TAKEN
-    const e = lookup(req.alias, now)
-    if (e && req.seq <= e.seq) return ErrorCode.RELAY_REPLAYED
-    if (!opts.verifier.verify(req.keyType, req.publicKey, body, signature)) return ErrorCode.RELAY_BAD_SIGNATURE
-    return undefined
-  }
-
-  const answer = async (ctx: WorkerContext, route: Route, status: ErrorCode | undefined, text?: string): Promise<void> => {
-    const code = STATUS.indexOf(status)
-    try {
-      await ctx.send(route, text === undefined ? Uint8Array.of(code) : concat(Uint8Array.of(code), utf8(text)))
-    } catch {
-      node.count('relay.answer_failed')
+    if (req.op === 'remove') {
+      if (e) this.remove(e, req)
+      await this.answer(ctx, msg.returnRoute, undefined)
+      return
     }
+    this.register(e, req, msg.returnRoute)
+    await this.answer(ctx, msg.returnRoute, undefined, this.cfg.prefix + req.alias)
   }
 
-  const address = node.startWorker(RELAY_SERVICE, async (ctx, msg) => {
+  /** Decodes a request; undefined (counted) when it is malformed or its return route is too short. */
+  private decode(msg: RoutingMessage): ReturnType<typeof decodeRelayRequest> | undefined {
     let decoded
     try {
       decoded = decodeRelayRequest(msg.payload)
     } catch {
-      node.count('drop.relay_malformed')
-      return
+      this.node.count('drop.relay_malformed')
+      return undefined
     }
-    const { request: req, body, signature } = decoded
     // A registration stores its return route minus the registering worker: at least one hop must remain.
-    if (msg.returnRoute.length < (req.op === 'register' ? 2 : 1)) {
-      node.count('drop.relay_malformed')
-      return
+    if (msg.returnRoute.length < (decoded.request.op === 'register' ? 2 : 1)) {
+      this.node.count('drop.relay_malformed')
+      return undefined
     }
-    const now = clock.now()
-    let refusal = check(req, body, signature, now)
-    let e = lookup(req.alias, now)
-    if (!refusal && !e && req.op === 'register' && !makeRoom(now)) refusal = ErrorCode.LIMIT_EXCEEDED
-    if (refusal) {
-      node.count(`drop.relay_${REASON[refusal]!}`)
-      await answer(ctx, msg.returnRoute, refusal)
-      return
-    }
+    return decoded
+  }
+
+  /** Checks a decoded, not yet verified request; the refusal code or undefined. */
+  private check(req: RelayRequest, body: Uint8Array, signature: Uint8Array, now: number): ErrorCode | undefined {
+    const { names, maxLifetime, allow, verifier } = this.cfg
+    if (!names.has(req.relay)) return ErrorCode.RELAY_WRONG_RELAY
+    const expiresMs = req.expires * 1000
+    if (expiresMs <= now || expiresMs > now + maxLifetime + RELAY_CLOCK_SKEW_MS) return ErrorCode.RELAY_EXPIRED
+    const bound = allow ? allow.get(req.alias) : this.lookup(req.alias, now)
+    if (allow && !bound) return ErrorCode.RELAY_NOT_ALLOWED
+    if (bound && (bound.keyType !== req.keyType || !equalConstantTime(bound.publicKey, req.publicKey))) return ErrorCode.RELAY_ALIAS_TAKEN
+    const e = this.lookup(req.alias, now)
+    if (e && req.seq <= e.seq) return ErrorCode.RELAY_REPLAYED
+    if (!verifier.verify(req.keyType, req.publicKey, body, signature)) return ErrorCode.RELAY_BAD_SIGNATURE
+    return undefined
+  }
+
+  /** A signed removal: the route is withdrawn at once, the binding stays until the horizon. */
+  private remove(e: Entry, req: RelayRequest): void {
+    e.seq = req.seq
+    e.route = undefined
+    e.horizon = Math.max(e.horizon, req.expires * 1000)
+    this.node.count('relay.removed')
+  }
+
+  /** A registration: binds the alias on first use (starting its forwarder worker) and stores the route. */
+  private register(existing: Entry | undefined, req: RelayRequest, returnRoute: Route): void {
     const expiresAt = req.expires * 1000
-    if (req.op === 'remove') {
-      if (e) {
-        e.seq = req.seq
-        e.route = undefined
-        e.horizon = Math.max(e.horizon, expiresAt)
-        node.count('relay.removed')
-      }
-      await answer(ctx, msg.returnRoute, undefined)
-      return
-    }
+    let e = existing
     if (!e) {
-      const worker = node.startWorker(prefix + req.alias, forwarder(req.alias))
+      const worker = this.node.startWorker(this.cfg.prefix + req.alias, this.forwarder(req.alias))
       e = { keyType: req.keyType, publicKey: req.publicKey, seq: req.seq, route: undefined, expiresAt, horizon: expiresAt, worker }
-      table.set(req.alias, e)
+      this.table.set(req.alias, e)
     }
     // The return route ends with the registering worker; the alias leads to its node,
     // and the sender's remaining onward route picks the worker there.
-    e.route = msg.returnRoute.slice(0, -1)
+    e.route = returnRoute.slice(0, -1)
     e.seq = req.seq
     e.expiresAt = expiresAt
     e.horizon = Math.max(e.horizon, expiresAt)
-    node.count('relay.registered')
-    await answer(ctx, msg.returnRoute, undefined, prefix + req.alias)
-  })
+    this.node.count('relay.registered')
+  }
 
-  return {
-    address,
-    get size() {
-      return table.size
-    },
-    entry(alias) {
-      const e = lookup(alias, clock.now())
-      if (!e) return undefined
-      const live = e.route && clock.now() < e.expiresAt ? e.route : undefined
-      return { keyType: e.keyType, publicKey: e.publicKey.slice(), seq: e.seq, route: live, expiresAt: e.expiresAt }
-    },
-    stop() {
-      node.stopWorker(address)
-      for (const e of table.values()) node.stopWorker(e.worker)
-      table.clear()
-    },
+  private async answer(ctx: WorkerContext, route: Route, status: ErrorCode | undefined, text?: string): Promise<void> {
+    const code = STATUS.indexOf(status)
+    try {
+      await ctx.send(route, text === undefined ? Uint8Array.of(code) : concat(Uint8Array.of(code), utf8(text)))
+    } catch {
+      this.node.count('relay.answer_failed')
+    }
+  }
+
+  /** The worker behind `fwd.<alias>`: forwards along the stored route while it is registered and unexpired. */
+  private forwarder(alias: string) {
+    return async (ctx: WorkerContext, m: RoutingMessage): Promise<void> => {
+      const { clock } = this.cfg
+      const e = this.lookup(alias, clock.now())
+      if (!e?.route || clock.now() >= e.expiresAt) {
+        this.node.count('drop.relay_no_route')
+        return
+      }
+      await ctx.forward({ onward: [...e.route, ...m.onward], returnRoute: m.returnRoute, payload: m.payload })
+    }
+  }
+
+  /** The entry of `alias`, forgetting it first when its binding has lapsed. */
+  private lookup(alias: string, now: number): Entry | undefined {
+    const e = this.table.get(alias)
+    if (e && now > e.horizon + this.cfg.grace) {
+      this.forget(alias, e, 'relay.forgotten')
+      return undefined
+    }
+    return e
+  }
+
+  private forget(alias: string, e: Entry, counter: string): void {
+    this.table.delete(alias)
+    this.node.stopWorker(e.worker)
+    this.node.count(counter)
+  }
+
+  /** Makes room for one alias: evicts the binding whose requests all expired longest ago. */
+  private makeRoom(now: number): boolean {
+    if (this.table.size < this.cfg.max) return true
+    let oldest: [string, Entry] | undefined
+    for (const [a, e] of this.table) if (now > e.horizon && (!oldest || e.horizon < oldest[1].horizon)) oldest = [a, e]
+    if (!oldest) return false
+    this.forget(oldest[0], oldest[1], 'relay.evicted')
+    return true
+  }
+
+  info(alias: string): RelayEntryInfo | undefined {
+    const { clock } = this.cfg
+    const e = this.lookup(alias, clock.now())
+    if (!e) return undefined
+    const live = e.route && clock.now() < e.expiresAt ? e.route : undefined
+    return { keyType: e.keyType, publicKey: e.publicKey.slice(), seq: e.seq, route: live, expiresAt: e.expiresAt }
+  }
+
+  /** Stops every alias worker and empties the table (the service worker is the caller's). */
+  stop(): void {
+    for (const e of this.table.values()) this.node.stopWorker(e.worker)
+    this.table.clear()
   }
 }
 
