@@ -147,16 +147,6 @@ export const KNOWN_VIOLATIONS: readonly { from: string; to: string; why: string 
     to: 'targets/node/identity/store.ts',
     why: 'hopseal/identity re-exports IdentityStore (node:fs). Fix: a platform subpath hopseal/identity/store and the CLI importing it from there; src/identity is being edited by issue 17 (compact payloads) now',
   },
-  {
-    from: 'src/vault/compliance.ts',
-    to: 'node:test',
-    why: 'the vault compliance suite is a test kit written on node:test. Fix: take describe/it/assert from the caller (a runner adapter) so other engines can run it',
-  },
-  {
-    from: 'src/vault/compliance.ts',
-    to: 'node:assert/strict',
-    why: 'as node:test above: the compliance suite asserts with node:assert',
-  },
 ]
 
 // ---------------------------------------------------------------------------
