@@ -81,104 +81,167 @@ export { VERSION }
  *   everything started so far is closed first.
  */
 export async function startNodeRuntime(config: NodeConfig, opts: RuntimeOptions): Promise<NodeRuntime> {
-  const { log } = opts
-  const clock = opts.clock ?? systemClock
-  const started = Date.now()
-  const node = new Node({ name: config.name })
-  const closers: { what: string; close: () => Promise<void> | void }[] = []
-  let state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting'
-  let vault: Vault | undefined
-  let mqtt: MqttTransport | undefined
-  let serial: OpenedSerial | undefined
-  let gateway: Gateway | undefined
-  const listeners: RunningListener[] = []
-  let http: HttpEndpoint | undefined
+  const rt = new Runtime(config, opts)
+  const onAbort = (): void => void rt.close().catch(() => undefined)
+  try {
+    await rt.start()
+  } catch (e) {
+    opts.log.error('start failed', { err: errorText(e) })
+    await rt.close().catch(() => undefined)
+    throw e
+  }
+  rt.state = 'running'
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  rt.logReady()
+  return {
+    node: rt.node,
+    get metricsUrl() {
+      return rt.http?.url
+    },
+    get vault() {
+      return rt.vault
+    },
+    status: () => rt.status(),
+    metrics: () => renderMetrics(rt.snapshot()),
+    close: () => {
+      opts.signal?.removeEventListener('abort', onAbort)
+      return rt.close()
+    },
+  }
+}
 
-  const snapshot = (): MetricsSnapshot => collect(config, node, { mqtt, serial, gateway, listeners }, (Date.now() - started) / 1000)
-  let closing: Promise<void> | undefined
-  const close = (): Promise<void> => (closing ??= shutdown())
+type RuntimeState = 'starting' | 'running' | 'stopping' | 'stopped'
 
-  async function shutdown(): Promise<void> {
-    state = 'stopping'
-    log.info('stopping', { timeoutMs: config.limits.shutdownTimeoutMs })
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const steps = (async () => {
-      for (const c of [...closers].reverse()) {
-        try {
-          await c.close()
-          log.debug('closed', { what: c.what })
-        } catch (e) {
-          log.warn('close failed', { what: c.what, err: errorText(e) })
-        }
-      }
-    })()
-    const timedOut = await Promise.race([
-      steps.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), config.limits.shutdownTimeoutMs))),
-    ])
-    clearTimeout(timer)
-    await http?.close()
-    state = 'stopped'
-    if (timedOut) {
-      log.error('shutdown timed out; exiting with work left', { timeoutMs: config.limits.shutdownTimeoutMs })
-      throw new HopsealError(ErrorCode.TIMEOUT, `shutdown took longer than limits.shutdownTimeoutMs (${config.limits.shutdownTimeoutMs} ms)`)
-    }
-    log.info('stopped')
+/**
+ * One node's parts and the phases that start and stop them. start() runs the
+ * phases in order (see the file header); each phase pushes a closer, and
+ * shutdown() runs the closers in reverse.
+ */
+class Runtime {
+  readonly node: Node
+  state: RuntimeState = 'starting'
+  vault: Vault | undefined
+  http: HttpEndpoint | undefined
+  private readonly log: Logger
+  private readonly clock: Clock
+  private readonly started = Date.now()
+  private readonly closers: { what: string; close: () => Promise<void> | void }[] = []
+  private mqtt: MqttTransport | undefined
+  private serial: OpenedSerial | undefined
+  private gateway: Gateway | undefined
+  private readonly listeners: RunningListener[] = []
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly opts: RuntimeOptions,
+  ) {
+    this.log = opts.log
+    this.clock = opts.clock ?? systemClock
+    this.node = new Node({ name: config.name })
   }
 
-  const onAbort = (): void => void close().catch(() => undefined)
-  try {
-    log.info('starting', { config: config.file, version: VERSION, pid: process.pid })
-    throwIfAborted(opts.signal)
-    if (config.vault) {
-      const ctx = opts.vaultContext ?? { env: process.env, home: process.env.HOPSEAL_HOME ?? join(homedir(), '.hopseal') }
-      const v = await openVaultSpec(config.vault, ctx)
-      vault = v
-      closers.push({ what: 'vault', close: () => v.close() })
-      log.info('vault opened', { vault: v.name, kind: config.vault.split(':')[0] })
+  snapshot(): MetricsSnapshot {
+    return collect(this.config, this.node, { mqtt: this.mqtt, serial: this.serial, gateway: this.gateway, listeners: this.listeners }, (Date.now() - this.started) / 1000)
+  }
+
+  status(): NodeStatus {
+    return buildStatus(this.config, this.state, this.snapshot(), this.http?.url)
+  }
+
+  /** Graceful shutdown, once: later calls get the same promise. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown())
+  }
+
+  /** The start phases in order; an abort is checked between them. */
+  async start(): Promise<void> {
+    const { signal } = this.opts
+    this.log.info('starting', { config: this.config.file, version: VERSION, pid: process.pid })
+    throwIfAborted(signal)
+    await this.openVault()
+    throwIfAborted(signal)
+    await this.openTransports()
+    throwIfAborted(signal)
+    this.connectTransports()
+    this.startRelay()
+    await this.startListeners()
+    await this.startMetrics()
+    throwIfAborted(signal)
+  }
+
+  logReady(): void {
+    const { http, mqtt, serial } = this
+    this.log.info('ready', { ...(http ? { metrics: http.url } : {}), mqtt: mqtt ? mqtt.url : 'none', serial: [...(serial?.links.keys() ?? [])].join(',') || 'none', listeners: this.listeners.length })
+  }
+
+  private async openVault(): Promise<void> {
+    const { config, opts } = this
+    if (!config.vault) return
+    const ctx = opts.vaultContext ?? { env: process.env, home: process.env.HOPSEAL_HOME ?? join(homedir(), '.hopseal') }
+    const v = await openVaultSpec(config.vault, ctx)
+    this.vault = v
+    this.closers.push({ what: 'vault', close: () => v.close() })
+    this.log.info('vault opened', { vault: v.name, kind: config.vault.split(':')[0] })
+  }
+
+  /** MQTT and serial links open in the background: a broker or radio that is away is not a failure. */
+  private async openTransports(): Promise<void> {
+    const { transports } = this.config
+    const stopping = (): boolean => this.state === 'stopping'
+    if (transports.mqtt) {
+      const t = await openMqtt(transports.mqtt, this.log, stopping)
+      this.mqtt = t
+      this.closers.push({ what: 'mqtt', close: () => t.close() })
     }
-    throwIfAborted(opts.signal)
-    if (config.transports.mqtt) {
-      const t = await openMqtt(config.transports.mqtt, log, () => state === 'stopping')
-      mqtt = t
-      closers.push({ what: 'mqtt', close: () => t.close() })
+    if (transports.serial.length > 0) {
+      const s = await openSerial(transports.serial, this.clock, this.log, stopping)
+      this.serial = s
+      this.closers.push({ what: 'serial', close: () => s.transport.close() })
     }
-    if (config.transports.serial.length > 0) {
-      const s = await openSerial(config.transports.serial, clock, log, () => state === 'stopping')
-      serial = s
-      closers.push({ what: 'serial', close: () => s.transport.close() })
-    }
-    throwIfAborted(opts.signal)
-    if (config.gateway && serial) {
-      const g = config.gateway
-      const gw = startGateway({
-        node,
-        link: serial.transport,
-        upstream: mqtt ? [mqtt] : [],
-        devices: g.devices,
-        routes: Object.fromEntries(g.routes.map((r) => [r.alias, r.route])),
-        mailbox: g.mailbox,
-        clock,
-      })
-      gateway = gw
-      // The gateway closes its link and upstream transports itself (their own closers are then no-ops).
-      closers.push({ what: 'gateway', close: () => gw.close() })
-      log.info('gateway started', { links: serial.links.size, routes: g.routes.map((r) => `${r.alias}=${r.text}`).join(','), upstream: mqtt ? 'mqtt' : 'none' })
-    } else {
+  }
+
+  /** A gateway over the serial links (MQTT upstream), or the transports registered on the node as they are. */
+  private connectTransports(): void {
+    const { node, mqtt, serial } = this
+    const g = this.config.gateway
+    if (!g || !serial) {
       if (mqtt) node.registerTransport(mqtt)
       if (serial) node.registerTransport(serial.transport)
+      return
     }
-    if (config.relay) {
-      // Registrations are signed for the relay's name: its node name or its MQTT name (what `--at 2#NAME` says).
-      const names = [...new Set([config.name, ...(config.transports.mqtt ? [config.transports.mqtt.name] : [])])]
-      const relay = startRelayService(node, { verifier: relayRegistrationVerifier(defaultCryptoProvider()), maxAliases: config.relay.maxAliases, names, clock })
-      closers.push({ what: 'relay', close: () => relay.stop() })
-      log.info('relay started', { maxAliases: config.relay.maxAliases, names: names.join(',') })
-    }
+    const gw = startGateway({
+      node,
+      link: serial.transport,
+      upstream: mqtt ? [mqtt] : [],
+      devices: g.devices,
+      routes: Object.fromEntries(g.routes.map((r) => [r.alias, r.route])),
+      mailbox: g.mailbox,
+      clock: this.clock,
+    })
+    this.gateway = gw
+    // The gateway closes its link and upstream transports itself (their own closers are then no-ops).
+    this.closers.push({ what: 'gateway', close: () => gw.close() })
+    this.log.info('gateway started', { links: serial.links.size, routes: g.routes.map((r) => `${r.alias}=${r.text}`).join(','), upstream: mqtt ? 'mqtt' : 'none' })
+  }
+
+  private startRelay(): void {
+    const { config } = this
+    if (!config.relay) return
+    // Registrations are signed for the relay's name: its node name or its MQTT name (what `--at 2#NAME` says).
+    const names = [...new Set([config.name, ...(config.transports.mqtt ? [config.transports.mqtt.name] : [])])]
+    const relay = startRelayService(this.node, { verifier: relayRegistrationVerifier(defaultCryptoProvider()), maxAliases: config.relay.maxAliases, names, clock: this.clock })
+    this.closers.push({ what: 'relay', close: () => relay.stop() })
+    this.log.info('relay started', { maxAliases: config.relay.maxAliases, names: names.join(',') })
+  }
+
+  /** Each listener's closer sends an encrypted close on its channels, bounded to CHANNEL_CLOSE_BUDGET_MS. */
+  private async startListeners(): Promise<void> {
+    const { config } = this
     for (const [i, l] of config.listeners.entries()) {
-      const running = await startListener(node, vault!, l, i, config, log, clock)
-      listeners.push(running)
-      closers.push({
+      const running = await startListener(this.node, this.vault!, l, i, config, this.log, this.clock)
+      this.listeners.push(running)
+      this.closers.push({
         what: `listener ${l.address}`,
         close: async () => {
           const all = [...running.listener.channels].map((c) => c.close().catch(() => undefined))
@@ -187,39 +250,53 @@ export async function startNodeRuntime(config: NodeConfig, opts: RuntimeOptions)
         },
       })
     }
-    if (config.metrics) {
-      http = await startHttpEndpoint({
-        host: config.metrics.host,
-        port: config.metrics.port,
-        metrics: () => renderMetrics(snapshot()),
-        status: () => buildStatus(config, state, snapshot(), http?.url),
-        healthy: () => state === 'running',
-      })
-      if (!/^(127\.|::1$|localhost$)/.test(config.metrics.host)) log.warn('metrics endpoint is reachable from the network; it has no authentication', { host: config.metrics.host })
-    }
-    throwIfAborted(opts.signal)
-  } catch (e) {
-    log.error('start failed', { err: errorText(e) })
-    await close().catch(() => undefined)
-    throw e
   }
-  state = 'running'
-  opts.signal?.addEventListener('abort', onAbort, { once: true })
-  log.info('ready', { ...(http ? { metrics: http.url } : {}), mqtt: mqtt ? mqtt.url : 'none', serial: [...(serial?.links.keys() ?? [])].join(',') || 'none', listeners: listeners.length })
-  return {
-    node,
-    get metricsUrl() {
-      return http?.url
-    },
-    get vault() {
-      return vault
-    },
-    status: () => buildStatus(config, state, snapshot(), http?.url),
-    metrics: () => renderMetrics(snapshot()),
-    close: () => {
-      opts.signal?.removeEventListener('abort', onAbort)
-      return close()
-    },
+
+  /** The metrics endpoint has no closer: shutdown() closes it last, so /healthz answers 503 while stopping. */
+  private async startMetrics(): Promise<void> {
+    const { metrics } = this.config
+    if (!metrics) return
+    this.http = await startHttpEndpoint({
+      host: metrics.host,
+      port: metrics.port,
+      metrics: () => renderMetrics(this.snapshot()),
+      status: () => this.status(),
+      healthy: () => this.state === 'running',
+    })
+    if (!/^(127\.|::1$|localhost$)/.test(metrics.host)) this.log.warn('metrics endpoint is reachable from the network; it has no authentication', { host: metrics.host })
+  }
+
+  /** Runs the closers in reverse within limits.shutdownTimeoutMs, then closes the metrics endpoint. */
+  private async shutdown(): Promise<void> {
+    const { log } = this
+    const timeoutMs = this.config.limits.shutdownTimeoutMs
+    this.state = 'stopping'
+    log.info('stopping', { timeoutMs })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timedOut = await Promise.race([
+      this.runClosers().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ])
+    clearTimeout(timer)
+    await this.http?.close()
+    this.state = 'stopped'
+    if (timedOut) {
+      log.error('shutdown timed out; exiting with work left', { timeoutMs })
+      throw new HopsealError(ErrorCode.TIMEOUT, `shutdown took longer than limits.shutdownTimeoutMs (${timeoutMs} ms)`)
+    }
+    log.info('stopped')
+  }
+
+  /** Every closer, last started first; a failing one is logged and the rest still run. */
+  private async runClosers(): Promise<void> {
+    for (const c of [...this.closers].reverse()) {
+      try {
+        await c.close()
+        this.log.debug('closed', { what: c.what })
+      } catch (e) {
+        this.log.warn('close failed', { what: c.what, err: errorText(e) })
+      }
+    }
   }
 }
 
