@@ -88,42 +88,62 @@ export interface ExpandedCompact {
  * @throws HopsealError DECODE_ERROR (truncated, bad flags, times out of range), IDENTITY_ATTESTATION_MALFORMED (an expiry after the signing key's).
  */
 export function expandCompact(b: Uint8Array, offset: number, remoteStatic: Uint8Array, crypto: CryptoProvider = defaultCryptoProvider()): ExpandedCompact {
-  let o = offset
-  const take = (n: number, what: string): Uint8Array => {
-    if (o + n > b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, `compact identity: ${what} truncated`)
-    o += n
-    return b.slice(o - n, o)
+  const r = new CompactReader(b, offset)
+  const head = r.take(1, 'header')[0]!
+  const { changes, expiries } = readChanges(r, (head >> 4) + 1, crypto)
+  const attestation = readAttestation(r, head & 15, expiries, remoteStatic, crypto)
+  return { identity: encodeCanonical(changes), ...attestation, end: r.offset }
+}
+
+/** A cursor over the compact form: a field past the end is DECODE_ERROR naming the field. */
+class CompactReader {
+  constructor(
+    private readonly b: Uint8Array,
+    public offset: number,
+  ) {}
+
+  take(n: number, what: string): Uint8Array {
+    if (this.offset + n > this.b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, `compact identity: ${what} truncated`)
+    this.offset += n
+    return this.b.slice(this.offset - n, this.offset)
   }
-  const varint = (): number => {
-    const v = decodeVarint(b, o)
-    o += v.length
+
+  varint(): number {
+    const v = decodeVarint(this.b, this.offset)
+    this.offset += v.length
     return v.value
   }
-  const head = take(1, 'header')[0]!
-  const count = (head >> 4) + 1
-  const index = head & 15
+}
+
+/** The identity's `count` changes, each rebuilt in its full form (linked to the previous one by hash), and their expiries. */
+function readChanges(r: CompactReader, count: number, crypto: CryptoProvider): { changes: Map<number, Uint8Array>[]; expiries: number[] } {
   const changes: Map<number, Uint8Array>[] = []
   const expiries: number[] = []
   let previous: Uint8Array | undefined
   for (let i = 0; i < count; i++) {
-    const flags = take(1, 'change flags')[0]!
+    const flags = r.take(1, 'change flags')[0]!
     if (flags & ~(FLAG_P256 | FLAG_REVOKE_ALL)) throw new HopsealError(ErrorCode.DECODE_ERROR, `compact identity: change ${i} has unknown flags ${flags}`)
     const keyType: IdentityKeyType = flags & FLAG_P256 ? 'p256' : 'ed25519'
-    const publicKey = take(PUBLIC_KEY_LENGTH[keyType], 'public key')
-    const created = varint()
-    const expires = created + varint()
+    const publicKey = r.take(PUBLIC_KEY_LENGTH[keyType], 'public key')
+    const created = r.varint()
+    const expires = created + r.varint()
     if (!Number.isSafeInteger(expires)) throw new HopsealError(ErrorCode.DECODE_ERROR, `compact identity: change ${i} expiry out of range`)
-    const signature = take(SIGNATURE_LENGTH, 'signature')
-    const previousSignature = i > 0 ? take(SIGNATURE_LENGTH, 'previous signature') : undefined
+    const signature = r.take(SIGNATURE_LENGTH, 'signature')
+    const previousSignature = i > 0 ? r.take(SIGNATURE_LENGTH, 'previous signature') : undefined
     // Encoded as the full form would hold it; decodeIdentity checks every field and signature.
     const data = encodeChangeData({ ...(previous ? { previous } : {}), keyType, publicKey, created, expires, revokeAll: (flags & FLAG_REVOKE_ALL) !== 0 })
     previous = truncatedHash(crypto, data, CHANGE_LINK_LENGTH)
     changes.push(encodeChange(data, signature, previousSignature))
     expiries.push(expires)
   }
-  const before = varint()
-  const hint = take(STATIC_KEY_HINT_BYTES, 'static key')
-  const signature = take(SIGNATURE_LENGTH, 'attestation signature')
+  return { changes, expiries }
+}
+
+/** The attestation by change `index` of `remoteStatic`, in its full form, and whether the key hint matches it. */
+function readAttestation(r: CompactReader, index: number, expiries: readonly number[], remoteStatic: Uint8Array, crypto: CryptoProvider): { attestation: Uint8Array; misbound: boolean } {
+  const before = r.varint()
+  const hint = r.take(STATIC_KEY_HINT_BYTES, 'static key')
+  const signature = r.take(SIGNATURE_LENGTH, 'attestation signature')
   const staticKey = attestedKey(crypto, remoteStatic)
   // An attestation by a change this history lacks fails as IDENTITY_UNKNOWN_CHANGE in verifyAttestation, before its expiry matters.
   const signerExpires = expiries[index] ?? before
@@ -137,7 +157,6 @@ export function expandCompact(b: Uint8Array, offset: number, remoteStatic: Uint8
     ]),
   )
   return {
-    identity: encodeCanonical(changes),
     attestation: encodeCanonical(
       new Map<number, Uint8Array>([
         [1, data],
@@ -145,7 +164,6 @@ export function expandCompact(b: Uint8Array, offset: number, remoteStatic: Uint8
       ]),
     ),
     misbound: !equalConstantTime(hint, staticKey.subarray(staticKey.length - STATIC_KEY_HINT_BYTES)),
-    end: o,
   }
 }
 
