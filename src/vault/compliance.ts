@@ -12,7 +12,7 @@
  * import { nodeTestRunner } from 'targets/node/vault-compliance.ts'
  * runVaultCompliance({ name: 'software (memory)', open: () => SoftwareVault.open() }, nodeTestRunner)
  */
-import { cryptoProvider, type CryptoProvider } from '../crypto/index.ts'
+import { cryptoProvider, defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { toHex } from '../bytes/index.ts'
 import { isHopsealError } from '../errors.ts'
 import { KEY_USAGE, type KeyHandle, type KeyType, type Vault } from './types.ts'
@@ -59,7 +59,9 @@ interface Suite {
   target: ComplianceTarget
   it(name: string, body: () => void | Promise<void>): void
   assert: ComplianceAssert
-  node: CryptoProvider
+  /** The process default provider (node:crypto once a Node entry registered it); the reference for ECDH and signatures. */
+  platform: CryptoProvider
+  /** The portable provider: signatures must verify with it too. */
   noble: CryptoProvider
   vault: Vault
   rejectsWith(p: Promise<unknown>, ...codes: string[]): Promise<void>
@@ -73,7 +75,7 @@ export function runVaultCompliance(target: ComplianceTarget, runner: ComplianceR
     target,
     it: (name, body) => runner.it(name, body),
     assert,
-    node: cryptoProvider('node'),
+    platform: defaultCryptoProvider(),
     noble: cryptoProvider('noble'),
     get vault(): Vault {
       if (!opened) throw new Error(`vault compliance: ${target.name}: the vault is not open (the before hook failed or did not run)`)
@@ -108,7 +110,7 @@ export function runVaultCompliance(target: ComplianceTarget, runner: ComplianceR
 
 /** Phase 1: capabilities, signatures both providers verify, ECDH equal to a software computation. */
 function cryptographyTests(s: Suite): void {
-  const { node, noble } = s
+  const { platform, noble } = s
   const assert: ComplianceAssert = s.assert
   s.it('reports capabilities as lists of known key types', () => {
     const caps = s.vault.capabilities()
@@ -128,9 +130,9 @@ function cryptographyTests(s: Suite): void {
       const msg = new TextEncoder().encode(`hopseal compliance ${type}`)
       const sig = await s.vault.sign(h, msg)
       assert.equal(sig.length, 64)
-      assert.ok(node.verify(type as 'ed25519' | 'p256', pub, msg, sig), `${type}: node verify`)
+      assert.ok(platform.verify(type as 'ed25519' | 'p256', pub, msg, sig), `${type}: ${platform.name} verify`)
       assert.ok(noble.verify(type as 'ed25519' | 'p256', pub, msg, sig), `${type}: noble verify`)
-      assert.equal(node.verify(type as 'ed25519' | 'p256', pub, new Uint8Array(3), sig), false)
+      assert.equal(platform.verify(type as 'ed25519' | 'p256', pub, new Uint8Array(3), sig), false)
       if (type === 'p256') {
         // low-S: s <= n/2
         const sValue = BigInt('0x' + toHex(sig.subarray(32)))
@@ -144,13 +146,13 @@ function cryptographyTests(s: Suite): void {
     for (const type of s.vault.capabilities().ecdh) {
       const h = await s.vault.generateKey(type)
       const pub = await s.vault.publicKey(h)
-      const peer = node.generateKeyPair(type)
+      const peer = platform.generateKeyPair(type)
       const shared = await s.vault.ecdh(h, peer.publicKey)
       assert.equal(shared.length, 32)
-      assert.deepEqual(shared, node.dh(peer, pub))
+      assert.deepEqual(shared, platform.dh(peer, pub))
       if (type === 'p256') {
         // uncompressed peer points are accepted too
-        assert.deepEqual(await s.vault.ecdh(h, node.p256Point(peer.publicKey, false)), shared)
+        assert.deepEqual(await s.vault.ecdh(h, platform.p256Point(peer.publicKey, false)), shared)
       }
       await s.vault.deleteKey(h)
     }
@@ -159,7 +161,7 @@ function cryptographyTests(s: Suite): void {
 
 /** Phase 2: invalid peer points, unsupported types and operations, foreign, forged and deleted handles. */
 function refusalTests(s: Suite): void {
-  const { node, rejectsWith } = s
+  const { platform, rejectsWith } = s
   s.it('rejects invalid peer points with a typed code', async () => {
     for (const type of s.vault.capabilities().ecdh) {
       const h = await s.vault.generateKey(type)
@@ -172,7 +174,7 @@ function refusalTests(s: Suite): void {
         bad.fill(0xff, 1) // x = 2^256-1 > p: not on the curve
         await rejectsWith(s.vault.ecdh(h, bad), 'INVALID_POINT')
         await rejectsWith(s.vault.ecdh(h, new Uint8Array(32)), 'INVALID_POINT', 'INVALID_LENGTH')
-        const offCurve = node.p256Point(node.generateKeyPair('p256').publicKey, false)
+        const offCurve = platform.p256Point(platform.generateKeyPair('p256').publicKey, false)
         offCurve[64] = offCurve[64]! ^ 1
         await rejectsWith(s.vault.ecdh(h, offCurve), 'INVALID_POINT')
       }
@@ -246,7 +248,7 @@ function handleTests(s: Suite): void {
 
 /** Phase 4: random bytes, concurrent operations, an already-aborted signal. */
 function operationTests(s: Suite): void {
-  const { node, rejectsWith } = s
+  const { platform, rejectsWith } = s
   const assert: ComplianceAssert = s.assert
   s.it('returns fresh random bytes of the asked length', async () => {
     const a = await s.vault.random(32)
@@ -265,7 +267,7 @@ function operationTests(s: Suite): void {
     const n = s.target.concurrency ?? 16
     const msgs = Array.from({ length: n }, (_, i) => new TextEncoder().encode(`concurrent ${i}`))
     const sigs = await Promise.all(msgs.map((m) => s.vault.sign(h, m)))
-    sigs.forEach((sig, i) => assert.ok(node.verify(type as 'ed25519' | 'p256', pub, msgs[i]!, sig), `signature ${i}`))
+    sigs.forEach((sig, i) => assert.ok(platform.verify(type as 'ed25519' | 'p256', pub, msgs[i]!, sig), `signature ${i}`))
     await s.vault.deleteKey(h)
   })
 
