@@ -3,7 +3,7 @@
  * known-peer handshake bytes on a constrained link, first-contact bytes,
  * throughput through an established channel, heap per idle channel.
  */
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { softwareStaticKey } from '../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../src/routing/index.ts'
 import { MemoryNetwork } from '../src/transports/memory.ts'

@@ -28,7 +28,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { softwareStaticKey, type StaticKey } from '../src/noise/index.ts'
 import { address, local, Node, TransportType, type Address } from '../src/routing/index.ts'
 import { encodeRoutingMessage } from '../src/routing/codec.ts'

@@ -4,7 +4,7 @@
  * two short attributes (role=monitor, site=ward-3). Sizes are deterministic;
  * times vary only the 4-to-5-byte CBOR integer width, never here (2025 dates).
  */
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { createAttestation, createIdentity, issueCredential } from '../src/identity/index.ts'
 import { SoftwareVault } from '../vaults/software/index.ts'
 import type { BenchModule } from './figure.ts'

@@ -3,7 +3,7 @@
  * checking the baseline by hand: `npx tsx bench/libp2p-baseline.run.ts [ms]`.
  * `npm run bench -- --only=noise` is the real figure; this is a smoke check.
  */
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { HandshakeState, softwareStaticKey } from '../src/noise/index.ts'
 import { opsPerSecond } from './figure.ts'
 import { XX_25519_CHACHAPOLY_SHA256, libp2pXxHandshakesPerSecond, noiseCXxHandshakesPerSecond } from './libp2p-baseline.ts'

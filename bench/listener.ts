@@ -3,7 +3,7 @@
  * message 1 with many known initiators (G13) and the amplification factor of
  * an XX message-1 flood from spoofed return routes (G6).
  */
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { softwareStaticKey, type StaticKey } from '../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../src/routing/index.ts'
 import { encodeRoutingMessage } from '../src/routing/codec.ts'

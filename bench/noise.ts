@@ -4,7 +4,7 @@
  * node:crypto, transport throughput against raw AES-256-GCM, handshake sizes.
  */
 import * as nc from 'node:crypto'
-import { cryptoProvider, type CryptoProvider, type ProviderName } from '../src/crypto/index.ts'
+import { cryptoProvider, type CryptoProvider, type ProviderName } from '../targets/node/crypto/index.ts'
 import { CipherState, HandshakeState, softwareStaticKey, type StaticKey } from '../src/noise/index.ts'
 import { megabytesPerSecond, opsPerSecond, rawAesGcmRoundTrip, type BenchContext, type BenchModule, type Figure } from './figure.ts'
 

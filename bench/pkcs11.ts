@@ -9,7 +9,7 @@
  * why and returns no figures.
  */
 import { existsSync } from 'node:fs'
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { HandshakeState, vaultStaticKey, type StaticKey } from '../src/noise/index.ts'
 import type { Vault } from '../src/vault/index.ts'
 import { Pkcs11Vault } from '../vaults/pkcs11/index.ts'

@@ -10,7 +10,7 @@
  * target could promise; read the figure beside its baseline.
  */
 import { equalConstantTime } from '../src/bytes/index.ts'
-import { cryptoProvider, type CryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider, type CryptoProvider } from '../targets/node/crypto/index.ts'
 import type { BenchModule, Figure } from './figure.ts'
 
 /** Median ns per call of each of `fns`, over `rounds` interleaved slices of `sliceMs`. */

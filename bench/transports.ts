@@ -27,7 +27,7 @@
  *   flights and the confirmation keep-alive), baseline the first KK handshake.
  */
 import mqtt, { type MqttClient } from 'mqtt'
-import { cryptoProvider } from '../src/crypto/index.ts'
+import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { HandshakeState, softwareStaticKey, vaultStaticKey, type StaticKey } from '../src/noise/index.ts'
 import { ChannelSession } from '../src/channel/session.ts'
 import { MessageType } from '../src/channel/wire.ts'

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { toHex, utf8 } from '../src/bytes/index.ts'
-import { cryptoProvider, type ProviderName } from '../src/crypto/index.ts'
+import { cryptoProvider, type ProviderName } from '../targets/node/crypto/index.ts'
 import { HandshakeState, parseProtocolName, softwareStaticKey, type TransportState } from '../src/noise/index.ts'
 
 const PATTERNS = ['N', 'K', 'X', 'NN', 'NK', 'NX', 'KN', 'KK', 'KX', 'XN', 'XK', 'XX', 'IN', 'IK', 'IX', 'NNpsk0', 'NKpsk2', 'KKpsk0', 'XXpsk3', 'IKpsk1', 'IKpsk2']

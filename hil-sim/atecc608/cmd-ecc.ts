@@ -6,7 +6,7 @@
 import { p256 } from '@noble/curves/nist.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { concat } from '../../src/bytes/index.ts'
-import type { KeyPair } from '../../src/crypto/index.ts'
+import type { KeyPair } from '../../targets/node/crypto/index.ts'
 import { ConfigOffset, Opcode, SecureBootConfigMode, SecureBootMode, Status, VERIFY_KEY_P256 } from '../../vaults/atecc608/constants.ts'
 import { KEY_TYPE_P256, getU16 } from '../../vaults/atecc608/config.ts'
 import { EXEC, OK, PARSE, st, type CommandEngine, type EngineResult } from './engine.ts'

@@ -17,7 +17,7 @@
 import { p256 } from '@noble/curves/nist.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { concat } from '../../src/bytes/index.ts'
-import { defaultCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto/index.ts'
+import { defaultCryptoProvider, type CryptoProvider, type KeyPair } from '../../targets/node/crypto/index.ts'
 import { COUNTER_MAX, Opcode, SLOT_COUNT, Status } from '../../vaults/atecc608/constants.ts'
 import { ConfigZone, KEY_TYPE_P256 } from '../../vaults/atecc608/config.ts'
 import { aes, checkMac, deriveKey, genDig, kdf, mac, sha } from './cmd-symmetric.ts'

@@ -16,7 +16,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import type { CryptoProvider } from '../../src/crypto/index.ts'
+import type { CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { DEFAULT_I2C_ADDRESS, ConfigOffset, Status } from '../../vaults/atecc608/constants.ts'
 import * as C from '../../vaults/atecc608/commands.ts'
 import { ConfigZone, HOPSEAL_IO_KEY_SLOT, hopsealConfig } from '../../vaults/atecc608/config.ts'

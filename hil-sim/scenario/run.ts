@@ -6,7 +6,7 @@
  * scenario's expectations. Reproducible from the seed: link decisions and
  * reading values come from seeded PRNGs; wall-clock timing varies.
  */
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../src/errors.ts'
 import { toHex } from '../../src/bytes/index.ts'
 import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'

@@ -12,7 +12,7 @@
  * simulated day (after a forced GC where `--expose-gc` allows it), the wall
  * time, and how much simulated time the clock skipped.
  */
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, isHopsealError } from '../../src/errors.ts'
 import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
 import { createSecureChannel, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'

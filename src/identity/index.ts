@@ -1,7 +1,8 @@
 /**
  * hopseal identities (docs/identity.md): change histories with rotation,
- * purpose-key attestations, credentials, revocation lists, trust policies and
- * the identity store. Signing goes through Vault handles only; verification
+ * purpose-key attestations, credentials, revocation lists and trust policies.
+ * The identity store (a JSON file, node:fs) is the platform subpath
+ * `hopseal/identity/store` (targets/node/identity/store.ts). Signing goes through Vault handles only; verification
  * is pure (crypto provider) with an injected clock (`now`, seconds).
  *
  * @example
@@ -49,7 +50,6 @@ export {
 } from './credential.ts'
 export { createRevocationList, decodeRevocationList, verifyRevocationList, RevocationRegistry, type RevocationList, type CreateRevocationListOptions } from './revocation.ts'
 export { parsePolicy, allowList, authorize, subjectAttributes, PolicyParseError, type TrustPolicy, type PolicyContext, type AttributeSource } from './policy.ts'
-export { IdentityStore, isIdentityName, type StoredIdentity, type IssuerState } from '../../targets/node/identity/store.ts'
 export { systemNow } from './time.ts'
 export { relayRegistrationSigner, relayRegistrationVerifier } from './signing.ts'
 export * as IDENTITY_LIMITS from './constants.ts'

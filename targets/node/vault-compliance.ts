@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { ComplianceRunner } from '../../src/vault/compliance.ts'
+// The suite compares the vault with both providers, node among them: registers it.
+import './crypto/index.ts'
 
 export const nodeTestRunner: ComplianceRunner = {
   describe: (name, body) => describe(name, body),

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { toHex } from '../../src/bytes/index.ts'
 import { Atecc608Vault, I2cTransport, KitTransport, Opcode, type Transport } from '../../vaults/atecc608/index.ts'
 import * as C from '../../vaults/atecc608/commands.ts'

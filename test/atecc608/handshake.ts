@@ -10,7 +10,7 @@
  * i.e. exactly one Sign of a 32-byte digest on the chip per XX handshake.
  */
 import { concat, equalConstantTime } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { HandshakeState, vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
 import type { KeyHandle, Vault } from '../../src/vault/index.ts'

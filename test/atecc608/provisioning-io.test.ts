@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { concat, toHex } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
 import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
 import { Atecc608Vault, KitTransport, Opcode, provision } from '../../vaults/atecc608/index.ts'

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { softwareStaticKey } from '../../src/noise/index.ts'
 import { address, local, Node, TransportType, type RoutingMessage } from '../../src/routing/index.ts'

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toHex, utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { createAttestation, createIdentity, createRevocationList, decodeCredential, issueCredential, parsePolicy, RevocationRegistry, type Identity } from '../../src/identity/index.ts'
 import { softwareStaticKey, vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'

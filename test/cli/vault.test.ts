@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { toHex } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { FileKeyStore } from '../../vaults/software/index.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/hopseal.js', import.meta.url))

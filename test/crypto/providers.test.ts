@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { bytesToBigint, P256_HALF_N } from '../../src/crypto/checks.ts'
-import { cryptoProvider, defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider, type CurveType, type HashAlgorithm } from '../../src/crypto/index.ts'
+import { cryptoProvider, defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider, type CurveType, type HashAlgorithm } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 
 const node = cryptoProvider('node')

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { concat, equalConstantTime, toHex } from '../../src/bytes/index.ts'
-import { cryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { EXPECTED_CASES, hexField, loadWycheproof, type WycheproofCase, type WycheproofGroup } from './wycheproof-load.ts'
 

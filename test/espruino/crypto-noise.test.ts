@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { cryptoProvider, type AeadAlgorithm, type CryptoProvider, type HashAlgorithm } from '../../src/crypto/index.ts'
+import { cryptoProvider, type AeadAlgorithm, type CryptoProvider, type HashAlgorithm } from '../../targets/node/crypto/index.ts'
 import { runVector, supported, vectorName, type NoiseVector } from '../noise/vector-runner.ts'
 import { runChunked, skipUnlessEspruino } from './harness.ts'
 

@@ -10,7 +10,7 @@
  * P-256 key. The gateway's serial link and the broker (`#`) are tapped.
  */
 import { p256 } from '@noble/curves/nist.js'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { softwareStaticKey } from '../../src/noise/index.ts'
 import { address, local, Node, TransportType } from '../../src/routing/index.ts'
 import { knownPeers, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'

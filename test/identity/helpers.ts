@@ -1,6 +1,6 @@
 /** Shared fixtures for the identity tests: an in-memory software vault, a fixed clock, error matchers. */
 import assert from 'node:assert/strict'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 

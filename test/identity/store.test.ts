@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { ErrorCode } from '../../src/errors.ts'
-import { createIdentity, createRevocationList, IdentityStore, issueCredential, verifyCredential } from '../../src/identity/index.ts'
+import { createIdentity, createRevocationList, issueCredential, verifyCredential } from '../../src/identity/index.ts'
+import { IdentityStore } from '../../targets/node/identity/store.ts'
 import { crypto, DAY, memoryVault, T0, throwsCode, YEAR } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'hopseal-idstore-'))

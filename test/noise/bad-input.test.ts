@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { CipherState, HandshakeState, NOISE_MAX_NONCE, softwareStaticKey } from '../../src/noise/index.ts'
 

@@ -24,7 +24,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { concat, toHex, utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider, type CryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { HandshakeState, softwareStaticKey, type StaticKey, type TransportState } from '../../src/noise/index.ts'
 import { XX_25519_CHACHAPOLY_SHA256 as XX, loadLibp2pNoise, type Libp2pBackend, type Libp2pNoise, type RawKeyPair, type ReferencePeer, type ReferenceTransport } from '../../bench/libp2p-baseline.ts'

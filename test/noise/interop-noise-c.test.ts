@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { concat, toHex, utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider, type CryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { HandshakeState, softwareStaticKey, type StaticKey, type TransportState } from '../../src/noise/index.ts'
 import { loadNoiseC, type RawKeyPair, type ReferencePeer, type ReferenceTransport } from '../../bench/libp2p-baseline.ts'

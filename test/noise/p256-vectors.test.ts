@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { it } from 'node:test'
-import { cryptoProvider, type ProviderName } from '../../src/crypto/index.ts'
+import { cryptoProvider, type ProviderName } from '../../targets/node/crypto/index.ts'
 import { runVector, supported, type NoiseVector } from './vector-runner.ts'
 
 const file = JSON.parse(readFileSync(new URL('../vectors/noise-p256.json', import.meta.url), 'utf8')) as { vectors: NoiseVector[] }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { fromHex, toHex } from '../../src/bytes/index.ts'
-import type { CryptoProvider } from '../../src/crypto/index.ts'
+import type { CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { HandshakeState, parseProtocolName, softwareStaticKey, type NoiseProtocol, type TransportState } from '../../src/noise/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { cryptoProvider, type ProviderName } from '../../src/crypto/index.ts'
+import { cryptoProvider, type ProviderName } from '../../targets/node/crypto/index.ts'
 import { runVector, supported, vectorName, type NoiseVector } from './vector-runner.ts'
 
 const FILES = ['cacophony.json', 'snow.json', 'noise-c-basic.json']

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { concat } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { createAttestation, createIdentity, verifyAttestation, verifyIdentity, type Identity } from '../../src/identity/index.ts'
 import { HandshakeState, vaultStaticKey, type StaticKey } from '../../src/noise/index.ts'
 import type { KeyHandle, Vault } from '../../src/vault/index.ts'

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test'
 import '../../targets/node/vaults.ts'
 import { main } from '../../targets/node/cli/main.ts'
 import { openVaultSpec } from '../../targets/node/cli/vault-registry.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.ts'
 import { needSystem } from '../helpers/system.ts'
 

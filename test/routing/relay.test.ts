@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, isHopsealError } from '../../src/errors.ts'
 import { relayRegistrationSigner, relayRegistrationVerifier } from '../../src/identity/signing.ts'
 import { address, decodeRoutingMessage, local, Node, TransportType, type Route } from '../../src/routing/index.ts'

@@ -17,7 +17,7 @@ import {
   type RoutingMessage,
 } from '../../src/routing/index.ts'
 import { MemoryNetwork } from '../../src/transports/memory.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { relayRegistrationSigner, relayRegistrationVerifier } from '../../src/identity/signing.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { createSecureChannel, knownPeers, startSecureChannelListener } from '../../src/channel/secure-channel.ts'
 import { ManualClock } from '../../src/time/clock.ts'
 import { isHopsealError } from '../../src/errors.ts'

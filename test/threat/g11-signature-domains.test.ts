@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { decode } from 'cborg'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { createAttestation, createIdentity, createRevocationList, decodeIdentity, issueCredential, verifyAttestation, verifyCredential, verifyRevocationList, type Identity } from '../../src/identity/index.ts'
 import { encodeCanonical } from '../../src/identity/cbor.ts'

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toHex, utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto/index.ts'
+import { cryptoProvider, type CryptoProvider, type KeyPair } from '../../targets/node/crypto/index.ts'
 import { createSecureChannel, knownPeers, startSecureChannelListener } from '../../src/channel/secure-channel.ts'
 import { ChannelSession } from '../../src/channel/session.ts'
 import { HandshakeState, parseProtocolName, softwareStaticKey, type StaticKey, type TransportState } from '../../src/noise/index.ts'

@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { createSecureChannel, knownPeers, startSecureChannelListener, type SecureChannel } from '../../src/channel/secure-channel.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import { softwareStaticKey, type StaticKey } from '../../src/noise/index.ts'

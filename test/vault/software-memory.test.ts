@@ -1,6 +1,6 @@
 import { runVaultCompliance } from '../../src/vault/compliance.ts'
 import { nodeTestRunner } from '../../targets/node/vault-compliance.ts'
-import { cryptoProvider } from '../../src/crypto/index.ts'
+import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { SoftwareVault } from '../../vaults/software/index.ts'
 
 runVaultCompliance({ name: 'software, in memory, node provider', open: () => SoftwareVault.open() }, nodeTestRunner)

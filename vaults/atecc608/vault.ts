@@ -20,7 +20,7 @@
  * session keys only in memory, and are destroyed on close().
  */
 import { wipe } from '../../src/bytes/index.ts'
-import { defaultCryptoProvider, normalizeLowS, type CryptoProvider } from '../../src/crypto/index.ts'
+import { defaultCryptoProvider, normalizeLowS, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../src/errors.ts'
 import {
   checkHandle,

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
-import type { CryptoProvider } from '../../src/crypto/index.ts'
+import type { CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { DEFAULT_SESSIONS, MAX_PIN_FILE_BYTES, MAX_SESSIONS } from './constants.ts'
 
 export interface Pkcs11VaultOptions {

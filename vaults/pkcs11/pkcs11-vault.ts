@@ -21,7 +21,7 @@
 import { loadPkcs11js, pkcs11js } from './native.ts'
 import type { ECDH1 } from 'pkcs11js'
 import { wipe } from '../../src/bytes/index.ts'
-import { defaultCryptoProvider, normalizeLowS, type CryptoProvider } from '../../src/crypto/index.ts'
+import { defaultCryptoProvider, normalizeLowS, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { rejectZero } from '../../src/crypto/checks.ts'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../src/errors.ts'
 import {

@@ -37,7 +37,7 @@
 import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { concat, equalConstantTime, utf8, wipe } from '../../src/bytes/index.ts'
 import { P256_N, bytesToBigint } from '../../src/crypto/checks.ts'
-import { defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../src/crypto/index.ts'
+import { defaultCryptoProvider, type AeadAlgorithm, type CryptoProvider } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../../targets/node/store/atomic-file.ts'
 import type { KeyType } from '../../src/vault/index.ts'

@@ -4,7 +4,7 @@
  *
  * Private keys stay inside this module: handles carry ids, never bytes.
  */
-import { defaultCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto/index.ts'
+import { defaultCryptoProvider, type CryptoProvider, type KeyPair } from '../../targets/node/crypto/index.ts'
 import { ErrorCode, HopsealError, throwIfAborted } from '../../src/errors.ts'
 import { wipe } from '../../src/bytes/index.ts'
 import {

@@ -4,6 +4,8 @@
  * usage errors exit 2.
  */
 import { homedir } from 'node:os'
+// The CLI runs on node:crypto: registers it as the default crypto provider.
+import '../crypto/index.ts'
 import { VERSION } from './version.ts'
 import { join } from 'node:path'
 import { isHopsealError } from '../../../src/errors.ts'

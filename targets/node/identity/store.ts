@@ -10,7 +10,7 @@
  * so a corrupt file is an IDENTITY_STORE_CORRUPT error, never a crash.
  */
 import { fromHex, fromUtf8, toHex, utf8 } from '../../../src/bytes/index.ts'
-import { defaultCryptoProvider, type CryptoProvider } from '../../../src/crypto/index.ts'
+import { defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { readStoreFile, removeStaleTemps, writeFileAtomic } from '../store/atomic-file.ts'
 import { decodeAttestation } from '../../../src/identity/attestation.ts'

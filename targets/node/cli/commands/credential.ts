@@ -12,7 +12,8 @@
  */
 import { fromHex, toHex } from '../../../../src/bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
-import { attributeText, createRevocationList, decodeCredential, isIdentifier, issueCredential, IdentityStore, verifyCredential, type AttributeValue } from '../../../../src/identity/index.ts'
+import { attributeText, createRevocationList, decodeCredential, isIdentifier, issueCredential, verifyCredential, type AttributeValue } from '../../../../src/identity/index.ts'
+import { IdentityStore } from '../../identity/store.ts'
 import { defineCommand } from '../command.ts'
 import type { CommandHelp } from '../help.ts'
 import { cliNow, COMMON_OPTIONS, currentKey, days, iso, nameOf, storePath, STORE_OPTIONS, withVault } from './identity.ts'

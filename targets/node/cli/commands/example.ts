@@ -3,7 +3,7 @@
  * keys live in vaults, then one message each way; shows the bytes on the wire.
  */
 import { toHex, utf8, fromUtf8 } from '../../../../src/bytes/index.ts'
-import { defaultCryptoProvider } from '../../../../src/crypto/index.ts'
+import { defaultCryptoProvider } from '../../crypto/index.ts'
 import { HandshakeState, parseProtocolName, vaultStaticKey } from '../../../../src/noise/index.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 import { defineCommand } from '../command.ts'

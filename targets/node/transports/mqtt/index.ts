@@ -1,7 +1,9 @@
 /**
  * hopseal/transports/mqtt: the MQTT transport, its topic scheme and an
- * embedded broker.
+ * embedded broker. Importing it registers node:crypto as the default crypto
+ * provider, as every Node entry does (src/crypto/index.ts).
  */
+import '../../crypto/index.ts'
 export { connectMqttTransport, MqttTransport } from './transport.ts'
 export type { MqttTransportOptions, MqttTlsOptions, MqttReconnectOptions, MqttSharedSubscription } from './options.ts'
 export { validateName, validatePrefix, isValidName, messageTopic, inboxFilter, sharedInboxFilter, parseMessageTopic } from './topics.ts'

@@ -8,7 +8,11 @@
  * - fragment.ts, reassembly.ts: messages ↔ radio frames of at most the link MTU;
  * - airtime.ts, profiles.ts, pacing.ts, send-queue.ts: LoRa airtime, link profiles, pacing and duty cycle;
  * - transport.ts: the SerialTransport a routing Node registers.
+ *
+ * Importing it registers node:crypto as the default crypto provider, as every
+ * Node entry does (src/crypto/index.ts).
  */
+import '../../crypto/index.ts'
 export { cobsDecode, cobsEncode, cobsMaxEncodedLength } from './cobs.ts'
 export { crc16 } from './crc16.ts'
 export { encodeFrame, FrameDecoder, maxWireFrameLength, type FrameDecoderCounters } from './framer.ts'
