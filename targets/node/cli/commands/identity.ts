@@ -12,7 +12,7 @@ import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
 import { createIdentity, decodeIdentity, systemNow, type Identity } from '../../../../src/identity/index.ts'
 import { IdentityStore, isIdentityName, type StoredIdentity } from '../../identity/store.ts'
 import type { KeyHandle, Vault } from '../../../../src/vault/index.ts'
-import { defineCommand, type CliIO } from '../command.ts'
+import { defineCommand, type CliIO, type CommandCall } from '../command.ts'
 import type { CommandHelp } from '../help.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 
@@ -133,18 +133,37 @@ const HELP: CommandHelp = {
   },
 }
 
-export const command = defineCommand({
-  name: 'identity',
-  summary: 'create, show, rotate, export, import and trust identities',
-  help: HELP,
-  options: { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } },
-  async run({ values: o, sub, args: rest, usage }, io) {
-    const store = IdentityStore.open(storePath(io, o.store))
-    const out = (json: unknown, text: string[]): void => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l)))
-    const keyType = o.type ?? 'ed25519'
-    if (keyType !== 'ed25519' && keyType !== 'p256') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, '--type expected ed25519 or p256')
-    const now = cliNow(io)
-    const show = (e: StoredIdentity): { json: unknown; text: string[] } => {
+const IDENTITY_OPTIONS = { ...COMMON_OPTIONS, type: { type: 'string' }, days: { type: 'string' }, issuer: { type: 'boolean' }, 'revoke-all': { type: 'boolean' } } as const
+
+/** The parsed options of `hopseal identity`. */
+type IdentityValues = CommandCall<typeof IDENTITY_OPTIONS>['values']
+
+/** What every identity subcommand works with: the open store, the options, the key type, the clock and the printers. */
+interface IdentityRun {
+  io: CliIO
+  o: IdentityValues
+  store: IdentityStore
+  keyType: 'ed25519' | 'p256'
+  now: number
+  /** Prints `json` with --json, else the text lines. */
+  out(json: unknown, text: string[]): void
+  /** One stored identity as JSON and as text lines (the first line names it). */
+  show(e: StoredIdentity): { json: unknown; text: string[] }
+}
+
+/** Opens the store and checks the options every subcommand shares. */
+function identityRun(io: CliIO, o: IdentityValues): IdentityRun {
+  const store = IdentityStore.open(storePath(io, o.store))
+  const keyType = o.type ?? 'ed25519'
+  if (keyType !== 'ed25519' && keyType !== 'p256') throw new HopsealError(ErrorCode.INVALID_ARGUMENT, '--type expected ed25519 or p256')
+  return {
+    io,
+    o,
+    store,
+    keyType,
+    now: cliNow(io),
+    out: (json, text) => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l))),
+    show: (e) => {
       const d = e.identity.describe()
       return {
         json: { name: e.name, ...d, own: e.keys !== undefined, trusted: store.isTrusted(d.identifier), identity: toHex(e.identity.encoded) },
@@ -154,73 +173,104 @@ export const command = defineCommand({
           `  ${d.bytes} bytes encoded`,
         ],
       }
-    }
+    },
+  }
+}
 
-    switch (sub) {
-      case 'create': {
-        const [name] = rest
-        if (!isIdentityName(name) || rest.length !== 1) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity create expects one NAME (1..32 of A-Z a-z 0-9 _ -)')
-        if (store.find(name)) throw new HopsealError(ErrorCode.IDENTITY_EXISTS, `an identity named ${name} exists`)
-        const label = `hopseal-id:${name}:0`
-        const identity = await withVault(io, o.vault, async (vault) => {
-          const h = await vault.generateKey(keyType, { label, persistent: true })
-          return createIdentity(vault, h, { now, expires: now + days(o.days, DEFAULT_DAYS) })
-        })
-        store.add({ name, identity, keys: [label] })
-        if (o.issuer) store.trust(identity.identifier)
-        store.save()
-        const s = show(store.get(name))
-        out(s.json, [`created ${name} ${identity.identifier}${o.issuer ? ' (trusted issuer)' : ''}`, ...s.text.slice(1)])
-        return 0
-      }
-      case 'show': {
-        const list = rest.length ? [store.get(rest[0]!)] : store.list()
-        const shown = list.map(show)
-        out(rest.length ? shown[0]!.json : shown.map((s) => s.json), shown.length ? shown.flatMap((s) => s.text) : ['no identities'])
-        return 0
-      }
-      case 'rotate': {
-        const e = store.get(rest[0] ?? '')
-        const n = e.identity.changes.length
-        const label = `hopseal-id:${e.name}:${n}`
-        const identity = await withVault(io, o.vault, async (vault) => {
-          const cur = await currentKey(vault, e)
-          const next = await vault.generateKey(keyType, { label, persistent: true })
-          return e.identity.rotate(vault, cur, next, { now, expires: now + days(o.days, DEFAULT_DAYS), revokeAll: o['revoke-all'] === true })
-        })
-        store.update(e.name, identity, [...(e.keys ?? []), label])
-        store.save()
-        const s = show(store.get(e.name))
-        out(s.json, [`rotated ${e.name} to change ${n}${o['revoke-all'] ? ' (revoke-all: everything signed by earlier keys is refused)' : ''}`, ...s.text.slice(1)])
-        return 0
-      }
-      case 'export': {
-        const e = store.get(rest[0] ?? '')
-        out({ name: e.name, identifier: e.identity.identifier, identity: toHex(e.identity.encoded) }, [toHex(e.identity.encoded)])
-        return 0
-      }
-      case 'import': {
-        const [name, hex] = rest
-        if (!isIdentityName(name) || hex === undefined) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity import expects NAME HEX')
-        const identity: Identity = decodeIdentity(fromHex(hex.trim()))
-        identity.checkValidAt(now)
-        const held = store.find(identity.identifier)
-        if (held) store.update(held.name, identity)
-        else store.add({ name, identity })
-        if (o.issuer) store.trust(identity.identifier)
-        store.save()
-        out({ name: held?.name ?? name, identifier: identity.identifier, updated: held !== undefined }, [`${held ? 'updated' : 'imported'} ${held?.name ?? name} ${identity.identifier}`])
-        return 0
-      }
-      case 'trust': {
-        const e = store.get(rest[0] ?? '')
-        store.trust(e.identity.identifier)
-        store.save()
-        out({ name: e.name, identifier: e.identity.identifier, trusted: true }, [`${e.name} ${e.identity.identifier} is a trusted issuer`])
-        return 0
-      }
-      default:
-        return usage(`unknown subcommand "${sub}"`)
-    }
+/** `identity create NAME`: a key in the vault (hopseal-id:NAME:0) and the identity's first change. */
+async function createCmd(r: IdentityRun, rest: string[]): Promise<number> {
+  const { io, o, store, now } = r
+  const [name] = rest
+  if (!isIdentityName(name) || rest.length !== 1) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity create expects one NAME (1..32 of A-Z a-z 0-9 _ -)')
+  if (store.find(name)) throw new HopsealError(ErrorCode.IDENTITY_EXISTS, `an identity named ${name} exists`)
+  const label = `hopseal-id:${name}:0`
+  const identity = await withVault(io, o.vault, async (vault) => {
+    const h = await vault.generateKey(r.keyType, { label, persistent: true })
+    return createIdentity(vault, h, { now, expires: now + days(o.days, DEFAULT_DAYS) })
+  })
+  store.add({ name, identity, keys: [label] })
+  if (o.issuer) store.trust(identity.identifier)
+  store.save()
+  const s = r.show(store.get(name))
+  r.out(s.json, [`created ${name} ${identity.identifier}${o.issuer ? ' (trusted issuer)' : ''}`, ...s.text.slice(1)])
+  return 0
+}
+
+/** `identity show [NAME]`: one identity, or all. */
+function showCmd(r: IdentityRun, rest: string[]): number {
+  const list = rest[0] !== undefined ? [r.store.get(rest[0])] : r.store.list()
+  const shown = list.map(r.show)
+  r.out(rest.length ? shown[0]?.json : shown.map((s) => s.json), shown.length ? shown.flatMap((s) => s.text) : ['no identities'])
+  return 0
+}
+
+/** `identity rotate NAME`: a change signed by the current key and a new key generated in the vault. */
+async function rotateCmd(r: IdentityRun, rest: string[]): Promise<number> {
+  const { io, o, store, now } = r
+  const e = store.get(rest[0] ?? '')
+  const n = e.identity.changes.length
+  const label = `hopseal-id:${e.name}:${n}`
+  const identity = await withVault(io, o.vault, async (vault) => {
+    const cur = await currentKey(vault, e)
+    const next = await vault.generateKey(r.keyType, { label, persistent: true })
+    return e.identity.rotate(vault, cur, next, { now, expires: now + days(o.days, DEFAULT_DAYS), revokeAll: o['revoke-all'] === true })
+  })
+  store.update(e.name, identity, [...(e.keys ?? []), label])
+  store.save()
+  const s = r.show(store.get(e.name))
+  r.out(s.json, [`rotated ${e.name} to change ${n}${o['revoke-all'] ? ' (revoke-all: everything signed by earlier keys is refused)' : ''}`, ...s.text.slice(1)])
+  return 0
+}
+
+/** `identity export NAME`: the encoded identity, hex. */
+function exportCmd(r: IdentityRun, rest: string[]): number {
+  const e = r.store.get(rest[0] ?? '')
+  r.out({ name: e.name, identifier: e.identity.identifier, identity: toHex(e.identity.encoded) }, [toHex(e.identity.encoded)])
+  return 0
+}
+
+/** `identity import NAME HEX`: checks the identity (signatures, history, valid now), adds or updates it. */
+function importCmd(r: IdentityRun, rest: string[]): number {
+  const { o, store } = r
+  const [name, hex] = rest
+  if (!isIdentityName(name) || hex === undefined) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'identity import expects NAME HEX')
+  const identity: Identity = decodeIdentity(fromHex(hex.trim()))
+  identity.checkValidAt(r.now)
+  const held = store.find(identity.identifier)
+  if (held) store.update(held.name, identity)
+  else store.add({ name, identity })
+  if (o.issuer) store.trust(identity.identifier)
+  store.save()
+  r.out({ name: held?.name ?? name, identifier: identity.identifier, updated: held !== undefined }, [`${held ? 'updated' : 'imported'} ${held?.name ?? name} ${identity.identifier}`])
+  return 0
+}
+
+/** `identity trust NAME`: makes it a trust anchor for credentials. */
+function trustCmd(r: IdentityRun, rest: string[]): number {
+  const e = r.store.get(rest[0] ?? '')
+  r.store.trust(e.identity.identifier)
+  r.store.save()
+  r.out({ name: e.name, identifier: e.identity.identifier, trusted: true }, [`${e.name} ${e.identity.identifier} is a trusted issuer`])
+  return 0
+}
+
+const SUBCOMMANDS: Record<string, (r: IdentityRun, rest: string[]) => number | Promise<number>> = {
+  create: createCmd,
+  show: showCmd,
+  rotate: rotateCmd,
+  export: exportCmd,
+  import: importCmd,
+  trust: trustCmd,
+}
+
+export const command = defineCommand({
+  name: 'identity',
+  summary: 'create, show, rotate, export, import and trust identities',
+  help: HELP,
+  options: IDENTITY_OPTIONS,
+  async run({ values: o, sub, args: rest, usage }, io) {
+    const handler = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
+    if (!handler) return usage(`unknown subcommand "${sub}"`)
+    return handler(identityRun(io, o), rest)
   },
 })

@@ -63,6 +63,27 @@ export interface EmbeddedBroker {
  * const t = await connectMqttTransport({ url: broker.url, name: 'a' })
  */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const settings = brokerSettings(opts)
+  const state: BrokerState = { taps: new Set(), sockets: new Set(), oversize: new WeakSet(), oversizeRejected: 0, maxPacketSize: settings.maxPacketSize }
+  const broker = await createAedes(opts.aedes, state)
+  const server = guardedServer(broker, state, settings.noDelay)
+  const bound = await listen(server, broker, settings.host, settings.port)
+  const urlHost = settings.host.includes(':') ? `[${settings.host}]` : settings.host
+  return brokerHandle(`mqtt://${urlHost}:${bound}`, bound, server, broker, state)
+}
+
+/** What the phases of startEmbeddedBroker share. */
+interface BrokerState {
+  readonly taps: Set<BrokerTap>
+  readonly sockets: Set<net.Socket>
+  /** Sockets the guard closed: aedes may still parse the chunk that announced the oversize packet. */
+  readonly oversize: WeakSet<object>
+  oversizeRejected: number
+  readonly maxPacketSize: number
+}
+
+/** Phase 1: the options with their defaults, checked. */
+function brokerSettings(opts: EmbeddedBrokerOptions): { host: string; port: number; maxPacketSize: number; noDelay: boolean } {
   const host = opts.host ?? DEFAULT_BROKER_HOST
   const port = opts.port ?? 0
   const maxPacketSize = opts.maxPacketSize ?? DEFAULT_BROKER_MAX_PACKET_SIZE
@@ -70,27 +91,26 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   if (typeof host !== 'string' || host.length === 0) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'embedded broker host expected a non-empty string')
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `embedded broker port expected 0..65535, got ${port}`)
   if (!Number.isInteger(maxPacketSize) || maxPacketSize < 64 || maxPacketSize > MQTT_MAX_PACKET_SIZE) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `embedded broker maxPacketSize expected 64..${MQTT_MAX_PACKET_SIZE}, got ${maxPacketSize}`)
+  return { host, port, maxPacketSize, noDelay }
+}
 
-  const taps = new Set<BrokerTap>()
-  const sockets = new Set<net.Socket>()
-  /** Sockets the guard closed: aedes may still parse the chunk that announced the oversize packet. */
-  const oversize = new WeakSet<object>()
-  let oversizeRejected = 0
-  const userAuthorize = opts.aedes?.authorizePublish
+/** Phase 2: the aedes broker, its publish check (oversize, empty levels, $SYS, then the user's) and the taps. */
+async function createAedes(aedesOpts: AedesOptions | undefined, state: BrokerState): Promise<Aedes> {
+  const userAuthorize = aedesOpts?.authorizePublish
   const authorizePublish: NonNullable<AedesOptions['authorizePublish']> = (client, packet, callback) => {
-    if (client && oversize.has(client.conn)) return callback(new Error(`packet over maxPacketSize ${maxPacketSize}`))
+    if (client && state.oversize.has(client.conn)) return callback(new Error(`packet over maxPacketSize ${state.maxPacketSize}`))
     if (hasEmptyLevel(packet.topic)) return callback(new Error('topics with an empty level are refused (aedes 1.2 persistent-session bug)'))
     if (userAuthorize) return userAuthorize(client, packet, callback)
     // aedes's default check (its issue #597): $SYS is the broker's.
     if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topic is reserved'))
     callback(null)
   }
-  const broker = await Aedes.createBroker({ ...opts.aedes, authorizePublish })
+  const broker = await Aedes.createBroker({ ...aedesOpts, authorizePublish })
 
   broker.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
-    if (!client || taps.size === 0) return
+    if (!client || state.taps.size === 0) return
     const payload = typeof packet.payload === 'string' ? new TextEncoder().encode(packet.payload) : packet.payload
-    for (const t of taps) {
+    for (const t of state.taps) {
       try {
         t(packet.topic, new Uint8Array(payload))
       } catch {
@@ -101,25 +121,32 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   // aedes emits these per client; without listeners an EventEmitter 'error' would throw.
   broker.on('clientError', () => {})
   broker.on('connectionError', () => {})
+  return broker
+}
 
-  const server = net.createServer((socket) => {
+/** Phase 3: the TCP server that hands each socket to aedes behind a packet-size guard. */
+function guardedServer(broker: Aedes, state: BrokerState, noDelay: boolean): net.Server {
+  return net.createServer((socket) => {
     if (noDelay) socket.setNoDelay(true)
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    state.sockets.add(socket)
+    socket.once('close', () => state.sockets.delete(socket))
     socket.on('error', () => {})
     // Sees exactly the chunks aedes reads (aedes reads in paused mode, and
     // read() emits 'data'), before aedes parses them.
-    const guard = new PacketSizeGuard(maxPacketSize)
+    const guard = new PacketSizeGuard(state.maxPacketSize)
     socket.on('data', (chunk: Buffer) => {
-      if (!oversize.has(socket) && guard.push(chunk) !== undefined) {
-        oversize.add(socket)
-        oversizeRejected++
+      if (!state.oversize.has(socket) && guard.push(chunk) !== undefined) {
+        state.oversize.add(socket)
+        state.oversizeRejected++
         socket.destroy()
       }
     })
     broker.handle(socket)
   })
+}
 
+/** Phase 4: listens and returns the bound port; on failure closes the broker and throws TRANSPORT_UNAVAILABLE. */
+async function listen(server: net.Server, broker: Aedes, host: string, port: number): Promise<number> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -132,28 +159,30 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
     await new Promise<void>((r) => broker.close(() => r()))
     throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, `embedded broker cannot listen on ${host}:${port}: ${(e as Error).message}`, { cause: e })
   }
-  const bound = (server.address() as net.AddressInfo).port
-  const urlHost = host.includes(':') ? `[${host}]` : host
-  let closing: Promise<void> | undefined
+  return (server.address() as net.AddressInfo).port
+}
 
+/** Phase 5: the handle the caller gets: url, counters, taps and an idempotent close. */
+function brokerHandle(url: string, port: number, server: net.Server, broker: Aedes, state: BrokerState): EmbeddedBroker {
+  let closing: Promise<void> | undefined
   return {
-    url: `mqtt://${urlHost}:${bound}`,
-    port: bound,
+    url,
+    port,
     get oversizeRejected() {
-      return oversizeRejected
+      return state.oversizeRejected
     },
     tap(handler) {
-      taps.add(handler)
+      state.taps.add(handler)
       return () => {
-        taps.delete(handler)
+        state.taps.delete(handler)
       }
     },
     close() {
       closing ??= (async () => {
-        taps.clear()
+        state.taps.clear()
         const stopped = new Promise<void>((r) => server.close(() => r()))
         await new Promise<void>((r) => broker.close(() => r()))
-        for (const s of sockets) s.destroy()
+        for (const s of state.sockets) s.destroy()
         await stopped
       })()
       return closing
