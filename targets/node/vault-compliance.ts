@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { ComplianceRunner } from '../../src/vault/compliance.ts'
-// The suite compares the vault with both providers, node among them: registers it.
+// Registers node:crypto as the process default: the suite's reference provider beside noble.
 import './crypto/index.ts'
 
 export const nodeTestRunner: ComplianceRunner = {
