@@ -54,20 +54,26 @@ function allocSlot(): number {
   return first
 }
 
+/** The 32 bytes of `slot` inside its slab (a view, no copy). A slot is only ever made by allocSlot, so a missing slab is a bug. */
+function slotBytes(slot: number): Uint8Array {
+  const slab = SLABS[slot >>> 7]
+  if (!slab) throw new HopsealError(ErrorCode.NOISE_WRONG_STATE, `cipher key slot ${slot} belongs to no slab`)
+  const o = (slot & 127) * KEY_LENGTH
+  return slab.subarray(o, o + KEY_LENGTH)
+}
+
 function releaseSlot(slot: number): void {
-  SLABS[slot >>> 7]!.fill(0, (slot & 127) * KEY_LENGTH, ((slot & 127) + 1) * KEY_LENGTH)
+  slotBytes(slot).fill(0)
   FREE_SLOTS.push(slot)
 }
 
 function writeSlot(slot: number, k: Uint8Array): void {
-  SLABS[slot >>> 7]!.set(k, (slot & 127) * KEY_LENGTH)
+  slotBytes(slot).set(k)
 }
 
 /** The key of `slot` in the scratch buffer (zero-fill it after use: {@link clearKey}). */
 function loadKey(slot: number): Uint8Array {
-  const slab = SLABS[slot >>> 7]!
-  const o = (slot & 127) * KEY_LENGTH
-  for (let i = 0; i < KEY_LENGTH; i++) KEY[i] = slab[o + i]!
+  KEY.set(slotBytes(slot))
   return KEY
 }
 

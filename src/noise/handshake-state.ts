@@ -16,6 +16,7 @@ import { concat, wipe } from '../bytes/index.ts'
 import { defaultCryptoProvider, type CryptoProvider, type KeyPair } from '../crypto/index.ts'
 import type { CipherState } from './cipher-state.ts'
 import { NOISE_MAX_MESSAGE_LENGTH, NOISE_PSK_LENGTH, NOISE_TAG_LENGTH } from './constants.ts'
+import type { Token } from './patterns.ts'
 import { parseProtocolName, type NoiseProtocol } from './protocol.ts'
 import { softwareStaticKey, type StaticKey } from './static-key.ts'
 import { SymmetricState } from './symmetric-state.ts'
@@ -105,9 +106,9 @@ export class HandshakeState {
     // §5.3: pre-message public keys are hashed, initiator's first.
     const pre = (tokens: readonly ('e' | 's')[], mine: boolean): void => {
       for (const t of tokens) {
-        if (t === 's') ss.mixHash(mine ? hs.s!.publicKey : hs.keys.rs!)
+        if (t === 's') ss.mixHash(mine ? present(hs.s, 'local static key').publicKey : present(hs.keys.rs, 'remote static key'))
         else {
-          const pub = mine ? hs.ephemeralPublicForPremessage() : hs.keys.re!
+          const pub = mine ? hs.ephemeralPublicForPremessage() : present(hs.keys.re, 'remote ephemeral key')
           ss.mixHash(pub)
           if (protocol.pattern.psk) ss.mixKey(pub)
         }
@@ -149,7 +150,7 @@ export class HandshakeState {
   async writeMessage(payload: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
     this.enter(true)
     try {
-      const tokens = this.protocol.pattern.messages[this.messageIndex]!
+      const tokens = this.currentTokens()
       const ss = this.ss.clone()
       const keys: Keys = { ...this.keys }
       let pskIndex = this.pskIndex
@@ -168,10 +169,10 @@ export class HandshakeState {
               break
             }
             case 's':
-              parts.push(ss.encryptAndHash(this.s!.publicKey))
+              parts.push(ss.encryptAndHash(present(this.s, 'local static key').publicKey))
               break
             case 'psk':
-              ss.mixKeyAndHash(this.psks[pskIndex++]!)
+              ss.mixKeyAndHash(present(this.psks[pskIndex++], `psk ${pskIndex}`))
               break
             default:
               ss.mixKey(await this.dhToken(t, keys))
@@ -204,7 +205,7 @@ export class HandshakeState {
     try {
       if (!(message instanceof Uint8Array)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'message expected Uint8Array')
       if (message.length > this.maxLen) throw new HopsealError(ErrorCode.NOISE_MESSAGE_TOO_LONG, `handshake message of ${message.length} bytes exceeds the ${this.maxLen}-byte limit`)
-      const tokens = this.protocol.pattern.messages[this.messageIndex]!
+      const tokens = this.currentTokens()
       const ss = (pending = this.ss.clone())
       const keys: Keys = { ...this.keys }
       let pskIndex = this.pskIndex
@@ -232,7 +233,7 @@ export class HandshakeState {
             break
           }
           case 'psk':
-            ss.mixKeyAndHash(this.psks[pskIndex++]!)
+            ss.mixKeyAndHash(present(this.psks[pskIndex++], `psk ${pskIndex}`))
             break
           default:
             ss.mixKey(await this.dhToken(t, keys))
@@ -294,6 +295,13 @@ export class HandshakeState {
     if (this.finished) throw new HopsealError(ErrorCode.NOISE_WRONG_STATE, 'handshake already finished: call finish()')
     if (this.isMyTurn() !== writing) throw new HopsealError(ErrorCode.NOISE_WRONG_STATE, writing ? 'not our turn to write: expected readMessage' : 'not our turn to read: expected writeMessage')
     this.busy = true
+  }
+
+  /** The tokens of the message to process now (enter() already refused a finished handshake). */
+  private currentTokens(): readonly Token[] {
+    const tokens = this.protocol.pattern.messages[this.messageIndex]
+    if (!tokens) throw new HopsealError(ErrorCode.NOISE_WRONG_STATE, `${this.protocol.pattern.name} has no message ${this.messageIndex + 1}`)
+    return tokens
   }
 
   private checkAlive(): void {
@@ -374,6 +382,12 @@ export class HandshakeState {
     if ((opts.psks?.length ?? 0) !== pskCount) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${p.name} needs ${pskCount} psk(s), got ${opts.psks?.length ?? 0}`)
     for (const k of opts.psks ?? []) if (!(k instanceof Uint8Array) || k.length !== NOISE_PSK_LENGTH) throw new HopsealError(ErrorCode.INVALID_KEY, 'each psk must be 32 bytes')
   }
+}
+
+/** A key the pattern needs (checkKeys() made sure of it at Initialize): absent here means a bug, reported as NOISE_MISSING_KEY. */
+function present<T>(key: T | undefined, what: string): T {
+  if (key === undefined) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, `${what} is not set`)
+  return key
 }
 
 /** A fixed ephemeral key pair (test vectors, fallback) is copied, so wiping it at finish() leaves the caller's untouched. */

@@ -53,15 +53,17 @@ export function resolvePattern(name: string): HandshakePattern {
   const hit = cache.get(name)
   if (hit) return hit
   const m = /^([A-Z]+)((?:psk\d+)(?:\+psk\d+)*)?$/.exec(name)
-  const base = m ? BASE[m[1]!] : undefined
+  const baseName = m?.[1]
+  const base = baseName === undefined ? undefined : BASE[baseName]
   if (!m || !base) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `handshake pattern ${name} unsupported (supported: ${PATTERN_NAMES.join(', ')}, with pskN modifiers)`)
   const messages: Token[][] = base.m.map((s) => s.split(', ') as Token[])
   const psks = m[2] ? m[2].split('+').map((p) => Number(p.slice(3))) : []
   for (const n of psks) {
     // §9.2: psk0 goes at the start of the first message; pskN at the end of message N.
-    if (n > messages.length) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `psk${n} is beyond the last message of ${m[1]}`)
-    if (n === 0) messages[0]!.unshift('psk')
-    else messages[n - 1]!.push('psk')
+    const target = messages[n === 0 ? 0 : n - 1]
+    if (!target) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `psk${n} is beyond the last message of ${baseName}`)
+    if (n === 0) target.unshift('psk')
+    else target.push('psk')
   }
   if (new Set(psks).size !== psks.length) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `pattern ${name} repeats a psk modifier`)
   const p: HandshakePattern = Object.freeze({

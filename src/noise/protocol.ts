@@ -36,6 +36,11 @@ const HASH: Record<NoiseHash, HashAlgorithm> = { SHA256: 'sha256', SHA512: 'sha5
 
 const cache = new Map<string, NoiseProtocol>()
 
+/** True when `k` names an entry of `table` (an own key: `toString` is not a DH). */
+function isKeyOf<K extends string>(table: Record<K, unknown>, k: string | undefined): k is K {
+  return k !== undefined && Object.hasOwn(table, k)
+}
+
 /** Parses a protocol name; throws NOISE_BAD_PROTOCOL_NAME for anything unsupported. */
 export function parseProtocolName(name: string): NoiseProtocol {
   const hit = cache.get(name)
@@ -45,18 +50,18 @@ export function parseProtocolName(name: string): NoiseProtocol {
   if (parts.length !== 5 || prefix !== 'Noise' || !patternName) {
     throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `protocol name ${String(name)} is not Noise_<pattern>_<dh>_<cipher>_<hash>`)
   }
-  if (!(dh! in DH)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `DH ${dh} unsupported (25519, P256)`)
-  if (!(cipher! in CIPHER)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `cipher ${cipher} unsupported (AESGCM, ChaChaPoly)`)
-  if (!(hash! in HASH)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `hash ${hash} unsupported (SHA256, SHA512, BLAKE2s, BLAKE2b)`)
+  if (!isKeyOf(DH, dh)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `DH ${dh} unsupported (25519, P256)`)
+  if (!isKeyOf(CIPHER, cipher)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `cipher ${cipher} unsupported (AESGCM, ChaChaPoly)`)
+  if (!isKeyOf(HASH, hash)) throw new HopsealError(ErrorCode.NOISE_BAD_PROTOCOL_NAME, `hash ${hash} unsupported (SHA256, SHA512, BLAKE2s, BLAKE2b)`)
   const p: NoiseProtocol = Object.freeze({
     name,
     pattern: resolvePattern(patternName),
-    dh: dh as NoiseDh,
-    cipher: cipher as NoiseCipher,
-    hash: hash as NoiseHash,
-    aead: CIPHER[cipher as NoiseCipher],
-    hashAlg: HASH[hash as NoiseHash],
-    ...DH[dh as NoiseDh],
+    dh,
+    cipher,
+    hash,
+    aead: CIPHER[cipher],
+    hashAlg: HASH[hash],
+    ...DH[dh],
   })
   cache.set(name, p)
   return p
