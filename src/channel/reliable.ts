@@ -65,6 +65,8 @@ interface Outstanding {
 /** RFC 6298 gains: SRTT ← 7/8 SRTT + 1/8 R, RTTVAR ← 3/4 RTTVAR + 1/4 |SRTT − R|. */
 const RTT_ALPHA = 1 / 8
 const RTT_BETA = 1 / 4
+/** The floor of the RTO's variance term is SRTT divided by this (see `rto`). */
+const RTO_VARIANCE_FLOOR_DIVISOR = 4
 
 export class ReliableSender {
   private next = 0
@@ -140,10 +142,16 @@ export class ReliableSender {
     }
   }
 
-  /** The retransmission timeout now in use (ms). */
+  /**
+   * The retransmission timeout now in use (ms): RFC 6298's SRTT + max(G,
+   * 4·RTTVAR) with G = SRTT/4. On a link whose round trip hardly varies (LoRa:
+   * airtime plus a duty-cycle wait) RTTVAR decays to 0 and a plain SRTT +
+   * 4·RTTVAR fires just as the ACK arrives, sending a copy per message.
+   */
   get rto(): number {
     if (this.srtt === undefined) return this.opts.ackTimeoutMs
-    return Math.min(Math.max(this.opts.minAckTimeoutMs, this.srtt + 4 * this.rttvar), this.opts.maxBackoffMs)
+    const rto = this.srtt + Math.max(this.srtt / RTO_VARIANCE_FLOOR_DIVISOR, 4 * this.rttvar)
+    return Math.min(Math.max(this.opts.minAckTimeoutMs, rto), this.opts.maxBackoffMs)
   }
 
   private measure(r: number): void {

@@ -44,7 +44,8 @@ SP.unacked = function () {
 SP.rto = function () {
   var o = this.o;
   if (this.srtt < 0) return o.ackTimeoutMs;
-  return Math.min(Math.max(o.minAckTimeoutMs, this.srtt + 4 * this.rttvar), o.maxBackoffMs);
+  // RFC 6298 with G = SRTT/4 (as src/channel/reliable.ts): a steady LoRa round trip drives RTTVAR to 0
+  return Math.min(Math.max(o.minAckTimeoutMs, this.srtt + Math.max(this.srtt / 4, 4 * this.rttvar)), o.maxBackoffMs);
 };
 
 /** Queues one payload; cb(err) when acknowledged (err undefined) or failed. Throws LIMIT_EXCEEDED when the window is full. */
