@@ -232,7 +232,8 @@ export class SecureChannelListener {
    * authenticated like any other. Anything else is dropped and counted.
    */
   private async forwardRenewal(onward: Route, payload: Uint8Array, returnRoute: Route): Promise<void> {
-    const tag = onward.length === 1 && onward[0]!.type === TransportType.LOCAL ? onward[0]!.value : undefined
+    const only = onward.length === 1 ? onward[0] : undefined
+    const tag = only?.type === TransportType.LOCAL ? only.value : undefined
     const ch = tag && isRenewalFlight(payload) ? [...this.channels].find((c) => equalConstantTime(c.bindingTag, tag)) : undefined
     if (!ch) {
       this.node.count('handshake.failed.unknown_channel')
@@ -321,10 +322,12 @@ export class SecureChannelListener {
   private addPending(key: string, p: Pending): void {
     const max = this.opts.maxPending ?? 64
     while (this.pending.size >= max) {
-      const oldest = this.pending.keys().next().value as string
+      const first = this.pending.entries().next()
+      if (first.done) break
+      const [oldestKey, oldest] = first.value
       this.node.count('handshake.pending_evicted')
-      this.dropPending(this.pending.get(oldest)!)
-      this.pending.delete(oldest)
+      this.dropPending(oldest)
+      this.pending.delete(oldestKey)
     }
     this.pending.set(key, p)
     // The responder endpoint waits for msg 3 at `dec`, one message at a time.
@@ -428,9 +431,9 @@ export class SecureChannelListener {
       }
     })
     const max = this.opts.maxChannelsPerPeer ?? 8
-    while (list.length > max) {
+    for (let oldest = list[0]; oldest && list.length > max; oldest = list[0]) {
       this.node.count('channel.evicted_per_peer')
-      list[0]!.teardown(new HopsealError(ErrorCode.LIMIT_EXCEEDED, 'evicted: too many channels for one peer'))
+      oldest.teardown(new HopsealError(ErrorCode.LIMIT_EXCEEDED, 'evicted: too many channels for one peer'))
     }
     this.node.count('handshake.completed')
     return ch

@@ -118,7 +118,7 @@ export class ReliableSender {
     let sample: Outstanding | undefined
     for (const [seq, o] of this.outstanding) {
       const d = seq - n - 1
-      const sacked = sack !== undefined && d >= 0 && d < sack.length * 8 && (sack[d >> 3]! & (1 << (d & 7))) !== 0
+      const sacked = sack !== undefined && sackBit(sack, d)
       if (seq >= n && !sacked) continue
       highest = Math.max(highest, seq)
       if (o.attempts === 1) sample = o // Karn: a retransmitted message's ack is ambiguous
@@ -168,7 +168,7 @@ export class ReliableSender {
   private sackedAbove(seq: number, n: number, sack: Uint8Array | undefined): number {
     if (!sack) return 0
     let c = 0
-    for (let d = Math.max(0, seq - n); d < sack.length * 8; d++) if (sack[d >> 3]! & (1 << (d & 7))) c++
+    for (let d = Math.max(0, seq - n); d < sack.length * 8; d++) if (sackBit(sack, d)) c++
     return c
   }
 
@@ -312,10 +312,17 @@ export class ReliableReceiver<M = unknown> {
     let len = 0
     for (const seq of this.early.keys()) {
       const d = seq - this.expected - 1
-      if (d < 0 || d >= MAX_SACK_BYTES * 8) continue
-      bits[d >> 3]! |= 1 << (d & 7)
+      const byte = d >= 0 ? bits[d >> 3] : undefined
+      if (byte === undefined) continue // beyond what MAX_SACK_BYTES can say
+      bits[d >> 3] = byte | (1 << (d & 7))
       len = Math.max(len, (d >> 3) + 1)
     }
     return bits.subarray(0, len)
   }
+}
+
+/** Bit `d` of a selective-ack bitmap (LSB first): false below 0 and past its last byte. */
+function sackBit(sack: Uint8Array, d: number): boolean {
+  const byte = d >= 0 ? sack[d >> 3] : undefined
+  return byte !== undefined && (byte & (1 << (d & 7))) !== 0
 }

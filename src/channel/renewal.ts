@@ -60,27 +60,35 @@ const FLIGHT_MARK = 0xc0
 
 /** True when a message arriving at a channel endpoint is a renewal flight. */
 export function isRenewalFlight(bytes: Uint8Array): boolean {
-  return bytes.length > 0 && (bytes[0]! & FLIGHT_MARK) === FLIGHT_MARK
+  const lead = bytes[0]
+  return lead !== undefined && (lead & FLIGHT_MARK) === FLIGHT_MARK
 }
 
 /** An ephemeral key pair whose public key can lead a renewal flight (25519: first byte ≥ 0xC0); any key pair for P-256. */
 export function renewalEphemeral(crypto: CryptoProvider, p: NoiseProtocol): KeyPair {
   for (;;) {
     const kp = crypto.generateKeyPair(p.keyType)
-    if (p.keyType !== 'x25519' || kp.publicKey[0]! >= FLIGHT_MARK) return kp
+    const lead = kp.publicKey[0]
+    if (p.keyType !== 'x25519' || (lead !== undefined && lead >= FLIGHT_MARK)) return kp
     kp.privateKey.fill(0)
   }
 }
 
 /** The Noise message as it travels (P-256: the point prefix marked). */
 export function toFlight(p: NoiseProtocol, noiseMessage: Uint8Array): Uint8Array {
-  if (p.keyType === 'p256') noiseMessage[0]! ^= FLIGHT_MARK
+  if (p.keyType === 'p256') flipMark(noiseMessage)
   return noiseMessage
 }
 
 /** The Noise message from a flight (a copy; P-256: the point prefix restored). */
 export function fromFlight(p: NoiseProtocol, flight: Uint8Array): Uint8Array {
   const m = flight.slice()
-  if (p.keyType === 'p256') m[0]! ^= FLIGHT_MARK
+  if (p.keyType === 'p256') flipMark(m)
   return m
+}
+
+/** P-256: flips the flight mark in the point prefix (02/03 ↔ C2/C3), in place; an empty message has no prefix. */
+function flipMark(m: Uint8Array): void {
+  const lead = m[0]
+  if (lead !== undefined) m[0] = lead ^ FLIGHT_MARK
 }

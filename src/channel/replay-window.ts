@@ -25,7 +25,7 @@ export class ReplayWindow {
     if (n > this.top) return 'ok'
     if (this.top - n >= BigInt(this.size)) return 'stale'
     const bit = Number(n % BigInt(this.size))
-    return (this.words[bit >>> 5]! >>> (bit & 31)) & 1 ? 'duplicate' : 'ok'
+    return (this.word(bit) >>> (bit & 31)) & 1 ? 'duplicate' : 'ok'
   }
 
   /** Records n (after authentication). Precondition: check(n) === 'ok'. */
@@ -38,11 +38,18 @@ export class ReplayWindow {
       this.top = n
     }
     const bit = Number(n % size)
-    this.words[bit >>> 5]! |= 1 << (bit & 31)
+    this.words[bit >>> 5] = this.word(bit) | (1 << (bit & 31))
   }
 
   private clear(bit: number): void {
-    this.words[bit >>> 5]! &= ~(1 << (bit & 31))
+    this.words[bit >>> 5] = this.word(bit) & ~(1 << (bit & 31))
+  }
+
+  /** The bitmap word holding `bit` (bit < size, so the word exists: callers reduce counters modulo size). */
+  private word(bit: number): number {
+    const w = this.words[bit >>> 5]
+    if (w === undefined) throw new RangeError(`replay window bit ${bit} is outside its ${this.size} bits`)
+    return w
   }
 }
 

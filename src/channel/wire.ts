@@ -43,16 +43,18 @@ export function encodeHeader(type: MessageType, phase: 0 | 1, counter: bigint, l
 
 /** Parses the header; throws DECODE_ERROR when the message is too short. */
 export function decodeHeader(b: Uint8Array): Header {
-  if (b.length < 1) throw new HopsealError(ErrorCode.DECODE_ERROR, 'empty channel message')
-  const h = b[0]!
+  const h = b[0]
+  if (h === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'empty channel message')
   const type = (h >>> 6) as MessageType
   const phase = ((h >>> 5) & 1) as 0 | 1
   if (type === MessageType.HANDSHAKE) return { type, phase, counter: 0, bits: 12, length: 1 }
-  const long = (h & 0x10) !== 0
-  const length = long ? 3 : 2
-  if (b.length < length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'channel message header truncated')
-  const counter = long ? ((h & 0x0f) << 16) | (b[1]! << 8) | b[2]! : ((h & 0x0f) << 8) | b[1]!
-  return { type, phase, counter, bits: long ? 20 : 12, length }
+  const [c1, c2] = [b[1], b[2]]
+  if ((h & 0x10) === 0) {
+    if (c1 === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'channel message header truncated')
+    return { type, phase, counter: ((h & 0x0f) << 8) | c1, bits: 12, length: 2 }
+  }
+  if (c1 === undefined || c2 === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'channel message header truncated')
+  return { type, phase, counter: ((h & 0x0f) << 16) | (c1 << 8) | c2, bits: 20, length: 3 }
 }
 
 /** Control message subtypes (first plaintext byte of a CONTROL message). */
