@@ -9,7 +9,7 @@
  * `node:assert/strict`, is `nodeTestRunner` in `targets/node/vault-compliance.ts`.
  *
  * @example
- * import { nodeTestRunner } from 'targets/node/vault-compliance.ts'
+ * import { nodeTestRunner } from 'hopseal/vault/compliance/node'
  * runVaultCompliance({ name: 'software (memory)', open: () => SoftwareVault.open() }, nodeTestRunner)
  */
 import { cryptoProvider, defaultCryptoProvider, type CryptoProvider } from '../crypto/index.ts'

@@ -1,5 +1,6 @@
 /**
- * The Node adapter for the vault compliance suite (`src/vault/compliance.ts`):
+ * The Node adapter for the vault compliance suite (`src/vault/compliance.ts`),
+ * exported as `hopseal/vault/compliance/node`:
  * `node:test` registers the tests and `node:assert/strict` checks them. The
  * suite itself is portable and takes any `ComplianceRunner`.
  *
