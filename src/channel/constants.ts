@@ -74,6 +74,12 @@ export const RENEWAL_PROLOGUE_LABEL = 'hopseal-renew-v1'
  */
 export const DEFAULT_MAX_HANDSHAKES_IN_PROGRESS = 4
 export const DEFAULT_MAX_HANDSHAKES_QUEUED = 32
+/**
+ * With `retransmit: false`, message 1 goes out once and an initiator (or a
+ * listener's pending responder) waits this long for the answer: a round trip
+ * through the slowest broker path with room to spare.
+ */
+export const HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS = 30_000
 /** A KK listener yields to the event loop after trying this many candidate initiator keys for one message 1. */
 export const CANDIDATES_PER_YIELD = 16
 

@@ -9,7 +9,7 @@ import type { RoutingMessage } from '../routing/codec.ts'
 import { background, systemClock, type Clock } from './clock.ts'
 import { ChannelSession } from './session.ts'
 import { Slots, yieldToEventLoop } from './slots.ts'
-import { CANDIDATES_PER_YIELD, COOKIE_BYTES, COOKIE_LOAD_MSG1_PER_S, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED, DEFAULT_MAX_REMEMBERED_PEERS } from './constants.ts'
+import { CANDIDATES_PER_YIELD, COOKIE_BYTES, COOKIE_LOAD_MSG1_PER_S, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED, DEFAULT_MAX_REMEMBERED_PEERS, HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS } from './constants.ts'
 import { AcceptedCounters, carriesHandshakeCounter, readCounter } from './handshake-counter.ts'
 import { ArrivalRate, CookieJar } from './cookie.ts'
 import { isRenewalFlight } from './renewal.ts'
@@ -337,7 +337,7 @@ export class SecureChannelListener {
       return run
     })
     const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
-    const total = r ? r.initialMs * 2 ** r.attempts : 30_000
+    const total = r ? r.initialMs * 2 ** r.attempts : HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS
     p.timer = background(this.clock.setTimeout(() => {
       if (this.pending.get(key) === p) {
         this.pending.delete(key)
