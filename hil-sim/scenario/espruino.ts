@@ -33,15 +33,25 @@ export function espruinoInterpreter(): string | undefined {
 
 const bundles = new Map<string, string>()
 
-/** The device bundle (targets/espruino/build.mjs), built once per process and variant. */
-export function deviceBundle(minify = true): string {
-  const key = minify ? 'min' : 'plain'
+/**
+ * The device bundle (targets/espruino/build.mjs), built once per process and
+ * variant: every module, or with `forCode` only the modules that code's
+ * `require('hopseal/...')` calls reach (as a board's application bundle).
+ */
+export function deviceBundle(minify = true, forCode?: string): string {
+  const roots = forCode === undefined ? undefined : [...new Set([...forCode.matchAll(/require\(\s*'(hopseal\/[^']+)'\s*\)/g)].map((m) => m[1]!))].sort()
+  const key = `${minify ? 'min' : 'plain'}:${roots?.join(',') ?? 'all'}`
   let b = bundles.get(key)
   if (b === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'hopseal-bundle-'))
     try {
       const out = join(dir, 'bundle.js')
-      execFileSync(process.execPath, [join(REPO, 'targets/espruino/build.mjs'), '--out', out, ...(minify ? ['--minify'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] })
+      const forArgs: string[] = []
+      if (roots) {
+        writeFileSync(join(dir, 'for.js'), roots.map((r) => `require('${r}');\n`).join(''))
+        forArgs.push('--for', join(dir, 'for.js'))
+      }
+      execFileSync(process.execPath, [join(REPO, 'targets/espruino/build.mjs'), '--out', out, ...forArgs, ...(minify ? ['--minify'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] })
       b = readFileSync(out, 'utf8')
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -72,15 +82,16 @@ function clean(line: string): string {
 }
 
 /**
- * Spawns the interpreter on `code` (the bundle is prepended unless `bundle: false`).
+ * Spawns the interpreter on `code` (the bundle is prepended unless `bundle: false`;
+ * `appBundle`: only the modules `code` requires, as a board's application bundle).
  * @throws HopsealError TRANSPORT_UNAVAILABLE when the interpreter is not there
  */
-export function spawnEspruino(code: string, opts: { bundle?: boolean; minify?: boolean; fromFlash?: boolean } = {}): EspruinoChild {
+export function spawnEspruino(code: string, opts: { bundle?: boolean; minify?: boolean; fromFlash?: boolean; appBundle?: boolean } = {}): EspruinoChild {
   const bin = espruinoInterpreter()
   if (!bin) throw new HopsealError(ErrorCode.TRANSPORT_UNAVAILABLE, 'the Espruino interpreter is not installed (../shared/tools/espruino/espruino, or set HOPSEAL_ESPRUINO)')
   const dir = mkdtempSync(join(tmpdir(), 'hopseal-espruino-'))
   const file = join(dir, 'device.js')
-  const bundle = opts.bundle === false ? '' : deviceBundle(opts.minify ?? true)
+  const bundle = opts.bundle === false ? '' : deviceBundle(opts.minify ?? true, opts.appBundle ? code : undefined)
   // fromFlash: the bundle goes into Storage (the interpreter's flash file) and runs from there, as saved code on a board
   const pre = !bundle ? '' : opts.fromFlash ? `require('Storage').write('hopseal.js', ${JSON.stringify(bundle)});\neval(require('Storage').read('hopseal.js'));\n` : bundle + '\n'
   writeFileSync(file, pre + code)
@@ -237,6 +248,7 @@ export function deviceScript(o: DeviceScriptOptions): string {
     o.vault.kind === 'atecc608'
       ? `(function () {
   Serial2.setup(115200, { path: ${JSON.stringify(o.vault.kitPath)} });
+  require('hopseal/atecc/kit'); // the KIT transport (optional in atecc/index)
   var chip = require('hopseal/atecc/index').open({ kit: Serial2 });
   return require('hopseal/noise/atecc').vault(chip, { slot: ${o.vault.slot}, peer: PEER${o.peerXY ? `, peerXY: B.fromHex('${hex(o.peerXY)}')` : ''} });
 })()`
@@ -368,7 +380,7 @@ export async function startEspruinoDevice(o: { name: string; party: Party; up: F
       const c = spawnEspruino(deviceScript({
         radioPath: radio.path, profile, vault, peer: a.peer, route: a.route, medium: 'ip', reliable: true,
         retransmit: { initialMs: 3000, maxMs: 8000, attempts: 8 }, readings: { device: a.device, count: a.readings }, intervalMs: a.intervalMs, window: 8,
-      }))
+      }), { appBundle: true })
       child = c
       c.onLine((l) => {
         const e = deviceEvent(l)

@@ -3,18 +3,28 @@
  * Bundles the Espruino device modules (targets/espruino/src/**.js) into ONE
  * file a user uploads to a board: each module is wrapped as
  * `Modules.addCached('hopseal/<path>', function () { ... })`, so
- * `require('hopseal/crypto/index')` works on the board without a module
- * server. An optional entry file (the user's device script) is appended.
+ * `require('hopseal/device')` works on the board without a module server.
  * The interpreter evaluates a module as soon as addCached is called, so the
  * modules come in dependency order (the `require('hopseal/...')` calls in
  * each source); a require cycle is refused.
  *
- *   node targets/espruino/build.mjs --out <file> [--entry <file.js>] [--minify] [--only crypto,link]
+ *   node targets/espruino/build.mjs --out <file> [--entry <app.js> | --for <script.js>] [--all] [--minify] [--only crypto,link] [--sizes]
  *
- * `--minify` runs terser with options that emit only syntax the interpreter
- * runs (ES5 output: no arrows, no shorthand, ASCII only). The script prints
- * the byte sizes (plain and minified) on stdout. `--only` keeps the modules
- * whose first path part is listed (tests that need one area).
+ * With `--entry` (the application), the bundle holds only the modules the
+ * entry's `require('hopseal/...')` calls reach, transitively, and the entry
+ * is appended; `--for` takes the same modules without appending the file (a
+ * harness that runs its own copy of the script); `--all` (or neither) takes
+ * every module. A module marks a
+ * dependency it loads lazily, only for some options, as optional:
+ * `require(/* optional *\/ 'hopseal/crypto/chachapoly')`. The build does not
+ * follow an optional require: an application that uses that option requires
+ * the module itself (docs/espruino.md lists which). `--only` keeps the
+ * modules whose first path part is listed, with what they require (tests
+ * that need one area). `--minify` runs terser with options that emit only
+ * syntax the interpreter runs (ES5 output: no arrows, no shorthand, ASCII
+ * only) and mangles `_`-prefixed property names (internal fields; no name
+ * shared with Node, the wire or the application starts with `_`). The script
+ * prints the byte sizes on stdout; `--sizes` adds each module's minified size.
  */
 import { Buffer } from 'node:buffer'
 import { readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
@@ -35,7 +45,8 @@ export const TERSER_OPTIONS = {
     passes: 2,
     keep_fargs: false,
   },
-  mangle: { toplevel: false },
+  // `_x` properties are internal to the device modules: renamed consistently across the bundle
+  mangle: { toplevel: false, properties: { regex: /^_/ } },
   format: { ecma: 5, ascii_only: true, comments: false, semicolons: true },
 }
 
@@ -49,17 +60,20 @@ function walk(dir) {
   return out
 }
 
-/** The `hopseal/...` ids a source requires (comments stripped first). */
-function requires(source) {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"\\])\/\/.*$/gm, '$1')
-  return [...code.matchAll(/require\(\s*['"](hopseal\/[^'"]+)['"]\s*\)/g)].map((m) => m[1])
+const OPTIONAL = /require\(\s*\/\*\s*optional\s*\*\/\s*['"]hopseal\/[^'"]+['"]\s*\)/g
+
+/** The `hopseal/...` ids a source requires (optional requires and comments stripped first). */
+export function requires(source) {
+  const code = source.replace(OPTIONAL, '').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"\\])\/\/.*$/gm, '$1')
+  return [...new Set([...code.matchAll(/require\(\s*['"](hopseal\/[^'"]+)['"]\s*\)/g)].map((m) => m[1]))]
 }
 
 /**
  * The modules under src/ (`hopseal/<area>/<file>`), dependencies first (then
- * by name). `only` keeps the given areas and whatever they require.
+ * by name). `only` keeps the given areas and whatever they require; `roots`
+ * (module ids, an entry's requires) keeps those and whatever they require.
  */
-export function modules(only) {
+export function modules(only, roots) {
   const all = new Map()
   for (const file of walk(SRC)) {
     const id = 'hopseal/' + relative(SRC, file).split(sep).join('/').replace(/\.js$/, '')
@@ -77,15 +91,50 @@ export function modules(only) {
     state.set(id, 'done')
     out.push(m)
   }
-  for (const id of [...all.keys()].sort()) if (!only || only.includes(id.split('/')[1])) visit(id, 'the build')
+  if (roots) for (const id of [...roots].sort()) visit(id, 'the entry')
+  else for (const id of [...all.keys()].sort()) if (!only || only.includes(id.split('/')[1])) visit(id, 'the build')
   return out
 }
 
-/** The bundle text: every module wrapped in Modules.addCached, then the entry. */
+/** The modules a bundle holds for these options: the entry's reach, or every module (`all`, no entry) or `only` areas. */
+export function bundleModules(opts = {}) {
+  const app = opts.entry ?? opts.for
+  const roots = app && !opts.all ? requires(readFileSync(app, 'utf8')) : undefined
+  return modules(opts.only, roots)
+}
+
+/** The bundle's local name for a module's exports. */
+function local(id) {
+  return '$' + id.replace(/[^A-Za-z0-9]/g, '_')
+}
+
+/**
+ * One module wrapped for the bundle: its body runs inside addCached, keeps
+ * its exports in a variable of the bundle's closure, and reaches the modules
+ * before it through those variables (a `require('hopseal/...')` string
+ * costs bytes and a lookup); the id stays registered for the application.
+ */
+function wrap(m) {
+  const body = readFileSync(m.file, 'utf8').replace(/require\(\s*['"](hopseal\/[^'"]+)['"]\s*\)/g, (_, id) => local(id))
+  return `Modules.addCached(${JSON.stringify(m.id)}, function () {\n${local(m.id)} = exports;\n${body}\n});\n`
+}
+
+/**
+ * The bundle text: the modules wrapped in Modules.addCached inside one
+ * function (whose variables hold their exports), then the entry.
+ */
 export function bundleSource(opts = {}) {
-  const parts = modules(opts.only).map((m) => `Modules.addCached(${JSON.stringify(m.id)}, function () {\n${readFileSync(m.file, 'utf8')}\n});\n`)
+  const mods = bundleModules(opts)
+  const parts = [`(function () {\nvar ${mods.map((m) => local(m.id)).join(', ')};\n`, ...mods.map(wrap), '})();\n']
   if (opts.entry) parts.push(readFileSync(opts.entry, 'utf8') + '\n')
   return parts.join('')
+}
+
+/** Each module's minified size on its own (wrapper included), largest first: where a bundle's bytes go. */
+export async function moduleSizes(opts = {}) {
+  const rows = []
+  for (const m of bundleModules(opts)) rows.push({ id: m.id, bytes: Buffer.byteLength(await minify(`(function () {\nvar ${local(m.id)};\n${wrap(m)}})();\n`)) })
+  return rows.sort((a, b) => b.bytes - a.bytes)
 }
 
 /** Minifies a bundle with TERSER_OPTIONS (terser is a devDependency). */
@@ -106,17 +155,20 @@ export async function build(opts = {}) {
 }
 
 function parseArgs(argv) {
-  const o = { minify: false }
+  const o = { minify: false, all: false, sizes: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--minify') o.minify = true
-    else if (a === '--out' || a === '--entry' || a === '--only') {
+    else if (a === '--all') o.all = true
+    else if (a === '--sizes') o.sizes = true
+    else if (a === '--out' || a === '--entry' || a === '--for' || a === '--only') {
       const v = argv[++i]
       if (v === undefined) throw new Error(`${a} needs a value`)
       if (a === '--out') o.out = resolve(v)
       else if (a === '--entry') o.entry = resolve(v)
+      else if (a === '--for') o.for = resolve(v)
       else o.only = v.split(',').filter(Boolean)
-    } else throw new Error(`unknown option ${a} (usage: build.mjs --out <file> [--entry <file.js>] [--minify] [--only areas])`)
+    } else throw new Error(`unknown option ${a} (usage: build.mjs --out <file> [--entry <app.js> | --for <script.js>] [--all] [--minify] [--only areas] [--sizes])`)
   }
   if (!o.out) throw new Error('--out <file> is required')
   return o
@@ -127,9 +179,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const o = parseArgs(process.argv.slice(2))
     const r = await build(o)
     writeFileSync(o.out, r.code)
-    console.log(`modules: ${modules(o.only).length}`)
+    console.log(`modules: ${bundleModules(o).map((m) => m.id.slice(8)).join(' ')}`)
     console.log(`plain: ${r.plainBytes} bytes`)
     if (r.minBytes !== undefined) console.log(`minified: ${r.minBytes} bytes (target <= 32768)`)
+    if (o.sizes) for (const m of await moduleSizes(o)) console.log(`${String(m.bytes).padStart(7)}  ${m.id}`)
     console.log(`wrote ${o.out}`)
   } catch (e) {
     console.error(`build.mjs: ${e instanceof Error ? e.message : String(e)}`)

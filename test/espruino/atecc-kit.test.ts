@@ -24,7 +24,8 @@ import { needSystem, REQUIRE_SYSTEM } from '../helpers/system.ts'
 const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
-const ATECC = ['atecc/packet', 'atecc/kit', 'atecc/i2c', 'atecc/index']
+// the modules the driver needs, dependencies first (as targets/espruino/build.mjs orders them)
+const ATECC = ['routing/bytes', 'atecc/packet', 'atecc/kit', 'atecc/i2c', 'atecc/index', 'atecc/extra']
 const HALF_N = 0x7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8n
 
 function modules(ids: string[]): string {

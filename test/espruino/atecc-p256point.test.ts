@@ -96,7 +96,7 @@ describe('Espruino p256point against @noble/curves', { skip: skipUnlessInterpret
     xyBad.push({ label: 'x = p', bytes: Uint8Array.from([...be32(P), ...x0.subarray(32)]) })
     xyBad.push({ label: '63 bytes', bytes: x0.subarray(0, 63) })
     const list = (a: Uint8Array[]): string => a.map((b) => `'${hex(b)}'`).join(',\n')
-    const code = `${modules(['crypto/p256point'])}
+    const code = `${modules(['routing/bytes', 'crypto/p256point'])}
 var P = require('hopseal/crypto/p256point');
 function fromHex(h) { var b = new Uint8Array(h.length / 2); for (var i = 0; i < b.length; i++) b[i] = parseInt(h.substr(2 * i, 2), 16); return b; }
 function hex(b) { var s = ''; for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16); return s; }

@@ -49,19 +49,21 @@ export interface BundleOptions {
   minify?: boolean
   /** Only the modules of these areas (e.g. ['crypto']); default all. */
   only?: string[]
+  /** An application file: the bundle is the modules it requires, then the file (build.mjs --entry). */
+  entry?: string
 }
 
 const bundles = new Map<string, string>()
 
 /** The bundle text from build.mjs, built once per process and option set. */
 export function espruinoBundle(opts: BundleOptions = {}): string {
-  const key = `${opts.minify ? 'min' : 'plain'}:${(opts.only ?? []).join(',')}`
+  const key = `${opts.minify ? 'min' : 'plain'}:${(opts.only ?? []).join(',')}:${opts.entry ?? ''}`
   let b = bundles.get(key)
   if (b === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'hopseal-bundle-'))
     try {
       const out = join(dir, 'bundle.js')
-      const args = [BUILD_SCRIPT, '--out', out, ...(opts.minify ? ['--minify'] : []), ...(opts.only ? ['--only', opts.only.join(',')] : [])]
+      const args = [BUILD_SCRIPT, '--out', out, ...(opts.minify ? ['--minify'] : []), ...(opts.only ? ['--only', opts.only.join(',')] : []), ...(opts.entry ? ['--entry', opts.entry] : [])]
       execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
       b = readFileSync(out, 'utf8')
     } finally {

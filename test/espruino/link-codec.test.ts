@@ -28,7 +28,8 @@ import { REQUIRE_SYSTEM } from '../helpers/system.ts'
 const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
-const LINK = ['link/frame', 'link/fragment', 'link/profile', 'link/serial']
+// the link modules, dependencies first (routing/bytes: their typed errors)
+const LINK = ['routing/bytes', 'link/frame', 'link/fragment', 'link/profile', 'link/serial']
 
 function modules(ids: string[]): string {
   return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(resolve(SRC, id + '.js'), 'utf8')}\n});`).join('\n') + '\n'

@@ -21,13 +21,17 @@
  * vault = { dh: '25519' | 'P256', init() -> Promise<static key>, eph(renewal) -> Promise<key>,
  *           counter() -> Promise<number> (optional) }
  *   hopseal.softwareVault({ privateKey }) (25519), hopseal/noise/atecc (P-256 in an ATECC608).
+ *
+ * Optional parts (B.optional): listen() needs hopseal/channel/listener,
+ * softwareVault() hopseal/noise/keys, `cipher: 'ChaChaPoly'`
+ * hopseal/crypto/chachapoly. An application that uses one requires that
+ * module, so the build puts it in the bundle; without it the call throws
+ * CONFIG_INVALID.
  */
 var B = require('hopseal/routing/bytes');
 var R = require('hopseal/routing/codec');
 var L = require('hopseal/channel/limits');
-var K = require('hopseal/noise/keys');
 var Ch = require('hopseal/channel/channel').Channel;
-var Lis = require('hopseal/channel/listener').Listener;
 
 /** The board's clock (ms) and timers; tests pass their own. */
 var CLOCK = {
@@ -89,6 +93,7 @@ function routeOf(r) {
 function context(node, o, s, role, dec) {
   var lim = L.resolve(o.medium || 'ip', o.limits);
   var v = o.vault;
+  if (o.cipher === 'ChaChaPoly') B.optional('hopseal/crypto/chachapoly');
   return {
     role: role, dec: dec, pattern: o.pattern || 'KK', dh: v.dh, cipher: o.cipher || 'AESGCM',
     s: s, rs: o.peer, eph: v.eph, prologue: o.prologue, payload: o.payload,
@@ -127,8 +132,8 @@ exports.channel = function (o) {
   ch.node = node;
   o.vault.init().then(function (s) {
     ch.x.s = s;
-    if (!ch.closed) ch.connect();
-  }, function (e) { ch.teardown(e); });
+    if (!ch.closed) ch._connect();
+  }, function (e) { ch._teardown(e); });
   return ch;
 };
 
@@ -138,30 +143,7 @@ exports.channel = function (o) {
  * 'channel' with each new, open channel.
  */
 exports.listen = function (o) {
-  var node = nodeFor(o), chans = [];
-  var lis = { _ev: {}, on: Ch.prototype.on, emit: Ch.prototype.emit };
-  o.vault.init().then(function (s) {
-    var x = context(node, o, s, 'responder', o.address);
-    lis.l = new Lis(x, {
-      peers: o.peers, counters: o.counters !== false,
-      channels: function () { return chans; },
-      make: function (peer, ret) {
-        var dec = node.alloc();
-        var c = new Ch(context(node, { medium: o.medium, limits: o.limits, reliable: o.reliable, vault: o.vault, peer: peer, cipher: o.cipher, pattern: 'KK' }, s, 'responder', dec));
-        c.node = node;
-        c.x.onClose = function () {
-          delete node.w[dec];
-          chans.splice(chans.indexOf(c), 1);
-        };
-        node.w[dec] = { fn: function (p, r) { c.input(p, r); } };
-        chans.push(c);
-        c.on('open', function () { lis.emit('channel', c); });
-        return c;
-      }
-    });
-    node.w[o.address] = { rest: true, fn: function (p, ret, rest) { lis.l.input(p, ret, rest); } };
-  });
-  return lis;
+  return B.optional('hopseal/channel/listener').listen(o, nodeFor(o), context, Ch);
 };
 
 /**
@@ -170,6 +152,7 @@ exports.listen = function (o) {
  * Promise of the next handshake counter).
  */
 exports.softwareVault = function (o) {
+  var K = B.optional('hopseal/noise/keys');
   var s = K.x25519(o.privateKey, true);
   return { dh: '25519', init: function () { return Promise.resolve(s); }, eph: K.x25519Ephemerals(o.ephemerals), counter: o.counter || exports.storageCounter('hopseal.hc') };
 };

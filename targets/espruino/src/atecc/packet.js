@@ -11,11 +11,7 @@
  * (spec A2: 01 miscompare, 03 parse error, 05 ECC fault, 07 self-test
  * failure, 08 RNG health test, 0F execution error, EE watchdog, FF CRC).
  */
-function err(code, msg) {
-  var e = new Error(msg);
-  e.code = code;
-  return e;
-}
+var err = require('hopseal/routing/bytes').err;
 exports.err = err;
 
 /** A device status answer as an error: VAULT_DEVICE_ERROR with `status`. */

@@ -43,8 +43,8 @@ function Channel(ctx) {
   this.renewals = 0;
   this.closed = false;
   this.waiting = []; // sends waiting for a renewal: [type, pt, done]
-  this.silentSince = -1;
-  this.lastRenewal = -1e15;
+  this._silentSince = -1;
+  this._lastRenewal = -1e15;
   this.owesKa = false;
 }
 var P = Channel.prototype;
@@ -58,44 +58,44 @@ Em.mixin(Channel);
  * ctx.counter(): a Promise of the handshake counter message 1 carries in
  * front of its payload (varint), or undefined for none.
  */
-P.connect = function () {
+P._connect = function () {
   var self = this, x = this.x;
   var hs = new H.Handshake({
     pattern: x.pattern, dh: x.dh, cipher: x.cipher, initiator: true, s: x.s, rs: x.rs,
     prologue: x.prologue, e: function () { return x.eph(false); }
   });
   this.hs = hs;
-  this.hsTries = 0;
+  this._hsTries = 0;
   (x.counter ? x.counter() : Promise.resolve()).then(function (c) {
     var p = x.payload || EMPTY;
     return hs.write(c === undefined ? p : B.concat(B.varint(c), p));
   }).then(function (m1) {
     self.m1 = m1;
-    self.hsSend();
+    self._hsSend();
   }).then(undefined, function (e) {
-    self.teardown(e);
+    self._teardown(e);
   });
 };
 
-P.hsSend = function () {
+P._hsSend = function () {
   var self = this, x = this.x, r = x.retransmit;
   if (!this.hs || this.closed) return;
-  if (this.hsTries >= r.attempts) return this.teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this.hsTries + ' attempts'));
-  if (this.hsTries) x.count('handshake.retransmitted');
-  this.hsTries++;
-  x.out(this.cookieRoute(), this.m1, function () {});
-  this.hsTimer = x.clock.setTimeout(function () { self.hsSend(); }, Math.min(r.initialMs * Math.pow(2, self.hsTries - 1), r.maxMs));
+  if (this._hsTries >= r.attempts) return this._teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this._hsTries + ' attempts'));
+  if (this._hsTries) x.count('handshake.retransmitted');
+  this._hsTries++;
+  x.out(this._cookieRoute(), this.m1, function () {});
+  this.hsTimer = x.clock.setTimeout(function () { self._hsSend(); }, Math.min(r.initialMs * Math.pow(2, self._hsTries - 1), r.maxMs));
 };
 
 /** The listener's route, followed by its cookie once it asked for one (under load: src/channel/cookie.ts). */
-P.cookieRoute = function () {
+P._cookieRoute = function () {
   if (!this.cookie) return this.x.route;
   var r = this.x.route.slice();
   r.push(R.local(this.cookie));
   return r;
 };
 
-P.hsEnd = function () {
+P._hsEnd = function () {
   if (this.hsTimer !== undefined) this.x.clock.clearTimeout(this.hsTimer);
   this.hs.wipe();
   this.hs = undefined;
@@ -113,7 +113,7 @@ P.input = function (bytes, ret) {
     if (this.cookie && B.same(this.cookie, c)) return;
     x.count('handshake.cookie_received');
     this.cookie = c;
-    if (this.m1) x.out(this.cookieRoute(), this.m1, function () {});
+    if (this.m1) x.out(this._cookieRoute(), this.m1, function () {});
     return;
   }
   if (this.hsBusy) return x.count('handshake.dropped');
@@ -122,9 +122,9 @@ P.input = function (bytes, ret) {
     self.hsBusy = false;
     if (self.hs !== hs || self.closed) return;
     var keys = hs.split();
-    self.hsEnd();
+    self._hsEnd();
     x.count('handshake.completed');
-    self.established(keys, ret);
+    self._established(keys, ret);
   }, function (e) {
     // silent: a forged or corrupted message 2 is dropped and counted; keep waiting
     self.hsBusy = false;
@@ -133,7 +133,7 @@ P.input = function (bytes, ret) {
 };
 
 /** Called by the handshake code once session 0 exists. */
-P.established = function (keys, remote) {
+P._established = function (keys, remote) {
   var x = this.x, self = this;
   this.cur = new S.Session(keys, x.limits.session, x.clock.now, 0);
   this.binding = keys.h; // the first handshake hash: renewal prologue and binding tag
@@ -141,9 +141,9 @@ P.established = function (keys, remote) {
   this.lastHeard = x.clock.now();
   if (x.reliable) {
     var r = x.limits.reliable;
-    this.snd = new Rel.Sender(r, x.clock, function (framed, done) { self.sealAndSend(S.DATA, framed, done); }, x.count);
+    this.snd = new Rel.Sender(r, x.clock, function (framed, done) { self._sealAndSend(S.DATA, framed, done); }, x.count);
     this.rcv = new Rel.Receiver(r, function (p) { self.emit('data', p); }, function (n, sack) {
-      self.sealAndSend(S.CONTROL, B.concat(new Uint8Array([ACK]), B.varint(n), sack));
+      self._sealAndSend(S.CONTROL, B.concat(new Uint8Array([ACK]), B.varint(n), sack));
     }, x.count);
   }
   this.emit('open');
@@ -158,13 +158,13 @@ P.send = function (payload, cb) {
   cb = cb || function () {};
   if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
   if (this.snd) this.snd.send(payload, cb);
-  else this.sealAndSend(S.DATA, payload, function (c, e) { cb(e); });
+  else this._sealAndSend(S.DATA, payload, function (c, e) { cb(e); });
 };
 
 /** Sends a ROUTED message: an inner routing message to a worker behind the peer's endpoint. */
 P.sendRouted = function (onward, ret, payload, cb) {
   if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
-  this.sealAndSend(S.ROUTED, R.encode(onward, ret, payload), function (c, e) { if (cb) cb(e); });
+  this._sealAndSend(S.ROUTED, R.encode(onward, ret, payload), function (c, e) { if (cb) cb(e); });
 };
 
 /** Unacknowledged reliable messages. */
@@ -176,40 +176,40 @@ P.unacked = function () {
 P.close = function () {
   if (this.closed) return;
   var self = this;
-  if (this.cur && this.cur.sendState() !== 'expired') this.sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
-  self.teardown();
+  if (this.cur && this.cur._sendState() !== 'expired') this._sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
+  self._teardown();
 };
 
 /**
- * Seals with the session that may seal now and sends; done(confirm, err).
+ * Seals with the session that may seal now and sends; done(_confirm, err).
  * An initiator past a hard limit renews first (the message waits); a
  * responder past one uses a renewed session or asks for one and waits.
  */
-P.sealAndSend = function (type, pt, done) {
+P._sealAndSend = function (type, pt, done) {
   done = done || function () {};
   if (this.closed) return done(undefined, B.err('CHANNEL_CLOSED', 'channel is closed'));
-  var st = this.cur.sendState();
+  var st = this.cur._sendState();
   if (st === 'renew') {
     if (this.x.role === 'initiator') this.renew();
-    else this.requestRenewal();
+    else this._requestRenewal();
   } else if (st === 'expired') {
-    if (this.x.role === 'responder' && this.next) this.promote();
+    if (this.x.role === 'responder' && this.next) this._promote();
     else {
       this.waiting.push([type, pt, done]);
       if (this.x.role === 'initiator') this.renew();
-      else this.awaitPeer();
+      else this._awaitPeer();
       return;
     }
   }
-  this.sealNow(this.cur, type, pt, done);
+  this._sealNow(this.cur, type, pt, done);
 };
 
-P.sealNow = function (s, type, pt, done) {
+P._sealNow = function (s, type, pt, done) {
   var sealed = s.seal(type, pt), n = s.n - 1, x = this.x;
   this.owesKa = false;
-  this.noteSent();
+  this._noteSent();
   x.out(this.remote, sealed, function (err) {
-    done(err ? undefined : function () { s.confirm(n); }, err);
+    done(err ? undefined : function () { s._confirm(n); }, err);
   });
 };
 
@@ -219,7 +219,7 @@ P.flush = function (err) {
   this.waiting = [];
   for (var i = 0; i < w.length; i++) {
     if (err) w[i][2](undefined, err);
-    else this.sealAndSend(w[i][0], w[i][1], w[i][2]);
+    else this._sealAndSend(w[i][0], w[i][1], w[i][2]);
   }
 };
 
@@ -227,8 +227,8 @@ P.flush = function (err) {
 P.receive = function (bytes, ret) {
   if (this.closed || !this.cur) return;
   var x = this.x;
-  if (bytes.length && (bytes[0] & 0xc0) === 0xc0) return this.onFlight(bytes, ret);
-  if (this.prev && this.prev.receiveExpired()) this.dropPrev();
+  if (bytes.length && (bytes[0] & 0xc0) === 0xc0) return this._onFlight(bytes, ret);
+  if (this.prev && this.prev._receiveExpired()) this._dropPrev();
   var list = [this.cur, this.next, this.prev], from, r, reason, top = -1;
   for (var i = 0; i < 3; i++) {
     if (!list[i]) continue;
@@ -245,14 +245,14 @@ P.receive = function (bytes, ret) {
     x.count('channel.drop.' + (reason || 'decode'));
     return;
   }
-  if (from === this.next) this.promote();
-  this.heard();
+  if (from === this.next) this._promote();
+  this._heard();
   // mobility: follow the latest authenticated return route
   if (from === this.cur && r.n > top && ret.length) this.remote = ret;
-  if (x.role === 'initiator' && from === this.cur && this.cur.sendState() !== 'ok') this.renew();
+  if (x.role === 'initiator' && from === this.cur && this.cur._sendState() !== 'ok') this.renew();
   var pt = r.pt;
   if (r.type === S.DATA) {
-    this.dataIn();
+    this._dataIn();
     if (this.rcv) this.rcv.receive(pt);
     else this.emit('data', pt);
   } else if (r.type === S.ROUTED) {
@@ -263,20 +263,20 @@ P.receive = function (bytes, ret) {
       return x.count('channel.drop.inner_decode');
     }
     if (!inner.onward.length) return x.count('channel.drop.inner_decode');
-    this.dataIn();
+    this._dataIn();
     this.emit('routed', inner);
-  } else this.control(pt, from);
+  } else this._control(pt, from);
 };
 
-P.control = function (p, from) {
+P._control = function (p, from) {
   var x = this.x, v;
   if (p[0] === CLOSE) {
-    this.teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'the peer refused to renew the channel') : undefined);
+    this._teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'the peer refused to renew the channel') : undefined);
   } else if (p[0] === KEEPALIVE) {
     if (p.length > 1) {
       try {
         v = B.readVarint(p, 1);
-        if (v[0] > 0) from.confirm(v[0] - 1);
+        if (v[0] > 0) from._confirm(v[0] - 1);
       } catch (e) {
         x.count('channel.drop.bad_keepalive');
       }
@@ -297,38 +297,38 @@ P.control = function (p, from) {
   } else x.count('channel.drop.unknown_control');
 };
 
-P.heard = function () {
+P._heard = function () {
   this.lastHeard = this.x.clock.now();
-  this.silentSince = -1;
+  this._silentSince = -1;
 };
 
 /** Initiator: renews after sending messages that call for an answer and hearing nothing for renewAfterSilenceMs. */
-P.noteSent = function () {
+P._noteSent = function () {
   var x = this.x, l = x.limits, now = x.clock.now();
   if (x.role !== 'initiator' || !l.renewAfterSilenceMs || (!this.snd && !l.keepaliveMs)) return;
-  if (this.silentSince < 0) this.silentSince = now;
-  else if (now - this.silentSince >= l.renewAfterSilenceMs && now - this.lastRenewal >= l.renewAfterSilenceMs && !this.rw) {
+  if (this._silentSince < 0) this._silentSince = now;
+  else if (now - this._silentSince >= l.renewAfterSilenceMs && now - this._lastRenewal >= l.renewAfterSilenceMs && !this.rw) {
     x.count('channel.renewal.silence');
     this.renew();
   }
 };
 
 /** Passive keep-alive: data arrived and nothing went back within keepaliveMs. */
-P.dataIn = function () {
+P._dataIn = function () {
   var self = this, ms = this.x.limits.keepaliveMs;
   if (!ms) return;
   this.owesKa = true;
-  if (this.kaTimer !== undefined) return;
-  this.kaTimer = this.x.clock.setTimeout(function () {
-    self.kaTimer = undefined;
-    if (!self.closed && self.owesKa) self.keepalive();
+  if (this._kaTimer !== undefined) return;
+  this._kaTimer = this.x.clock.setTimeout(function () {
+    self._kaTimer = undefined;
+    if (!self.closed && self.owesKa) self._keepalive();
   }, ms);
 };
 
 /** A keep-alive reporting one past the highest counter accepted in the session it is sealed in. */
-P.keepalive = function () {
+P._keepalive = function () {
   if (this.closed) return;
-  this.sealAndSend(S.CONTROL, B.concat(new Uint8Array([KEEPALIVE]), B.varint(this.cur.w.top + 1)));
+  this._sealAndSend(S.CONTROL, B.concat(new Uint8Array([KEEPALIVE]), B.varint(this.cur.w.top + 1)));
 };
 
 /** renewal prologue = "hopseal-renew-v1" || first handshake hash || u32be(epoch) */
@@ -341,7 +341,7 @@ P.prologue = function (epoch) {
   return B.concat(LABEL, this.binding, e);
 };
 
-P.renewalHandshake = function (initiator, epoch) {
+P._renewalHandshake = function (initiator, epoch) {
   var x = this.x;
   return new H.Handshake({
     pattern: 'KK', dh: x.dh, cipher: x.cipher, initiator: initiator, s: x.s, rs: x.rs,
@@ -350,7 +350,7 @@ P.renewalHandshake = function (initiator, epoch) {
 };
 
 /** P-256 renewal flights carry the point prefix XORed with 0xC0 (25519 ephemerals were drawn with a first byte >= 0xC0). */
-P.mark = function (m) {
+P._mark = function (m) {
   if (this.x.dh === 'P256') {
     m = B.copy(m);
     m[0] ^= 0xc0;
@@ -362,35 +362,35 @@ P.mark = function (m) {
 P.renew = function () {
   if (this.closed || this.rw) return;
   var self = this, x = this.x;
-  var epoch = this.cur.epoch + 1, hs = this.renewalHandshake(true, epoch);
-  var w = { epoch: epoch, hs: hs, tries: 0, busy: true };
+  var epoch = this.cur.epoch + 1, hs = this._renewalHandshake(true, epoch);
+  var w = { epoch: epoch, hs: hs, _tries: 0, busy: true };
   this.rw = w;
-  this.lastRenewal = x.clock.now();
+  this._lastRenewal = x.clock.now();
   x.count('channel.renewal.started');
   hs.write(EMPTY).then(function (m) {
     w.busy = false;
-    w.flight = self.mark(m);
-    self.renewSend();
-  }).then(undefined, function (e) { self.renewDone(w, e); });
+    w.flight = self._mark(m);
+    self._renewSend();
+  }).then(undefined, function (e) { self._renewDone(w, e); });
 };
 
-P.renewSend = function () {
+P._renewSend = function () {
   var w = this.rw, self = this, x = this.x, r = x.limits.renewRetransmit;
   if (!w) return;
-  if (w.tries >= r.attempts) return this.renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered after ' + w.tries + ' attempts'));
-  w.tries++;
+  if (w._tries >= r.attempts) return this._renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered after ' + w._tries + ' attempts'));
+  w._tries++;
   // every second send goes through the listener's route with the binding tag, in case the remote route died
   var via = this.remote;
-  if (w.tries % 2 === 0 && x.route) {
+  if (w._tries % 2 === 0 && x.route) {
     via = x.route.slice();
     via.push(R.local(B.copy(this.binding, 0, 8)));
     x.count('channel.renewal.via_listener');
   }
   x.out(via, w.flight, function () {});
-  w.timer = x.clock.setTimeout(function () { self.renewSend(); }, Math.min(r.initialMs * Math.pow(2, w.tries - 1), r.maxMs));
+  w.timer = x.clock.setTimeout(function () { self._renewSend(); }, Math.min(r.initialMs * Math.pow(2, w._tries - 1), r.maxMs));
 };
 
-P.renewDone = function (w, err) {
+P._renewDone = function (w, err) {
   if (this.rw !== w) return;
   this.rw = undefined;
   if (w.timer !== undefined) this.x.clock.clearTimeout(w.timer);
@@ -403,27 +403,27 @@ P.renewDone = function (w, err) {
 };
 
 /** A renewal flight: flight 2 at the initiator, flight 1 at the responder. */
-P.onFlight = function (bytes, ret) {
+P._onFlight = function (bytes, ret) {
   var self = this, x = this.x;
   if (x.role === 'initiator') {
     var w = this.rw;
     if (!w || w.busy) return x.count('channel.renewal.unexpected_flight');
     w.busy = true;
-    w.hs.read(this.mark(bytes)).then(function () {
+    w.hs.read(this._mark(bytes)).then(function () {
       w.busy = false;
       if (self.rw !== w || self.closed) return;
       if (ret.length) self.remote = ret;
       var fresh = new S.Session(w.hs.split(), x.limits.session, x.clock.now, w.epoch);
-      self.renewDone(w);
-      self.dropPrev();
+      self._renewDone(w);
+      self._dropPrev();
       self.prev = self.cur;
       self.cur = fresh;
       self.renewed();
-      if (self.snd) self.snd.retransmitFailed();
+      if (self.snd) self.snd._retransmitFailed();
       self.flush();
       // the responder seals with the old keys until a message under the new ones arrives
       x.clock.setTimeout(function () {
-        if (self.cur === fresh && fresh.n === 0) self.keepalive();
+        if (self.cur === fresh && fresh.n === 0) self._keepalive();
       }, 0);
     }, function () {
       // a forged or corrupted flight 2 moved nothing: keep waiting for the genuine one
@@ -442,19 +442,19 @@ P.onFlight = function (bytes, ret) {
   // the epoch after the current session; while a renewed one awaits confirmation, also the one after it
   var epochs = [this.cur.epoch + 1];
   if (this.next) epochs.push(this.next.epoch + 1);
-  var m = this.mark(bytes);
+  var m = this._mark(bytes);
   function attempt(i) {
     if (i >= epochs.length) {
       self.rbusy = false;
       return x.count('channel.renewal.failed');
     }
-    var hs = self.renewalHandshake(false, epochs[i]);
+    var hs = self._renewalHandshake(false, epochs[i]);
     hs.read(m).then(function () {
       return hs.write(EMPTY).then(function (f2) {
         self.rbusy = false;
         if (self.closed) return hs.wipe();
-        f2 = self.mark(f2);
-        if (epochs[i] > self.cur.epoch + 1) self.promote();
+        f2 = self._mark(f2);
+        if (epochs[i] > self.cur.epoch + 1) self._promote();
         if (self.next) self.next.close();
         self.next = new S.Session(hs.split(), x.limits.session, x.clock.now, epochs[i]);
         self.answer = { f1: B.copy(bytes), f2: f2 };
@@ -473,26 +473,26 @@ P.onFlight = function (bytes, ret) {
 };
 
 /** Responder: the initiator used the renewed session, so this side seals with it too. */
-P.promote = function () {
+P._promote = function () {
   var n = this.next;
   if (!n) return;
   this.next = undefined;
-  this.dropPrev();
+  this._dropPrev();
   this.prev = this.cur;
   this.cur = n;
   this.renewed();
-  if (this.snd) this.snd.retransmitFailed();
+  if (this.snd) this.snd._retransmitFailed();
   this.flush();
 };
 
 P.renewed = function () {
   this.renewals++;
-  this.heard();
+  this._heard();
   this.x.count('channel.renewed');
   this.emit('renew', this.cur.epoch);
 };
 
-P.dropPrev = function () {
+P._dropPrev = function () {
   if (this.prev) this.prev.close();
   this.prev = undefined;
 };
@@ -502,7 +502,7 @@ P.dropPrev = function () {
  * limits), once per session, again only after a gap that doubles from the
  * renewal retransmission interval up to its maximum.
  */
-P.requestRenewal = function () {
+P._requestRenewal = function () {
   var x = this.x, r = x.limits.renewRetransmit, now = x.clock.now();
   if (this.reqIn === this.cur) {
     if (now - this.reqAt < this.reqGap) return;
@@ -516,21 +516,21 @@ P.requestRenewal = function () {
 };
 
 /** Responder past a hard limit: RENEW and wait for the initiator's renewal; fail the waiting sends after the retransmission span. */
-P.awaitPeer = function () {
+P._awaitPeer = function () {
   var self = this, x = this.x, r = x.limits.renewRetransmit;
-  this.requestRenewal();
-  if (this.peerWait !== undefined) return;
+  this._requestRenewal();
+  if (this._peerWait !== undefined) return;
   var span = 0;
   for (var i = 0; i < r.attempts; i++) span += Math.min(r.initialMs * Math.pow(2, i), r.maxMs);
   var before = this.renewals;
-  this.peerWait = x.clock.setTimeout(function () {
-    self.peerWait = undefined;
+  this._peerWait = x.clock.setTimeout(function () {
+    self._peerWait = undefined;
     if (self.renewals === before) self.flush(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'the peer did not renew the channel'));
   }, span);
 };
 
 /** Closes locally: wipes every session, fails what waits, emits 'close'. */
-P.teardown = function (err) {
+P._teardown = function (err) {
   if (this.closed) return;
   this.closed = true;
   var x = this.x, w = this.rw;
@@ -539,15 +539,15 @@ P.teardown = function (err) {
     if (w.timer !== undefined) x.clock.clearTimeout(w.timer);
     w.hs.wipe();
   }
-  if (this.hs) this.hsEnd();
-  if (this.kaTimer !== undefined) x.clock.clearTimeout(this.kaTimer);
-  if (this.peerWait !== undefined) x.clock.clearTimeout(this.peerWait);
+  if (this.hs) this._hsEnd();
+  if (this._kaTimer !== undefined) x.clock.clearTimeout(this._kaTimer);
+  if (this._peerWait !== undefined) x.clock.clearTimeout(this._peerWait);
   var e = err || B.err('CHANNEL_CLOSED', 'channel closed');
   this.flush(e);
   if (this.snd) this.snd.fail(e);
   if (this.cur) this.cur.close();
   if (this.next) this.next.close();
-  this.dropPrev();
+  this._dropPrev();
   if (x.onClose) x.onClose(this);
   this.emit('close', err);
 };

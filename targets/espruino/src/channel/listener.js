@@ -70,7 +70,7 @@ Listener.prototype.input = function (bytes, ret, rest) {
         self.last = { m1: head, m2: m2, ch: ch };
         x.count('handshake.completed');
         ch.x.out(ret, m2, function () {});
-        ch.established(hs.split(), ret);
+        ch._established(hs.split(), ret);
       });
     }, function () {
       hs.wipe();
@@ -85,3 +85,35 @@ Listener.prototype.input = function (bytes, ret, rest) {
 };
 
 exports.Listener = Listener;
+
+/**
+ * hopseal/device's listen() (the device's routing node, its channel context
+ * and the Channel class come from there): the listener on LOCAL `o.address`,
+ * a responder channel per new initiator, 'channel' emitted once it is open.
+ */
+exports.listen = function (o, node, context, Ch) {
+  var chans = [];
+  var lis = { _ev: {}, on: Ch.prototype.on, emit: Ch.prototype.emit };
+  o.vault.init().then(function (s) {
+    var x = context(node, o, s, 'responder', o.address);
+    lis.l = new Listener(x, {
+      peers: o.peers, counters: o.counters !== false,
+      channels: function () { return chans; },
+      make: function (peer, ret) {
+        var dec = node.alloc();
+        var c = new Ch(context(node, { medium: o.medium, limits: o.limits, reliable: o.reliable, vault: o.vault, peer: peer, cipher: o.cipher, pattern: 'KK' }, s, 'responder', dec));
+        c.node = node;
+        c.x.onClose = function () {
+          delete node.w[dec];
+          chans.splice(chans.indexOf(c), 1);
+        };
+        node.w[dec] = { fn: function (p, r) { c.input(p, r); } };
+        chans.push(c);
+        c.on('open', function () { lis.emit('channel', c); });
+        return c;
+      }
+    });
+    node.w[o.address] = { rest: true, fn: function (p, ret, rest) { lis.l.input(p, ret, rest); } };
+  });
+  return lis;
+};

@@ -51,7 +51,7 @@ SP.rto = function () {
 /** Queues one payload; cb(err) when acknowledged (err undefined) or failed. Throws LIMIT_EXCEEDED when the window is full. */
 SP.send = function (payload, cb) {
   if (this.unacked() >= Math.min(this.o.sendBuffer, this.o.receiveBuffer)) throw B.err('LIMIT_EXCEEDED', 'reliable send window full');
-  var m = { seq: this.next++, p: B.copy(payload), tries: 0, cb: cb, at: this.clock.now() };
+  var m = { seq: this.next++, p: B.copy(payload), _tries: 0, cb: cb, at: this.clock.now() };
   this.out.push(m);
   this.fire(m, false);
 };
@@ -59,8 +59,8 @@ SP.send = function (payload, cb) {
 SP.fire = function (m, fast) {
   var self = this;
   m.fast = fast;
-  m.tries++;
-  if (m.tries > 1) this.count('reliable.retransmitted');
+  m._tries++;
+  if (m._tries > 1) this.count('reliable.retransmitted');
   m.failed = false;
   m.sending = true;
   this.tx(B.concat(B.varint(m.seq), m.p), function (confirm, err) {
@@ -68,9 +68,9 @@ SP.fire = function (m, fast) {
     if (err) {
       m.failed = true;
       self.count('reliable.send_error');
-    } else if (confirm && !m.confirm) m.confirm = confirm;
+    } else if (confirm && !m._confirm) m._confirm = confirm;
   });
-  this.arm(m, Math.min(this.rto() * Math.pow(2, m.tries - 1), this.o.maxBackoffMs));
+  this.arm(m, Math.min(this.rto() * Math.pow(2, m._tries - 1), this.o.maxBackoffMs));
 };
 
 SP.arm = function (m, wait) {
@@ -80,10 +80,10 @@ SP.arm = function (m, wait) {
     if (self.out.indexOf(m) < 0) return;
     // the last copy still waits behind the radio's duty cycle: another copy would queue behind it
     if (m.sending) return self.arm(m, wait);
-    if (m.tries > self.o.maxRetransmits) {
+    if (m._tries > self.o.maxRetransmits) {
       self.out.splice(self.out.indexOf(m), 1);
       self.count('reliable.delivery_failed');
-      m.cb(B.err('CHANNEL_DELIVERY_FAILED', 'message ' + m.seq + ' not acknowledged after ' + m.tries + ' transmissions'));
+      m.cb(B.err('CHANNEL_DELIVERY_FAILED', 'message ' + m.seq + ' not acknowledged after ' + m._tries + ' transmissions'));
       return;
     }
     self.fire(m, false);
@@ -104,9 +104,9 @@ SP.onAck = function (n, sack) {
       continue;
     }
     if (m.seq > highest) highest = m.seq;
-    if (m.tries === 1) sample = m; // Karn: a retransmitted message's ack is ambiguous
+    if (m._tries === 1) sample = m; // Karn: a retransmitted message's ack is ambiguous
     if (m.timer !== undefined) this.clock.clearTimeout(m.timer);
-    if (m.confirm) m.confirm();
+    if (m._confirm) m._confirm();
     m.cb();
   }
   this.out = keep;
@@ -140,7 +140,7 @@ SP.measure = function (r) {
 };
 
 /** After a renewal: messages whose last copy never went out leave now. */
-SP.retransmitFailed = function () {
+SP._retransmitFailed = function () {
   for (var i = 0; i < this.out.length; i++) {
     var m = this.out[i];
     if (!m.failed) continue;

@@ -49,25 +49,25 @@ function Session(k, limits, now, epoch) {
 }
 var P = Session.prototype;
 
-P.unconfirmed = function () {
+P._unconfirmed = function () {
   return this.n - 1 - this.ct;
 };
 
 /** The peer confirmed receiving our counter n (an ACK, a keep-alive report). */
-P.confirm = function (n) {
+P._confirm = function (n) {
   if (n > this.ct && n < this.n) this.ct = n;
 };
 
 /** 'ok', 'renew' past a soft limit, 'expired' past a hard one. */
-P.sendState = function () {
+P._sendState = function () {
   if (this.closed) return 'expired';
-  var age = this.now() - this.born, l = this.l, u = this.unconfirmed();
+  var age = this.now() - this.born, l = this.l, u = this._unconfirmed();
   if (this.n >= l.rejectAfterMessages || age >= l.rejectAfterMs || u >= REJECT_AFTER_UNCONFIRMED) return 'expired';
   if (this.n >= l.renewAfterMessages || age >= l.renewAfterMs || u >= RENEW_AFTER_UNCONFIRMED || this.auth >= RENEW_AFTER_AUTH_FAILURES) return 'renew';
   return 'ok';
 };
 
-P.receiveExpired = function () {
+P._receiveExpired = function () {
   return this.now() - this.born >= this.l.rejectAfterMs;
 };
 
@@ -79,13 +79,13 @@ function header(type, phase, n, long) {
 
 /**
  * Seals one message (type DATA / ROUTED / CONTROL). The caller checks
- * sendState() first; `force` seals past the hard limits (RENEW only).
+ * _sendState() first; `force` seals past the hard limits (RENEW only).
  * Returns the sealed bytes; `this.n - 1` is its counter.
  */
 P.seal = function (type, pt, force) {
   var t = this.now(), l = this.l;
   if (!force && (this.uk >= l.rekeyAfterMessages || (l.rekeyAfterMs > 0 && t - this.kb >= l.rekeyAfterMs))) {
-    this.sc.rekey();
+    this.sc._rekey();
     this.ph ^= 1;
     this.uk = 0;
     this.kb = t;
@@ -112,7 +112,7 @@ P.open = function (m) {
   var long = (h & 0x10) !== 0, hl = long ? 3 : 2;
   if (m.length < hl + 16) return 'decode';
   var x = long ? ((h & 0x0f) * 65536) + (m[1] << 8) + m[2] : ((h & 0x0f) << 8) + m[1];
-  var expired = this.receiveExpired();
+  var expired = this._receiveExpired();
   if (expired && type !== 2) return 'expired';
   var n = W.reconstruct(this.w.top + 1, x, long ? 1048576 : 4096);
   var v = W.check(this.w, n);
@@ -125,9 +125,9 @@ P.open = function (m) {
   if (!pt && n > this.w.top) {
     // Only a message newer than anything accepted may come from a later phase:
     // 1 or 3 ratchets ahead when the phase bit differs, 2 when it matches.
-    k = this.rc.clone();
+    k = this.rc._clone();
     for (step = 1; step <= 3 && !pt; step++) {
-      k.rekey();
+      k._rekey();
       if ((phase !== this.rph) === (step !== 2)) {
         pt = k.open(n, ad, body);
         if (pt) next = k;

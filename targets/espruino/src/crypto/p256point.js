@@ -16,11 +16,7 @@
  * multiplications with the chain below. Whether a is a square is checked by
  * squaring y back: a point whose x gives no square is not on the curve.
  */
-var err = function (code, msg) {
-  var e = new Error(msg);
-  e.code = code;
-  return e;
-};
+var err = require('hopseal/routing/bytes').err;
 
 var T = new Float64Array(32); // product scratch
 

@@ -5,11 +5,7 @@
  */
 
 /** An Error with a stable `code` (as src/errors.ts HopsealError); messages never carry key material. */
-function err(code, msg) {
-  var e = new Error(msg);
-  e.code = code;
-  return e;
-}
+var err = require('hopseal/routing/bytes').err;
 exports.err = err;
 
 /**

@@ -19,11 +19,7 @@
  * instead of by a timer per partial: no timers on the device, and no message
  * can tell the difference (an expired partial never completes either way).
  */
-function err(code, msg) {
-  var e = new Error(msg);
-  e.code = code;
-  return e;
-}
+var err = require('hopseal/routing/bytes').err;
 
 /**
  * Cuts `msg` into frames of at most `mtu` bytes (an Array of Uint8Array).

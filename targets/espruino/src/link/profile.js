@@ -12,10 +12,7 @@
  * with explicit header, CRC on, 8 preamble symbols, DE on when Tsym >= 16 ms.
  */
 function need(ok, what) {
-  if (ok) return;
-  var e = new Error('link profile: bad ' + what);
-  e.code = 'INVALID_ARGUMENT';
-  throw e;
+  if (!ok) throw require('hopseal/routing/bytes').err('INVALID_ARGUMENT', 'link profile: bad ' + what);
 }
 function num(v, dflt) {
   return v === undefined ? dflt : v;

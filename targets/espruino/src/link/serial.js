@@ -18,11 +18,7 @@ var F = require('hopseal/link/frame');
 var G = require('hopseal/link/fragment');
 var P = require('hopseal/link/profile');
 
-function err(code, msg) {
-  var e = new Error(msg);
-  e.code = code;
-  return e;
-}
+var err = require('hopseal/routing/bytes').err;
 
 /** The device clock: getTime() in ms, and the global timers. */
 var CLOCK = {

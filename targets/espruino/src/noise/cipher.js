@@ -7,8 +7,14 @@
  * ChaChaPoly (Noise §12). Rekey() is ENCRYPT(k, 2^64 - 1, empty, zeros(32))
  * truncated to 32 bytes (Noise §4.2, §11.3).
  */
-var C = require('hopseal/crypto/index');
+var G = require('hopseal/crypto/aesgcm');
+var U = require('hopseal/crypto/util');
 var B = require('hopseal/routing/bytes');
+
+/** The ChaChaPoly AEAD (optional: an application using it requires hopseal/crypto/chachapoly). */
+function chacha() {
+  return B.optional('hopseal/crypto/chachapoly');
+}
 
 var EMPTY = new Uint8Array(0);
 
@@ -42,23 +48,23 @@ var P = CipherState.prototype;
 
 /** Seals with an explicit nonce: ciphertext || tag. */
 P.seal = function (n, ad, pt) {
-  return (this.c ? C.chachaPolySeal : C.aesGcmSeal)(this.k, nonce(this.c, n), ad, pt);
+  return (this.c ? chacha().chachaPolySeal : G.aesGcmSeal)(this.k, nonce(this.c, n), ad, pt);
 };
 
 /** Opens with an explicit nonce: the plaintext, or null when it does not authenticate. */
 P.open = function (n, ad, ct) {
   if (ct.length < 16) return null;
-  return (this.c ? C.chachaPolyOpen : C.aesGcmOpen)(this.k, nonce(this.c, n), ad, ct);
+  return (this.c ? chacha().chachaPolyOpen : G.aesGcmOpen)(this.k, nonce(this.c, n), ad, ct);
 };
 
 /** §5.1 EncryptWithAd (the handshake's own counter). */
-P.encryptWithAd = function (ad, pt) {
+P._encryptWithAd = function (ad, pt) {
   if (!this.k) return B.copy(pt);
   return this.seal(this.n++, ad, pt);
 };
 
 /** §5.1 DecryptWithAd: null on failure (n does not move). */
-P.decryptWithAd = function (ad, ct) {
+P._decryptWithAd = function (ad, ct) {
   if (!this.k) return B.copy(ct);
   var p = this.open(this.n, ad, ct);
   if (p) this.n++;
@@ -66,14 +72,14 @@ P.decryptWithAd = function (ad, ct) {
 };
 
 /** §4.2 Rekey (a key phase): the old key is wiped. */
-P.rekey = function () {
+P._rekey = function () {
   var out = this.seal(-1, EMPTY, new Uint8Array(32));
-  C.wipe(this.k);
+  U.wipe(this.k);
   this.k = B.copy(out, 0, 32);
-  C.wipe(out);
+  U.wipe(out);
 };
 
-P.clone = function () {
+P._clone = function () {
   var c = new CipherState(this.c, this.k);
   c.n = this.n;
   return c;
@@ -81,7 +87,7 @@ P.clone = function () {
 
 /** Zero-fills the key. */
 P.wipe = function () {
-  if (this.k) C.wipe(this.k);
+  if (this.k) U.wipe(this.k);
   this.k = undefined;
 };
 

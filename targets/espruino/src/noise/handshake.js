@@ -15,7 +15,7 @@
  * initiator reads message 2 on a copy (`read` copies ck, h and the cipher
  * key before the DH tokens and restores them on failure).
  */
-var C = require('hopseal/crypto/index');
+var U = require('hopseal/crypto/util');
 var B = require('hopseal/routing/bytes');
 var SymmetricState = require('hopseal/noise/symmetric').SymmetricState;
 
@@ -45,10 +45,10 @@ function Handshake(o) {
   this.plen = o.dh === 'P256' ? 33 : 32;
   this.step = 0;
   var ss = new SymmetricState(this.name, o.cipher === 'ChaChaPoly');
-  ss.mixHash(o.prologue || new Uint8Array(0));
+  ss._mixHash(o.prologue || new Uint8Array(0));
   // pre-messages: the initiator's, then the responder's
-  if (p.pre[0]) ss.mixHash(this.i ? o.s.pub : o.rs);
-  if (p.pre[1]) ss.mixHash(this.i ? o.rs : o.s.pub);
+  if (p.pre[0]) ss._mixHash(this.i ? o.s.pub : o.rs);
+  if (p.pre[1]) ss._mixHash(this.i ? o.rs : o.s.pub);
   this.ss = ss;
 }
 var P = Handshake.prototype;
@@ -69,33 +69,33 @@ P.dh = function (t) {
     var zero = 0;
     for (var j = 0; j < k.length; j++) zero |= k[j];
     if (!zero) throw fail('DH result is all zero (low-order key)');
-    ss.mixKey(k);
-    C.wipe(k);
+    ss._mixKey(k);
+    U.wipe(k);
   });
 };
 
 /** Runs `tokens` in order (each DH may wait on a secure element); `out` collects written bytes, undefined when reading. */
-P.tokens = function (tokens, out) {
+P._tokens = function (_tokens, out) {
   var self = this;
   function next(j) {
-    if (j >= tokens.length) return Promise.resolve();
-    var t = tokens[j];
+    if (j >= _tokens.length) return Promise.resolve();
+    var t = _tokens[j];
     if (t === 'e' && out) {
       return self.mk().then(function (e) {
         self.e = e;
         out.push(e.pub);
-        self.ss.mixHash(e.pub);
+        self.ss._mixHash(e.pub);
         return next(j + 1);
       });
     }
     if (t === 'e') {
       self.re = B.copy(self.msg, 0, self.plen);
-      self.ss.mixHash(self.re);
+      self.ss._mixHash(self.re);
       return next(j + 1);
     }
     // only an initiator sends s in the patterns supported here (IK message 1)
     if (t === 's') {
-      out.push(self.ss.encryptAndHash(self.s.pub));
+      out.push(self.ss._encryptAndHash(self.s.pub));
       return next(j + 1);
     }
     return self.dh(t).then(function () { return next(j + 1); });
@@ -109,8 +109,8 @@ P.write = function (payload) {
   var m = this.p.m[this.step];
   if (!m || (this.step === 0) !== this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to write'));
   this.step++;
-  return this.tokens(m, out).then(function () {
-    out.push(self.ss.encryptAndHash(payload || new Uint8Array(0)));
+  return this._tokens(m, out).then(function () {
+    out.push(self.ss._encryptAndHash(payload || new Uint8Array(0)));
     return B.concat.apply(null, out);
   });
 };
@@ -125,20 +125,20 @@ P.read = function (msg) {
   var m = this.p.m[this.step];
   if (!m || (this.step === 0) === this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to read'));
   if (msg.length < this.plen + 16) return Promise.reject(B.err('DECODE_ERROR', 'handshake message too short'));
-  var saved = { h: ss.h, ck: B.copy(ss.ck), cs: ss.cs.clone() };
+  var saved = { h: ss.h, ck: B.copy(ss.ck), cs: ss.cs._clone() };
   this.msg = msg;
-  return this.tokens(m, undefined).then(function () {
-    var pt = ss.decryptAndHash(msg.subarray(self.plen));
+  return this._tokens(m, undefined).then(function () {
+    var pt = ss._decryptAndHash(msg.subarray(self.plen));
     if (!pt) throw fail('handshake message does not authenticate');
     self.msg = undefined;
     self.step++;
     saved.cs.wipe();
-    C.wipe(saved.ck);
+    U.wipe(saved.ck);
     return pt;
   }).then(undefined, function (e) {
     self.msg = undefined;
     self.re = undefined;
-    C.wipe(ss.ck);
+    U.wipe(ss.ck);
     ss.cs.wipe();
     ss.h = saved.h;
     ss.ck = saved.ck;

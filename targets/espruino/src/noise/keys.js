@@ -10,7 +10,8 @@
  * >= 0xC0 (docs/protocol.md "Renewal"); P-256 renewal flights mark the point
  * prefix instead, so any P-256 ephemeral serves.
  */
-var C = require('hopseal/crypto/index');
+var X = require('hopseal/crypto/x25519');
+var U = require('hopseal/crypto/util');
 var B = require('hopseal/routing/bytes');
 
 /**
@@ -23,27 +24,27 @@ var B = require('hopseal/routing/bytes');
 exports.x25519 = function (priv, memo) {
   var k = B.copy(priv), m = [];
   return {
-    pub: C.x25519Base(k),
+    pub: X.x25519Base(k),
     dh: function (peer) {
       return new Promise(function (resolve) {
         for (var i = 0; i < m.length; i++) {
-          if (C.equal(m[i][0], peer)) {
+          if (U.equal(m[i][0], peer)) {
             var hit = m.splice(i, 1)[0];
             m.unshift(hit);
             return resolve(B.copy(hit[1]));
           }
         }
-        var r = C.x25519(k, peer);
+        var r = X.x25519(k, peer);
         if (memo) {
           m.unshift([B.copy(peer), B.copy(r)]);
-          if (m.length > 2) C.wipe(m.pop()[1]);
+          if (m.length > 2) U.wipe(m.pop()[1]);
         }
         resolve(r);
       });
     },
     wipe: function () {
-      C.wipe(k);
-      while (m.length) C.wipe(m.pop()[1]);
+      U.wipe(k);
+      while (m.length) U.wipe(m.pop()[1]);
     }
   };
 };
@@ -56,9 +57,9 @@ exports.x25519Ephemerals = function (fixed) {
   return function (renewal) {
     return new Promise(function (resolve) {
       for (;;) {
-        var priv = fixed && fixed.length ? fixed.shift() : C.randomBytes(32);
+        var priv = fixed && fixed.length ? fixed.shift() : U.randomBytes(32);
         var kp = exports.x25519(priv);
-        C.wipe(priv);
+        U.wipe(priv);
         if (!renewal || kp.pub[0] >= 0xc0) return resolve(kp);
         kp.wipe();
       }

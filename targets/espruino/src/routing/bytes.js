@@ -19,6 +19,21 @@ exports.err = function (code, msg) {
  * array's slice() returns a plain Array, one variable per element (a 64-byte
  * slice costs 67 variables, a Uint8Array copy 7) and without subarray().
  */
+/**
+ * A module only some options need (the ChaCha20-Poly1305 cipher, the KIT
+ * or I2C chip transport, the software vault, the listener). The build
+ * follows `require('hopseal/...')` calls, not this one: an application that
+ * uses the option requires the module itself, and without it this throws
+ * CONFIG_INVALID.
+ */
+exports.optional = function (id) {
+  try {
+    return require(id);
+  } catch (e) {
+    throw exports.err('CONFIG_INVALID', id + ' is not in the bundle');
+  }
+};
+
 exports.copy = function (b, s, e) {
   s = s || 0;
   e = e === undefined ? b.length : e;

@@ -1,0 +1,79 @@
+/**
+ * targets/espruino/build.mjs (no interpreter needed): an application bundle
+ * (`--entry`) holds only the modules the entry's requires reach, optional
+ * modules (B.optional) only when the entry requires them, `--all` every
+ * module; `--for` takes the same modules as `--entry` without the entry's
+ * code; the minified bundle mangles only `_` properties.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const REPO = resolve(import.meta.dirname, '../..')
+const BUILD = join(REPO, 'targets/espruino/build.mjs')
+const HR = join(REPO, 'targets/espruino/examples/heart-rate.js')
+
+/** Runs build.mjs; returns the module ids it reports and the bundle text. */
+function build(args: string[]): { modules: string[]; code: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'hopseal-build-test-'))
+  try {
+    const out = join(dir, 'b.js')
+    const stdout = execFileSync(process.execPath, [BUILD, '--out', out, ...args], { encoding: 'utf8' })
+    const line = stdout.split('\n').find((l) => l.startsWith('modules: ')) ?? assert.fail(`no modules line in ${stdout}`)
+    return { modules: line.slice(9).split(' '), code: readFileSync(out, 'utf8') }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function allModules(): string[] {
+  const src = join(REPO, 'targets/espruino/src')
+  const out: string[] = []
+  for (const e of readdirSync(src, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith('.js')) out.push(join(e.parentPath, e.name).slice(src.length + 1).replace(/\.js$/, ''))
+  }
+  return out.sort()
+}
+
+describe('Espruino bundler', () => {
+  it('an application bundle holds what the entry reaches, optional modules only when required', () => {
+    const { modules, code } = build(['--entry', HR])
+    for (const m of ['device', 'channel/channel', 'noise/atecc', 'crypto/p256point', 'crypto/aesgcm', 'atecc/index', 'atecc/i2c', 'link/serial', 'routing/bytes']) assert.ok(modules.includes(m), `${m} in the heart-rate bundle`)
+    for (const m of ['atecc/kit', 'atecc/extra', 'crypto/x25519', 'crypto/chachapoly', 'crypto/index', 'channel/listener', 'noise/keys']) assert.ok(!modules.includes(m), `${m} not in the heart-rate bundle`)
+    assert.equal(new Set(modules).size, modules.length, 'each module once')
+    // dependencies come first: routing/bytes before everything that uses it, the device module after the channel
+    assert.ok(modules.indexOf('routing/bytes') < modules.indexOf('atecc/index') && modules.indexOf('channel/channel') < modules.indexOf('device'))
+    assert.ok(code.includes("E.on('init', start);"), 'the entry is appended')
+    assert.ok(code.includes('Modules.addCached("hopseal/atecc/i2c"') && !code.includes('Modules.addCached("hopseal/atecc/kit"'), 'the I2C module, not the KIT one')
+  })
+
+  it('--all and no entry take every module; --for takes the entry\'s modules without its code', () => {
+    assert.deepEqual(build(['--all', '--entry', HR]).modules.sort(), allModules())
+    assert.deepEqual(build([]).modules.sort(), allModules())
+    const f = build(['--for', HR])
+    assert.deepEqual(f.modules, build(['--entry', HR]).modules)
+    assert.ok(!f.code.includes("E.on('init', start);"), 'the script itself is not appended')
+  })
+
+  it('requiring an optional module from the entry brings it in', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hopseal-build-test-'))
+    try {
+      const app = join(dir, 'app.js')
+      writeFileSync(app, "var hs = require('hopseal/device');\nrequire('hopseal/crypto/chachapoly');\nrequire('hopseal/atecc/extra');\n")
+      const { modules } = build(['--entry', app])
+      for (const m of ['crypto/chachapoly', 'atecc/extra', 'atecc/index']) assert.ok(modules.includes(m), m)
+      assert.ok(!modules.includes('crypto/x25519') && !modules.includes('channel/listener'))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('minified: `_` properties are renamed, public names kept', () => {
+    const { code } = build(['--entry', HR, '--minify'])
+    assert.ok(!/\._teardown\b|\b_teardown:|\._hsNode\b/.test(code), 'internal `_` names mangled')
+    for (const name of ['.channel=', '.unacked=', '.radio=', '.vault=', '"hopseal/device"']) assert.ok(code.includes(name), `${name} kept`)
+  })
+})
