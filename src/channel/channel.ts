@@ -18,9 +18,10 @@ import { HandshakeState, softwareStaticKey, type NoiseProtocol, type StaticKey }
 import { addressKey, local, type Address, type Route } from '../routing/address.ts'
 import { decodeRoutingMessage, encodeRoutingMessage } from '../routing/codec.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
-import { background, type Clock } from './clock.ts'
+import type { Clock } from './clock.ts'
 import type { ChannelLimits, RetransmitOptions } from './limits.ts'
-import { ChannelSession, type DropReason } from './session.ts'
+import { ChannelSession, type DropReason, type Opened } from './session.ts'
+import { Timers } from './timers.ts'
 import { CloseReason, Control, MessageType } from './wire.ts'
 import { MAX_SACK_BYTES, ReliableReceiver, ReliableSender, type ReliableOptions } from './reliable.ts'
 import { fromFlight, isRenewalFlight, renewalEphemeral, renewalPrologue, renewalProtocol, reverifyPeer, toFlight } from './renewal.ts'
@@ -42,11 +43,37 @@ export interface ChannelContext {
   listenerRoute?: Route
 }
 
+/**
+ * Where a channel is: `open`; `renewing` (initiator: a renewal runs, from
+ * re-verifying the peer to flight 2); `answering` (responder: a renewal
+ * flight 1 is being read and answered, one at a time); `closed`, final.
+ */
+export type ChannelState = 'open' | 'renewing' | 'answering' | 'closed'
+
+/**
+ * The channel's named timer events (channel/timers.ts): `idle` (reaping
+ * check), `keepalive` (passive keep-alive due), `renewal-retransmit`
+ * (initiator: renewal flight 1 again), `renewal-confirm` (initiator: confirm
+ * a renewed session when nothing else goes out), `peer-renewal` (responder:
+ * end of the wait for the initiator's renewal).
+ */
+type ChannelTimer = 'idle' | 'keepalive' | 'renewal-retransmit' | 'renewal-confirm' | 'peer-renewal'
+
+/** Initiator: the renewal waiting for its flight 2. */
 interface RenewalWait {
   epoch: number
   hs: HandshakeState
+  flight1: Uint8Array
+  attempts: number
   busy: boolean
   done: (err?: unknown) => void
+}
+
+/** Responder: a renewal flight 1 read for `epoch`, to be answered. */
+interface ReadFlight1 {
+  hs: HandshakeState
+  e: KeyPair
+  epoch: number
 }
 
 const EMPTY = new Uint8Array(0)
@@ -71,8 +98,7 @@ export class SecureChannel {
   private deliverTo: Delivery | undefined
   private sender: ReliableSender | undefined
   private receiver: ReliableReceiver<IncomingMeta> | undefined
-  private idleTimer: unknown
-  private keepaliveTimer: unknown
+  private readonly timers: Timers<SecureChannel, ChannelTimer>
   /** Clock ms of the last authenticated message from the peer. */
   private lastHeard: number
   /** Clock ms of the first message sealed after the last one heard (-1: none since). */
@@ -81,14 +107,14 @@ export class SecureChannel {
   private lastRenewalStart = -Infinity
   /** Data arrived and nothing was sealed since (a passive keep-alive is due). */
   private owesKeepalive = false
-  private closed = false
+  private state_: ChannelState = 'open'
   private closeError: HopsealError | undefined
   private renewals_ = 0
-  private renewing: Promise<void> | undefined
+  /** Initiator, while `renewing`: the running renewal, shared by every caller of renew(). */
+  private renewal: Promise<void> | undefined
   private renewWait: RenewalWait | undefined
   /** Responder: the last renewal flight 1 answered and its flight 2 (a retransmitted flight 1 gets the same answer). */
   private renewAnswer: { flight1: Uint8Array; flight2: Uint8Array } | undefined
-  private renewBusy = false
   /** The session a RENEW request was last sent in, and when. */
   private renewRequested: ChannelSession | undefined
   private renewRequestedAt = 0
@@ -113,6 +139,7 @@ export class SecureChannel {
     this.channelBinding = session.handshakeHash // public, never wiped: kept by reference
     this.deliverTo = init.deliverTo
     this.lastHeard = ctx.clock.now()
+    this.timers = new Timers(ctx.clock, this)
     const node = ctx.node
     if (ctx.reliable) {
       const count = (r: string): void => node.count(r)
@@ -200,7 +227,16 @@ export class SecureChannel {
   }
 
   get isClosed(): boolean {
-    return this.closed
+    return this.state_ === 'closed'
+  }
+
+  /** Where the channel is: open, renewing (initiator), answering a renewal (responder), closed. */
+  get state(): ChannelState {
+    return this.state_
+  }
+
+  private get closed(): boolean {
+    return this.state_ === 'closed'
   }
 
   /** The route to the peer's `dec` (follows the peer's latest authenticated return route). */
@@ -217,8 +253,13 @@ export class SecureChannel {
   renew(): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
     if (this.ctx.role === 'responder') return this.awaitPeerRenewal()
-    this.renewing ??= this.runRenewal().finally(() => (this.renewing = undefined))
-    return this.renewing
+    if (this.renewal) return this.renewal
+    this.state_ = 'renewing'
+    this.renewal = this.runRenewal().finally(() => {
+      this.renewal = undefined
+      if (this.state_ === 'renewing') this.state_ = 'open'
+    })
+    return this.renewal
   }
 
   /** Sends an encrypted close and tears down both local addresses. */
@@ -238,27 +279,9 @@ export class SecureChannel {
     if (isRenewalFlight(bytes)) return this.onRenewalFlight(bytes, returnRoute)
     const node = this.ctx.node
     if (this.previous?.receiveExpired) this.dropPrevious()
-    // The current session first; a renewed one the initiator may already use; the one before for messages in flight.
-    let from: ChannelSession | undefined
-    let opened
-    let reason: DropReason | undefined
-    let topBefore = -1n
-    for (const s of [this.current, this.next, this.previous]) {
-      if (!s) continue
-      topBefore = s.highestReceived
-      const r = s.tryOpen(bytes)
-      if (typeof r !== 'string') {
-        from = s
-        opened = r
-        break
-      }
-      reason ??= r
-    }
-    if (!from || !opened) {
-      this.current.countDrop(reason ?? 'decode')
-      node.count('channel.drop')
-      return
-    }
+    const found = this.openWithLiveSession(bytes)
+    if (!found) return
+    const { from, opened, topBefore } = found
     if (from === this.next) this.promoteNext()
     this.heard()
     // Mobility: follow the latest authenticated return route.
@@ -273,26 +296,49 @@ export class SecureChannel {
         if (this.receiver) await this.receiver.receive(opened.plaintext, peerMeta)
         else await this.deliver(opened.plaintext, peerMeta)
         return
-      case MessageType.ROUTED: {
-        let inner
-        try {
-          inner = decodeRoutingMessage(opened.plaintext, node.limits)
-        } catch {
-          node.count('channel.drop.inner_decode')
-          return
-        }
-        if (inner.onward.length === 0) {
-          node.count('channel.drop.inner_decode')
-          return
-        }
-        node.count('channel.delivered')
-        this.noteDataIn()
-        await node.route({ onward: inner.onward, returnRoute: [this.enc, ...inner.returnRoute], payload: inner.payload }, peerMeta)
-        return
-      }
+      case MessageType.ROUTED:
+        return this.onRouted(opened.plaintext, peerMeta)
       case MessageType.CONTROL:
         return this.onControl(opened.plaintext, from)
     }
+  }
+
+  /**
+   * Opens with the current session first, then a renewed one the initiator
+   * may already use, then the one before (messages in flight). A drop is
+   * counted once, on the current session, with the first session's reason.
+   */
+  private openWithLiveSession(bytes: Uint8Array): { from: ChannelSession; opened: Opened; topBefore: bigint } | undefined {
+    let reason: DropReason | undefined
+    for (const s of [this.current, this.next, this.previous]) {
+      if (!s) continue
+      const topBefore = s.highestReceived
+      const r = s.tryOpen(bytes)
+      if (typeof r !== 'string') return { from: s, opened: r, topBefore }
+      reason ??= r
+    }
+    this.current.countDrop(reason ?? 'decode')
+    this.ctx.node.count('channel.drop')
+    return undefined
+  }
+
+  /** A ROUTED message: the inner routing message goes on from here, its return route through this channel. */
+  private async onRouted(plaintext: Uint8Array, peerMeta: IncomingMeta): Promise<void> {
+    const node = this.ctx.node
+    let inner
+    try {
+      inner = decodeRoutingMessage(plaintext, node.limits)
+    } catch {
+      node.count('channel.drop.inner_decode')
+      return
+    }
+    if (inner.onward.length === 0) {
+      node.count('channel.drop.inner_decode')
+      return
+    }
+    node.count('channel.delivered')
+    this.noteDataIn()
+    await node.route({ onward: inner.onward, returnRoute: [this.enc, ...inner.returnRoute], payload: inner.payload }, peerMeta)
   }
 
   private onControl(p: Uint8Array, from: ChannelSession): void {
@@ -402,14 +448,14 @@ export class SecureChannel {
     if (role !== 'initiator' || !limits.renewAfterSilenceMs || (!this.sender && !limits.keepaliveMs)) return
     const now = clock.now()
     if (this.silentSince < 0) this.silentSince = now
-    else if (now - this.silentSince >= limits.renewAfterSilenceMs && now - this.lastRenewalStart >= limits.renewAfterSilenceMs && !this.renewing) {
+    else if (now - this.silentSince >= limits.renewAfterSilenceMs && now - this.lastRenewalStart >= limits.renewAfterSilenceMs && this.state_ !== 'renewing') {
       this.ctx.node.count('channel.renewal.silence')
       this.renewInBackground()
     }
   }
 
   private renewInBackground(): void {
-    if (this.closed || this.renewing) return
+    if (this.state_ !== 'open') return
     this.renew().catch((e: unknown) => countFailure(this.ctx.node, e, 'channel.renewal.failed'))
   }
 
@@ -442,11 +488,11 @@ export class SecureChannel {
     this.peerRenewal ??= new Promise<void>((resolve, reject) => {
       const r = this.ctx.limits.renewRetransmit
       const before = this.renewals_
-      const timer = this.ctx.clock.setTimeout(() => settle(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the peer did not renew the channel')), retransmitSpan(r))
+      this.timers.arm('peer-renewal', retransmitSpan(r), () => settle(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, 'the peer did not renew the channel')))
       const settle = (e?: HopsealError): void => {
         if (this.peerRenewal !== wait) return
         this.peerRenewal = undefined
-        this.ctx.clock.clearTimeout(timer)
+        this.timers.disarm('peer-renewal')
         if (e) reject(e)
         else resolve()
       }
@@ -474,20 +520,18 @@ export class SecureChannel {
     await this.reverify()
     const epoch = this.current.epoch + 1
     const { hs, e } = this.renewalHandshake(true, epoch)
-    const p = hs.protocol
-    const flight1 = toFlight(p, await hs.writeMessage(EMPTY))
-    const r: RetransmitOptions = this.ctx.limits.renewRetransmit
+    const flight1 = toFlight(hs.protocol, await hs.writeMessage(EMPTY))
     await new Promise<void>((resolve, reject) => {
-      let attempts = 0
-      let timer: unknown
       const wait: RenewalWait = {
         epoch,
         hs,
+        flight1,
+        attempts: 0,
         busy: false,
         done: (err) => {
           if (this.renewWait !== wait) return
           this.renewWait = undefined
-          clock.clearTimeout(timer)
+          this.timers.disarm('renewal-retransmit')
           wipe(e.privateKey)
           if (err) {
             hs.destroy()
@@ -496,107 +540,126 @@ export class SecureChannel {
         },
       }
       this.renewWait = wait
-      const send = (): void => {
-        if (this.renewWait !== wait) return
-        if (this.closed) return wait.done(this.closedError())
-        if (attempts >= r.attempts) return wait.done(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, `renewal unanswered after ${attempts} attempts`))
-        if (attempts > 0) node.count('channel.renewal.retransmitted')
-        attempts++
-        // Every second attempt goes through the listener's route to the peer's endpoint, in case the remote route died.
-        const fallback = attempts % 2 === 0 ? this.fallbackRoute() : undefined
-        if (fallback) node.count('channel.renewal.via_listener')
-        node.route({ onward: fallback ?? this.remote, returnRoute: [this.dec], payload: flight1 }, {}).catch(() => node.count('channel.renewal.send_failed'))
-        timer = clock.setTimeout(send, Math.min(r.initialMs * 2 ** (attempts - 1), r.maxMs))
-      }
-      send()
+      this.sendRenewalFlight(wait)
     })
   }
 
-  /** A renewal flight arrived at `dec`: flight 2 at the initiator, flight 1 at the responder. */
-  private async onRenewalFlight(bytes: Uint8Array, returnRoute: Route): Promise<void> {
+  /** Initiator: sends renewal flight 1 (again) and arms the renewal retransmit event, or ends the wait after the last attempt. */
+  private sendRenewalFlight(wait: RenewalWait): void {
+    if (this.renewWait !== wait) return
+    if (this.closed) return wait.done(this.closedError())
     const node = this.ctx.node
-    if (this.ctx.role === 'initiator') {
-      const w = this.renewWait
-      if (!w || w.busy) {
-        node.count('channel.renewal.unexpected_flight')
-        return
-      }
-      w.busy = true
-      try {
-        await w.hs.readMessage(fromFlight(w.hs.protocol, bytes))
-      } catch (e) {
-        // A forged or corrupted flight 2 moved nothing: keep waiting for the genuine one.
-        countFailure(node, e, 'channel.renewal.failed')
-        return
-      } finally {
-        w.busy = false
-      }
-      if (this.renewWait !== w || this.closed) return
-      // The way flight 2 came is a working way to the peer's endpoint (it may be new: a gateway restarted).
-      if (returnRoute.length > 0) this.remote = returnRoute
-      const fresh = new ChannelSession(w.hs.finish(), this.ctx.clock, this.ctx.limits.session, w.epoch)
-      this.install(fresh)
-      w.done()
-      this.sender?.retransmitFailed()
-      // The responder seals with the old keys until a message under the new ones arrives: when nothing
-      // else goes out right away (a send that waited for this renewal does), a keep-alive confirms them.
-      this.ctx.clock.setTimeout(() => {
-        if (this.current === fresh && fresh.messagesSent === 0n) this.sendKeepalive()
-      }, 0)
+    const r: RetransmitOptions = this.ctx.limits.renewRetransmit
+    if (wait.attempts >= r.attempts) return wait.done(new HopsealError(ErrorCode.CHANNEL_HANDSHAKE_TIMEOUT, `renewal unanswered after ${wait.attempts} attempts`))
+    if (wait.attempts > 0) node.count('channel.renewal.retransmitted')
+    wait.attempts++
+    // Every second attempt goes through the listener's route to the peer's endpoint, in case the remote route died.
+    const fallback = wait.attempts % 2 === 0 ? this.fallbackRoute() : undefined
+    if (fallback) node.count('channel.renewal.via_listener')
+    node.route({ onward: fallback ?? this.remote, returnRoute: [this.dec], payload: wait.flight1 }, {}).catch(() => node.count('channel.renewal.send_failed'))
+    this.timers.arm('renewal-retransmit', Math.min(r.initialMs * 2 ** (wait.attempts - 1), r.maxMs), (ch) => ch.sendRenewalFlight(wait))
+  }
+
+  /** A renewal flight arrived at `dec`: flight 2 at the initiator, flight 1 at the responder. */
+  private onRenewalFlight(bytes: Uint8Array, returnRoute: Route): Promise<void> {
+    return this.ctx.role === 'initiator' ? this.onFlight2(bytes, returnRoute) : this.onFlight1(bytes, returnRoute)
+  }
+
+  /** Initiator: flight 2 of the running renewal; a valid one installs the renewed session. */
+  private async onFlight2(bytes: Uint8Array, returnRoute: Route): Promise<void> {
+    const node = this.ctx.node
+    const w = this.renewWait
+    if (!w || w.busy) {
+      node.count('channel.renewal.unexpected_flight')
       return
     }
+    w.busy = true
+    try {
+      await w.hs.readMessage(fromFlight(w.hs.protocol, bytes))
+    } catch (e) {
+      // A forged or corrupted flight 2 moved nothing: keep waiting for the genuine one.
+      countFailure(node, e, 'channel.renewal.failed')
+      return
+    } finally {
+      w.busy = false
+    }
+    if (this.renewWait !== w || this.closed) return
+    // The way flight 2 came is a working way to the peer's endpoint (it may be new: a gateway restarted).
+    if (returnRoute.length > 0) this.remote = returnRoute
+    const fresh = new ChannelSession(w.hs.finish(), this.ctx.clock, this.ctx.limits.session, w.epoch)
+    this.install(fresh)
+    w.done()
+    this.sender?.retransmitFailed()
+    // The responder seals with the old keys until a message under the new ones arrives: when nothing
+    // else goes out right away (a send that waited for this renewal does), a keep-alive confirms them.
+    this.timers.arm('renewal-confirm', 0, (ch) => {
+      if (ch.current === fresh && fresh.messagesSent === 0n) ch.sendKeepalive()
+    })
+  }
+
+  /** Responder: the initiator's renewal flight 1. A retransmitted one gets the same flight 2; a new one is read and answered, one at a time. */
+  private async onFlight1(bytes: Uint8Array, returnRoute: Route): Promise<void> {
+    const node = this.ctx.node
     const answered = this.renewAnswer
     if (answered && equalConstantTime(answered.flight1, bytes)) {
       node.count('channel.renewal.retransmit_answered')
       await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: answered.flight2 }, {})
       return
     }
-    if (this.renewBusy) {
+    if (this.state_ === 'answering') {
       node.count('channel.renewal.busy')
       return
     }
-    this.renewBusy = true
+    this.state_ = 'answering'
     try {
-      // The epoch after the current session; while a renewed session awaits confirmation, the
-      // initiator may already have it (its confirmation was lost) and renew once more: try both.
-      const epochs = [this.current.epoch + 1]
-      if (this.next) epochs.push(this.next.epoch + 1)
-      let made: { hs: HandshakeState; e: KeyPair; epoch: number } | undefined
-      let failure: unknown
-      for (const epoch of epochs) {
-        const { hs, e } = this.renewalHandshake(false, epoch)
-        try {
-          await hs.readMessage(fromFlight(hs.protocol, bytes))
-          made = { hs, e, epoch }
-          break
-        } catch (err) {
-          failure = err
-          hs.destroy()
-          wipe(e.privateKey)
-        }
-      }
-      if (!made) {
-        countFailure(node, failure, 'channel.renewal.failed')
-        return
-      }
-      try {
-        await this.reverify()
-        const flight2 = toFlight(made.hs.protocol, await made.hs.writeMessage(EMPTY))
-        if (this.closed) return
-        if (made.epoch > this.current.epoch + 1) this.promoteNext() // the initiator had the renewed session: it is confirmed
-        this.next?.close()
-        this.next = new ChannelSession(made.hs.finish(), this.ctx.clock, this.ctx.limits.session, made.epoch)
-        this.renewAnswer = { flight1: bytes.slice(), flight2 }
-        node.count('channel.renewal.answered')
-        await node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})
-      } finally {
-        made.hs.destroy()
-        wipe(made.e.privateKey)
-      }
+      const made = await this.readFlight1(bytes)
+      if (made) await this.answerFlight1(made, bytes, returnRoute)
     } catch (e) {
       countFailure(node, e, 'channel.renewal.failed')
     } finally {
-      this.renewBusy = false
+      if (this.state_ === 'answering') this.state_ = 'open'
+    }
+  }
+
+  /**
+   * Responder: reads flight 1 for the epoch after the current session; while a renewed session
+   * awaits confirmation, the initiator may already have it (its confirmation was lost) and renew
+   * once more: that epoch is tried too. Undefined (the failure counted) when neither reads it.
+   */
+  private async readFlight1(bytes: Uint8Array): Promise<ReadFlight1 | undefined> {
+    const epochs = [this.current.epoch + 1]
+    if (this.next) epochs.push(this.next.epoch + 1)
+    let failure: unknown
+    for (const epoch of epochs) {
+      const { hs, e } = this.renewalHandshake(false, epoch)
+      try {
+        await hs.readMessage(fromFlight(hs.protocol, bytes))
+        return { hs, e, epoch }
+      } catch (err) {
+        failure = err
+        hs.destroy()
+        wipe(e.privateKey)
+      }
+    }
+    countFailure(this.ctx.node, failure, 'channel.renewal.failed')
+    return undefined
+  }
+
+  /** Responder: re-verifies the peer, answers with flight 2 and keeps the renewed session as `next` until the initiator uses it. */
+  private async answerFlight1(made: ReadFlight1, flight1: Uint8Array, returnRoute: Route): Promise<void> {
+    try {
+      await this.reverify()
+      const flight2 = toFlight(made.hs.protocol, await made.hs.writeMessage(EMPTY))
+      if (this.closed) return
+      if (made.epoch > this.current.epoch + 1) this.promoteNext() // the initiator had the renewed session: it is confirmed
+      this.next?.close()
+      this.next = new ChannelSession(made.hs.finish(), this.ctx.clock, this.ctx.limits.session, made.epoch)
+      this.renewAnswer = { flight1: flight1.slice(), flight2 }
+      this.ctx.node.count('channel.renewal.answered')
+      await this.ctx.node.route({ onward: returnRoute, returnRoute: [this.dec], payload: flight2 }, {})
+    } finally {
+      made.hs.destroy()
+      wipe(made.e.privateKey)
     }
   }
 
@@ -685,11 +748,12 @@ export class SecureChannel {
     const ms = this.ctx.limits.keepaliveMs
     if (!ms) return
     this.owesKeepalive = true
-    if (this.keepaliveTimer !== undefined) return
-    this.keepaliveTimer = background(this.ctx.clock.setTimeout(() => {
-      this.keepaliveTimer = undefined
-      if (!this.closed && this.owesKeepalive) this.sendKeepalive()
-    }, ms))
+    if (!this.timers.isArmed('keepalive')) this.timers.arm('keepalive', ms, SecureChannel.keepaliveDue, 'background')
+  }
+
+  /** The keep-alive event: shared by every channel, so an armed event holds no closure of its own. */
+  private static readonly keepaliveDue = (ch: SecureChannel): void => {
+    if (!ch.closed && ch.owesKeepalive) ch.sendKeepalive()
   }
 
   /**
@@ -704,13 +768,16 @@ export class SecureChannel {
     const clock = this.ctx.clock
     const sinceHeard = clock.now() - this.lastHeard
     const untilExpiry = this.current.born + this.current.limits.rejectAfterMs - clock.now()
-    this.idleTimer = background(clock.setTimeout(() => {
-      if (this.closed) return
-      if (clock.now() - this.lastHeard >= ms && this.current.sendState() === 'expired' && !this.renewing) {
-        this.ctx.node.count('channel.idle_closed')
-        this.teardown(new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'channel idle past its idle timeout with an expired session'))
-      } else this.armIdle()
-    }, Math.max(ms - sinceHeard, untilExpiry, 1)))
+    this.timers.arm('idle', Math.max(ms - sinceHeard, untilExpiry, 1), SecureChannel.idleDue, 'background')
+  }
+
+  /** The idle event: close when silent for idleTimeoutMs with a session that cannot seal, else check again later. */
+  private static readonly idleDue = (ch: SecureChannel): void => {
+    if (ch.closed) return
+    if (ch.ctx.clock.now() - ch.lastHeard >= ch.ctx.limits.idleTimeoutMs && ch.current.sendState() === 'expired' && ch.state_ !== 'renewing') {
+      ch.ctx.node.count('channel.idle_closed')
+      ch.teardown(new HopsealError(ErrorCode.CHANNEL_EXPIRED, 'channel idle past its idle timeout with an expired session'))
+    } else ch.armIdle()
   }
 
   private closedError(): HopsealError {
@@ -720,11 +787,9 @@ export class SecureChannel {
   /** @internal */
   teardown(error?: HopsealError): void {
     if (this.closed) return
-    this.closed = true
+    this.state_ = 'closed'
     this.closeError = error
-    const clock = this.ctx.clock
-    clock.clearTimeout(this.idleTimer)
-    clock.clearTimeout(this.keepaliveTimer)
+    this.timers.clear()
     this.renewWait?.done(this.closedError())
     this.sender?.fail(error ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the message was acknowledged'))
     this.current.close()
