@@ -33,7 +33,7 @@ exports.transport = function (i2c, o) {
           try {
             return i2c.readFrom(a, 4);
           } catch (e) {
-            if (getTime() > end) throw K.err('VAULT_DEVICE_TIMEOUT', 'no wake response from the ATECC608 within ' + timeoutMs + ' ms');
+            if (getTime() > end) throw K.err('VAULT_DEVICE_TIMEOUT', 'ATECC608 wake');
             return attempt();
           }
         });
@@ -45,7 +45,7 @@ exports.transport = function (i2c, o) {
       try {
         i2c.writeTo(a, 3, packet);
       } catch (e) {
-        var x = K.err('VAULT_DEVICE_ERROR', 'ATECC608 command write NACKed');
+        var x = K.err('VAULT_DEVICE_ERROR', 'ATECC608 NACK');
         x.corrupt = true;
         return Promise.reject(x);
       }
@@ -56,13 +56,13 @@ exports.transport = function (i2c, o) {
           n = i2c.readFrom(a, 1)[0];
         } catch (e) { /* busy */ }
         if (n) {
-          if (n < 4 || n > 155) return Promise.reject(K.err('VAULT_DEVICE_ERROR', 'ATECC608 response count ' + n + ' out of range'));
+          if (n < 4 || n > 155) return Promise.reject(K.err('VAULT_DEVICE_ERROR', 'ATECC608 count ' + n));
           var r = new Uint8Array(n);
           r[0] = n;
           r.set(i2c.readFrom(a, n - 1), 1);
           return Promise.resolve(r);
         }
-        if (getTime() > end) return Promise.reject(K.err('VAULT_DEVICE_TIMEOUT', 'ATECC608 did not answer within ' + timeoutMs + ' ms'));
+        if (getTime() > end) return Promise.reject(K.err('VAULT_DEVICE_TIMEOUT', 'ATECC608 silent'));
         return wait(2).then(poll);
       }
       return wait(1).then(function () {

@@ -51,7 +51,7 @@ exports.build = function (op, p1, p2, data) {
 exports.parse = function (r) {
   var n = r.length, c = n > 3 ? crc(r, n - 2) : -1, e;
   if (n < 4 || r[0] !== n || r[n - 2] !== (c & 255) || r[n - 1] !== c >> 8) {
-    e = err('VAULT_DEVICE_ERROR', 'ATECC608 response count or CRC wrong');
+    e = err('VAULT_DEVICE_ERROR', 'ATECC608 count/CRC');
     e.corrupt = true;
     throw e;
   }

@@ -80,7 +80,7 @@ P._connect = function () {
 P._hsSend = function () {
   var self = this, x = this.x, r = x.retransmit;
   if (!this.hs || this.closed) return;
-  if (this._hsTries >= r.attempts) return this._teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no valid answer after ' + this._hsTries + ' attempts'));
+  if (this._hsTries >= r.attempts) return this._teardown(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'no answer'));
   if (this._hsTries) x.count('handshake.retransmitted');
   this._hsTries++;
   x.out(this._cookieRoute(), this.m1, function () {});
@@ -156,14 +156,14 @@ P._established = function (keys, remote) {
  */
 P.send = function (payload, cb) {
   cb = cb || function () {};
-  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
+  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'not open');
   if (this.snd) this.snd.send(payload, cb);
   else this._sealAndSend(S.DATA, payload, function (c, e) { cb(e); });
 };
 
 /** Sends a ROUTED message: an inner routing message to a worker behind the peer's endpoint. */
 P.sendRouted = function (onward, ret, payload, cb) {
-  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'channel is not open');
+  if (this.closed || !this.cur) throw B.err('CHANNEL_CLOSED', 'not open');
   this._sealAndSend(S.ROUTED, R.encode(onward, ret, payload), function (c, e) { if (cb) cb(e); });
 };
 
@@ -271,7 +271,7 @@ P.receive = function (bytes, ret) {
 P._control = function (p, from) {
   var x = this.x, v;
   if (p[0] === CLOSE) {
-    this._teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'the peer refused to renew the channel') : undefined);
+    this._teardown(p[1] === 1 ? B.err('CHANNEL_PEER_REFUSED', 'renewal refused') : undefined);
   } else if (p[0] === KEEPALIVE) {
     if (p.length > 1) {
       try {
@@ -377,7 +377,7 @@ P.renew = function () {
 P._renewSend = function () {
   var w = this.rw, self = this, x = this.x, r = x.limits.renewRetransmit;
   if (!w) return;
-  if (w._tries >= r.attempts) return this._renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered after ' + w._tries + ' attempts'));
+  if (w._tries >= r.attempts) return this._renewDone(w, B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'renewal unanswered'));
   w._tries++;
   // every second send goes through the listener's route with the binding tag, in case the remote route died
   var via = this.remote;
@@ -525,7 +525,7 @@ P._awaitPeer = function () {
   var before = this.renewals;
   this._peerWait = x.clock.setTimeout(function () {
     self._peerWait = undefined;
-    if (self.renewals === before) self.flush(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'the peer did not renew the channel'));
+    if (self.renewals === before) self.flush(B.err('CHANNEL_HANDSHAKE_TIMEOUT', 'peer did not renew'));
   }, span);
 };
 

@@ -62,7 +62,7 @@ function copy(a, b) {
  */
 exports.resolve = function (medium, o) {
   var d = MEDIA[medium || 'ip'];
-  if (!d) throw B.err('CONFIG_INVALID', 'channel medium ' + medium + ': expected ip, lora or ble');
+  if (!d) throw B.err('CONFIG_INVALID', 'medium ' + medium);
   o = o || {};
   var r = {
     session: copy(d.session, o.session),
@@ -71,7 +71,7 @@ exports.resolve = function (medium, o) {
     renewRetransmit: copy(d.renewRetransmit, o.renewRetransmit),
     reliable: copy(d.reliable, typeof o.reliable === 'object' ? o.reliable : undefined)
   };
-  for (var k in r.session) if (!(r.session[k] >= 0)) throw B.err('CONFIG_INVALID', 'channel limit session.' + k + ' must be a number >= 0');
-  if (r.session.renewAfterMs > r.session.rejectAfterMs) throw B.err('CONFIG_INVALID', 'renewAfterMs must not exceed rejectAfterMs');
+  for (var k in r.session) if (!(r.session[k] >= 0)) throw B.err('CONFIG_INVALID', 'session.' + k + ' < 0');
+  if (r.session.renewAfterMs > r.session.rejectAfterMs) throw B.err('CONFIG_INVALID', 'renewAfterMs > rejectAfterMs');
   return r;
 };

@@ -50,7 +50,7 @@ SP.rto = function () {
 
 /** Queues one payload; cb(err) when acknowledged (err undefined) or failed. Throws LIMIT_EXCEEDED when the window is full. */
 SP.send = function (payload, cb) {
-  if (this.unacked() >= Math.min(this.o.sendBuffer, this.o.receiveBuffer)) throw B.err('LIMIT_EXCEEDED', 'reliable send window full');
+  if (this.unacked() >= Math.min(this.o.sendBuffer, this.o.receiveBuffer)) throw B.err('LIMIT_EXCEEDED', 'send window full');
   var m = { seq: this.next++, p: B.copy(payload), _tries: 0, cb: cb, at: this.clock.now() };
   this.out.push(m);
   this.fire(m, false);
@@ -83,7 +83,7 @@ SP.arm = function (m, wait) {
     if (m._tries > self.o.maxRetransmits) {
       self.out.splice(self.out.indexOf(m), 1);
       self.count('reliable.delivery_failed');
-      m.cb(B.err('CHANNEL_DELIVERY_FAILED', 'message ' + m.seq + ' not acknowledged after ' + m._tries + ' transmissions'));
+      m.cb(B.err('CHANNEL_DELIVERY_FAILED', 'message ' + m.seq + ' unacknowledged'));
       return;
     }
     self.fire(m, false);

@@ -222,11 +222,11 @@ exports.decompress = function (c) {
  */
 exports.compress = function (xy) {
   var o = xy && xy.length === 65 && xy[0] === 4 ? 1 : 0;
-  if (!xy || xy.length - o !== 64) throw err('INVALID_POINT', 'P-256 point expected X || Y (64 bytes)');
+  if (!xy || xy.length - o !== 64) throw err('INVALID_POINT', 'X || Y length');
   var x = load(xy, o), y = load(xy, o + 32), y2 = fe();
-  if (cmp(x, P) >= 0 || cmp(y, P) >= 0) throw err('INVALID_POINT', 'P-256 coordinate not below p');
+  if (cmp(x, P) >= 0 || cmp(y, P) >= 0) throw err('INVALID_POINT', 'coordinate >= p');
   sqr(y, y2);
-  if (cmp(canon(y2), rhs(x)) !== 0) throw err('INVALID_POINT', 'P-256 point is not on the curve');
+  if (cmp(canon(y2), rhs(x)) !== 0) throw err('INVALID_POINT', 'off the curve');
   var out = new Uint8Array(33);
   out[0] = 2 | (xy[o + 63] & 1);
   out.set(xy.subarray(o, o + 32), 1);

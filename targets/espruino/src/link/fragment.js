@@ -33,7 +33,7 @@ exports.split = function (msg, mtu, id) {
     f.set(msg, 1);
     return [f];
   }
-  if (count > 256) throw err('FRAME_TOO_LARGE', n + ' bytes need ' + count + ' fragments at MTU ' + mtu + ' (256 at most)');
+  if (count > 256) throw err('FRAME_TOO_LARGE', n + ' bytes: over 256 fragments');
   for (i = 0; i < count; i++) {
     part = msg.subarray(i * per, Math.min(i * per + per, n)); // the interpreter's subarray does not clamp its end
     f = new Uint8Array(3 + part.length);

@@ -32,9 +32,9 @@ exports.vault = function (chip, o) {
   function xy(pub) {
     var h = B.hex(pub);
     for (var i = 0; i < memo.length; i++) if (memo[i][0] === h) return memo[i][1];
-    if (pub.length !== 33 || (pub[0] !== 2 && pub[0] !== 3)) throw B.err('NOISE_INVALID_PUBLIC_KEY', 'P-256 key is not a compressed point');
+    if (pub.length !== 33 || (pub[0] !== 2 && pub[0] !== 3)) throw B.err('NOISE_INVALID_PUBLIC_KEY', 'P-256 key not compressed');
     var p = P.decompress(pub);
-    if (!p) throw B.err('NOISE_INVALID_PUBLIC_KEY', 'P-256 key is not on the curve');
+    if (!p) throw B.err('NOISE_INVALID_PUBLIC_KEY', 'P-256 key off the curve');
     memo.push([h, p]);
     if (memo.length > 2) memo.splice(o.peerXY ? 1 : 0, 1);
     return p;

@@ -107,7 +107,7 @@ P._tokens = function (_tokens, out) {
 P.write = function (payload) {
   var self = this, out = [];
   var m = this.p.m[this.step];
-  if (!m || (this.step === 0) !== this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to write'));
+  if (!m || (this.step === 0) !== this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not our turn'));
   this.step++;
   return this._tokens(m, out).then(function () {
     out.push(self.ss._encryptAndHash(payload || new Uint8Array(0)));
@@ -123,8 +123,8 @@ P.write = function (payload) {
 P.read = function (msg) {
   var self = this, ss = this.ss;
   var m = this.p.m[this.step];
-  if (!m || (this.step === 0) === this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not this side\'s turn to read'));
-  if (msg.length < this.plen + 16) return Promise.reject(B.err('DECODE_ERROR', 'handshake message too short'));
+  if (!m || (this.step === 0) === this.i) return Promise.reject(B.err('INVALID_ARGUMENT', 'not their turn'));
+  if (msg.length < this.plen + 16) return Promise.reject(B.err('DECODE_ERROR', 'message too short'));
   var saved = { h: ss.h, ck: B.copy(ss.ck), cs: ss.cs._clone() };
   this.msg = msg;
   return this._tokens(m, undefined).then(function () {

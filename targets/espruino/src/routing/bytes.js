@@ -56,7 +56,7 @@ var MAX = 9007199254740991;
 
 /** varint(n) for 0 <= n <= 2^53 - 1. */
 exports.varint = function (n) {
-  if (!(n >= 0 && n <= MAX && Math.floor(n) === n)) throw exports.err('INVALID_ARGUMENT', 'varint value out of range');
+  if (!(n >= 0 && n <= MAX && Math.floor(n) === n)) throw exports.err('INVALID_ARGUMENT', 'varint range');
   var b = [];
   do {
     var low = n % 128;
@@ -71,7 +71,7 @@ exports.readVarint = function (b, o) {
   var v = 0, m = 1, i = 0, c;
   for (;;) {
     if (o + i >= b.length) throw exports.err('DECODE_ERROR', 'varint truncated');
-    if (i >= 8) throw exports.err('DECODE_ERROR', 'varint longer than 8 bytes');
+    if (i >= 8) throw exports.err('DECODE_ERROR', 'varint too long');
     c = b[o + i];
     v += (c & 0x7f) * m;
     m *= 128;

@@ -42,7 +42,7 @@ function putRoute(out, r) {
       out.push(a.v[0]);
       continue;
     }
-    if (a.t > 0x7f || a.v.length < 1 || a.v.length > 255) throw B.err('INVALID_ARGUMENT', 'address type or length out of range');
+    if (a.t > 0x7f || a.v.length < 1 || a.v.length > 255) throw B.err('INVALID_ARGUMENT', 'bad address');
     out.push(0x80 | a.t);
     var l = B.varint(a.v.length);
     for (var j = 0; j < l.length; j++) out.push(l[j]);
@@ -52,7 +52,7 @@ function putRoute(out, r) {
 
 /** Encodes onward route, return route and payload. Throws LIMIT_EXCEEDED for a route over 16 addresses. */
 exports.encode = function (onward, ret, payload) {
-  if (onward.length > MAX_ROUTE || ret.length > MAX_ROUTE) throw B.err('LIMIT_EXCEEDED', 'route longer than ' + MAX_ROUTE + ' addresses');
+  if (onward.length > MAX_ROUTE || ret.length > MAX_ROUTE) throw B.err('LIMIT_EXCEEDED', 'route too long');
   var h;
   if (useShort(onward, ret)) h = [onward[0].v[0], ret[0].v[0]];
   else {
@@ -79,7 +79,7 @@ function readRoute(b, p, count) {
     }
     var l = B.readVarint(b, p.o);
     p.o += l[1];
-    if (l[0] === 0 || l[0] > 255) throw B.err('DECODE_ERROR', 'address length out of range');
+    if (l[0] === 0 || l[0] > 255) throw B.err('DECODE_ERROR', 'address length');
     if (p.o + l[0] > b.length) throw B.err('DECODE_ERROR', 'address value truncated');
     var addr = { t: a & 0x7f, v: B.copy(b, p.o, p.o + l[0]) };
     p.o += l[0];
@@ -91,15 +91,15 @@ function readRoute(b, p, count) {
 
 /** Decodes a routing message: { onward, ret, payload }. Throws DECODE_ERROR / LIMIT_EXCEEDED. */
 exports.decode = function (b) {
-  if (b.length < 2) throw B.err('DECODE_ERROR', 'routing message shorter than its header');
+  if (b.length < 2) throw B.err('DECODE_ERROR', 'short message');
   if (b[0] < 0x80) return { onward: [exports.local(b[0])], ret: [exports.local(b[1])], payload: b.subarray(2) };
   var p = { o: 1 };
   var onward = readRoute(b, p, b[0] & 0x7f);
-  if (p.o >= b.length) throw B.err('DECODE_ERROR', 'return route count missing');
+  if (p.o >= b.length) throw B.err('DECODE_ERROR', 'no return count');
   var m = b[p.o++];
-  if (m > 63) throw B.err('DECODE_ERROR', 'return route count over 63');
+  if (m > 63) throw B.err('DECODE_ERROR', 'return count > 63');
   var ret = readRoute(b, p, m);
-  if (useShort(onward, ret)) throw B.err('DECODE_ERROR', 'non-canonical header: the short form applies');
+  if (useShort(onward, ret)) throw B.err('DECODE_ERROR', 'non-canonical header');
   return { onward: onward, ret: ret, payload: b.subarray(p.o) };
 };
 
