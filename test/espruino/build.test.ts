@@ -42,7 +42,7 @@ describe('Espruino bundler', () => {
   it('an application bundle holds what the entry reaches, optional modules only when required', () => {
     const { modules, code } = build(['--entry', HR])
     for (const m of ['device', 'channel/channel', 'noise/atecc', 'crypto/p256point', 'crypto/aesgcm', 'atecc/index', 'atecc/i2c', 'link/serial', 'routing/bytes']) assert.ok(modules.includes(m), `${m} in the heart-rate bundle`)
-    for (const m of ['atecc/kit', 'atecc/extra', 'crypto/x25519', 'crypto/chachapoly', 'crypto/index', 'channel/listener', 'noise/keys']) assert.ok(!modules.includes(m), `${m} not in the heart-rate bundle`)
+    for (const m of ['atecc/kit', 'atecc/extra', 'crypto/x25519', 'crypto/chachapoly', 'crypto/index', 'channel/listener', 'channel/responder', 'noise/keys']) assert.ok(!modules.includes(m), `${m} not in the heart-rate bundle`)
     assert.equal(new Set(modules).size, modules.length, 'each module once')
     // dependencies come first: routing/bytes before everything that uses it, the device module after the channel
     assert.ok(modules.indexOf('routing/bytes') < modules.indexOf('atecc/index') && modules.indexOf('channel/channel') < modules.indexOf('device'))
@@ -62,10 +62,11 @@ describe('Espruino bundler', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hopseal-build-test-'))
     try {
       const app = join(dir, 'app.js')
-      writeFileSync(app, "var hs = require('hopseal/device');\nrequire('hopseal/crypto/chachapoly');\nrequire('hopseal/atecc/extra');\n")
+      writeFileSync(app, "var hs = require('hopseal/device');\nrequire('hopseal/crypto/chachapoly');\nrequire('hopseal/atecc/extra');\nrequire('hopseal/channel/listener');\n")
       const { modules } = build(['--entry', app])
-      for (const m of ['crypto/chachapoly', 'atecc/extra', 'atecc/index']) assert.ok(modules.includes(m), m)
-      assert.ok(!modules.includes('crypto/x25519') && !modules.includes('channel/listener'))
+      for (const m of ['crypto/chachapoly', 'atecc/extra', 'atecc/index', 'channel/listener', 'channel/responder']) assert.ok(modules.includes(m), m)
+      assert.ok(!modules.includes('crypto/x25519') && !modules.includes('noise/keys'))
+      assert.ok(modules.indexOf('channel/channel') < modules.indexOf('channel/responder'), 'responder after the channel it extends')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

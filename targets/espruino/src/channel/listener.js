@@ -16,6 +16,7 @@
  */
 var B = require('hopseal/routing/bytes');
 var H = require('hopseal/noise/handshake');
+require('hopseal/channel/responder'); // the responder half of the channels it makes
 
 var EMPTY = new Uint8Array(0);
 
