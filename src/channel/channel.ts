@@ -98,7 +98,8 @@ export class SecureChannel {
   private deliverTo: Delivery | undefined
   private sender: ReliableSender | undefined
   private receiver: ReliableReceiver<IncomingMeta> | undefined
-  private readonly timers: Timers<SecureChannel, ChannelTimer>
+  /** Made when the first event is armed: a channel with no armed timer (idle reaping off, nothing pending) holds none. */
+  private timers_: Timers<SecureChannel, ChannelTimer> | undefined
   /** Clock ms of the last authenticated message from the peer. */
   private lastHeard: number
   /** Clock ms of the first message sealed after the last one heard (-1: none since). */
@@ -139,7 +140,6 @@ export class SecureChannel {
     this.channelBinding = session.handshakeHash // public, never wiped: kept by reference
     this.deliverTo = init.deliverTo
     this.lastHeard = ctx.clock.now()
-    this.timers = new Timers(ctx.clock, this)
     const node = ctx.node
     if (ctx.reliable) {
       const count = (r: string): void => node.count(r)
@@ -233,6 +233,10 @@ export class SecureChannel {
   /** Where the channel is: open, renewing (initiator), answering a renewal (responder), closed. */
   get state(): ChannelState {
     return this.state_
+  }
+
+  private get timers(): Timers<SecureChannel, ChannelTimer> {
+    return (this.timers_ ??= new Timers(this.ctx.clock, this))
   }
 
   private get closed(): boolean {
@@ -492,7 +496,7 @@ export class SecureChannel {
       const settle = (e?: HopsealError): void => {
         if (this.peerRenewal !== wait) return
         this.peerRenewal = undefined
-        this.timers.disarm('peer-renewal')
+        this.timers_?.disarm('peer-renewal')
         if (e) reject(e)
         else resolve()
       }
@@ -531,7 +535,7 @@ export class SecureChannel {
         done: (err) => {
           if (this.renewWait !== wait) return
           this.renewWait = undefined
-          this.timers.disarm('renewal-retransmit')
+          this.timers_?.disarm('renewal-retransmit')
           wipe(e.privateKey)
           if (err) {
             hs.destroy()
@@ -748,7 +752,7 @@ export class SecureChannel {
     const ms = this.ctx.limits.keepaliveMs
     if (!ms) return
     this.owesKeepalive = true
-    if (!this.timers.isArmed('keepalive')) this.timers.arm('keepalive', ms, SecureChannel.keepaliveDue, 'background')
+    if (!this.timers_?.isArmed('keepalive')) this.timers.arm('keepalive', ms, SecureChannel.keepaliveDue, 'background')
   }
 
   /** The keep-alive event: shared by every channel, so an armed event holds no closure of its own. */
@@ -789,7 +793,7 @@ export class SecureChannel {
     if (this.closed) return
     this.state_ = 'closed'
     this.closeError = error
-    this.timers.clear()
+    this.timers_?.clear()
     this.renewWait?.done(this.closedError())
     this.sender?.fail(error ?? new HopsealError(ErrorCode.CHANNEL_CLOSED, 'channel closed before the message was acknowledged'))
     this.current.close()

@@ -13,15 +13,17 @@
  * reconstructs every counter exactly after any run of losses.
  *
  * Processing is atomic: decrypt authenticates on a copy of the state and only
- * then commits the window, the key phase and the counters. Every drop is
- * counted by reason; none throws into the caller's receive path.
+ * then commits the window, the key phase and the counters. A drop never
+ * throws into the caller's receive path: tryOpen() returns its reason
+ * without counting it (the channel tries each of its live sessions and counts
+ * once, on its current session), open() counts it in `drops`.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CipherState, TransportState } from '../noise/index.ts'
 import { MAX_PHASE_STEPS, REJECT_AFTER_UNCONFIRMED, RENEW_AFTER_AUTH_FAILURES, RENEW_AFTER_UNCONFIRMED, SHORT_FORM_MAX_UNCONFIRMED } from './constants.ts'
 import { MEDIUM_LIMITS, type SessionLimits } from './limits.ts'
 import { ReplayWindow, reconstructCounter } from './replay-window.ts'
-import { Control, decodeHeader, encodeHeader, MessageType } from './wire.ts'
+import { Control, decodeHeader, encodeHeader, MessageType, type Header } from './wire.ts'
 
 const RENEW_REQUEST = Uint8Array.of(Control.RENEW)
 
@@ -36,6 +38,15 @@ export interface Opened {
   plaintext: Uint8Array
 }
 
+/**
+ * Why a message was not opened:
+ * - `decode`: shorter than its header, or a renewal flight (type 11: no header, no counter);
+ * - `duplicate`: its counter was accepted before (replay window);
+ * - `stale`: its counter is older than the replay window reaches;
+ * - `auth`: no key of the session authenticates it (forged, corrupted, or another session's);
+ * - `expired`: the session is closed, or past its hard limit (its age, or a
+ *   counter at rejectAfterMessages) and the message is not a RENEW request.
+ */
 export type DropReason = 'duplicate' | 'stale' | 'auth' | 'expired' | 'decode'
 
 /** What the sending side of a session may do now. */
@@ -203,56 +214,56 @@ export class ChannelSession {
     const verdict = this.window ? this.window.check(n) : 'ok'
     if (verdict !== 'ok') return verdict
     if (n >= BigInt(this.limits.rejectAfterMessages)) return 'expired'
-    const ad = message.subarray(0, h.length)
-    const body = message.subarray(h.length)
-    // Which key: the current phase, a later one (the peer rekeyed, perhaps
-    // several times while its messages were lost), or the previous one (reordered).
-    let plaintext: Uint8Array | undefined
-    let next: CipherState | undefined
-    let nextPhase: 0 | 1 = this.recvPhase
-    try {
-      plaintext = h.phase === this.recvPhase ? this.recvCurrent.decryptWithNonce(n, ad, body) : undefined
-    } catch {
-      /* tried below */
-    }
-    if (!plaintext && h.phase !== this.recvPhase && this.recvPrevious) {
-      try {
-        plaintext = this.recvPrevious.decryptWithNonce(n, ad, body)
-      } catch {
-        /* tried below */
-      }
-    }
-    if (!plaintext && n > top) {
-      // Only a message newer than anything accepted may come from a later phase.
-      const steps = h.phase === this.recvPhase ? [2] : [1, 3]
-      const k = this.recvCurrent.clone()
-      for (let step = 1; step <= MAX_PHASE_STEPS && !plaintext; step++) {
-        k.rekey()
-        if (!steps.includes(step)) continue
-        try {
-          plaintext = k.decryptWithNonce(n, ad, body)
-          next = k
-          nextPhase = h.phase
-        } catch {
-          /* next step */
-        }
-      }
-      if (!next) k.destroy()
-    }
-    if (!plaintext) return 'auth'
-    if (expired && !(plaintext.length === 1 && plaintext[0] === Control.RENEW)) {
-      next?.destroy()
+    const found = this.decrypt(h, n, n > top, message.subarray(0, h.length), message.subarray(h.length))
+    if (!found) return 'auth'
+    if (expired && !(found.plaintext.length === 1 && found.plaintext[0] === Control.RENEW)) {
+      found.next?.destroy()
       return 'expired'
     }
     // Authenticated: commit.
     ;(this.window ??= new ReplayWindow(this.limits.replayWindow)).commit(n)
-    if (next) {
+    if (found.next) {
       this.recvPrevious?.destroy()
       this.recvPrevious = this.recvCurrent
-      this.recvCurrent = next
-      this.recvPhase = nextPhase
+      this.recvCurrent = found.next
+      this.recvPhase = h.phase
     }
-    return { type: h.type, counter: n, plaintext }
+    return { type: h.type, counter: n, plaintext: found.plaintext }
+  }
+
+  /**
+   * Which key opens counter n: the current phase's, the previous one's
+   * (reordered), or a later phase's (the peer rekeyed, perhaps several times
+   * while its messages were lost): only for a message newer than anything
+   * accepted (`newest`). A later phase's key comes back uncommitted as `next`.
+   */
+  private decrypt(h: Header, n: bigint, newest: boolean, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next?: CipherState } | undefined {
+    const sameKey = h.phase === this.recvPhase ? this.recvCurrent : this.recvPrevious
+    if (sameKey) {
+      try {
+        return { plaintext: sameKey.decryptWithNonce(n, ad, body) }
+      } catch {
+        /* a later phase, below */
+      }
+    }
+    return newest ? this.decryptLaterPhase(h.phase, n, ad, body) : undefined
+  }
+
+  /** Tries the keys MAX_PHASE_STEPS rekeys ahead whose phase bit matches the message's; the matching key is returned, the others destroyed. */
+  private decryptLaterPhase(phase: 0 | 1, n: bigint, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next: CipherState } | undefined {
+    const steps = phase === this.recvPhase ? [2] : [1, 3]
+    const k = this.recvCurrent.clone()
+    for (let step = 1; step <= MAX_PHASE_STEPS; step++) {
+      k.rekey()
+      if (!steps.includes(step)) continue
+      try {
+        return { plaintext: k.decryptWithNonce(n, ad, body), next: k }
+      } catch {
+        /* next step */
+      }
+    }
+    k.destroy()
+    return undefined
   }
 
   /** tryOpen() that counts the reason of a drop (undefined: dropped). */

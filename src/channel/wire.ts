@@ -1,25 +1,31 @@
 /**
- * Channel message framing (the payload of a routing message to a channel
- * endpoint). One header byte, then a truncated counter, then the AEAD output:
+ * Sealed channel messages (the payload of a routing message to a channel
+ * endpoint; protocol.md "Sealed messages" is normative). One header byte,
+ * then the truncated counter, then the AEAD output:
  *
  *   header  = TT P L CCCC
- *     TT   = type: 00 data, 01 data with inner route, 10 control, 11 renewal handshake
+ *     TT   = type: 00 DATA, 01 ROUTED (an inner routing message), 10 CONTROL;
+ *            11 is never sealed (below)
  *     P    = key phase (flips at every rekey)
- *     L    = counter form: 0 → 1 more counter byte (12-bit counter),
- *                          1 → 2 more counter bytes (20-bit counter)
- *     CCCC = bits 8–11 (short form) or 16–19 (long form) of the counter
- *   counter = the counter's low 8 or 16 bits, big-endian
+ *     L    = counter form: 0 short, 1 long
+ *     CCCC = bits 8–11 (short form) or bits 16–19 (long form) of the counter
+ *   counter = the counter's bits 0–7 (short form: 1 byte) or bits 0–15
+ *             (long form: 2 bytes, big-endian): 12 or 20 bits in all
  *   body    = AEAD(ciphertext ‖ 16-byte tag), associated data = header ‖ counter
  *
  * A data message therefore costs 1 + 1 + 16 = 18 bytes over its payload in the
  * short form, 19 in the long form (session.ts says when each is used).
  *
- * A message whose first byte has type 11 is a renewal flight: a bare Noise
- * KK message whose ephemeral key was chosen (25519) or whose point prefix was
- * marked (P-256) so that its first byte reads 11xxxxxx (renewal.ts).
+ * A message whose top two bits are 11 is not sealed: it is a renewal flight,
+ * a bare Noise KK message with no header and no counter, whose ephemeral key
+ * was chosen (25519) or whose point prefix was marked (P-256) so that its
+ * first byte reads 11xxxxxx (renewal.ts). decodeHeader() reports such a
+ * message as HANDSHAKE (length 1, no counter) and a session drops it.
  */
 import { ErrorCode, HopsealError } from '../errors.ts'
+import { LONG_COUNTER_BITS, SHORT_COUNTER_BITS } from './constants.ts'
 
+/** The header's TT bits. HANDSHAKE (11) marks a renewal flight, never a sealed message. */
 export const MessageType = { DATA: 0, ROUTED: 1, CONTROL: 2, HANDSHAKE: 3 } as const
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
 
@@ -28,13 +34,13 @@ export interface Header {
   phase: 0 | 1
   /** Truncated counter value and its width. */
   counter: number
-  bits: 12 | 20
+  bits: typeof SHORT_COUNTER_BITS | typeof LONG_COUNTER_BITS
   /** Bytes of header + counter (the AEAD associated data). */
   length: number
 }
 
 export function encodeHeader(type: MessageType, phase: 0 | 1, counter: bigint, long: boolean): Uint8Array {
-  const bits = long ? 20 : 12
+  const bits = long ? LONG_COUNTER_BITS : SHORT_COUNTER_BITS
   const c = Number(counter & ((1n << BigInt(bits)) - 1n))
   const top = c >>> (bits - 4)
   if (long) return Uint8Array.of((type << 6) | (phase << 5) | 0x10 | top, (c >>> 8) & 0xff, c & 0xff)
@@ -47,14 +53,14 @@ export function decodeHeader(b: Uint8Array): Header {
   if (h === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'empty channel message')
   const type = (h >>> 6) as MessageType
   const phase = ((h >>> 5) & 1) as 0 | 1
-  if (type === MessageType.HANDSHAKE) return { type, phase, counter: 0, bits: 12, length: 1 }
+  if (type === MessageType.HANDSHAKE) return { type, phase, counter: 0, bits: SHORT_COUNTER_BITS, length: 1 }
   const [c1, c2] = [b[1], b[2]]
   if ((h & 0x10) === 0) {
     if (c1 === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'channel message header truncated')
-    return { type, phase, counter: ((h & 0x0f) << 8) | c1, bits: 12, length: 2 }
+    return { type, phase, counter: ((h & 0x0f) << 8) | c1, bits: SHORT_COUNTER_BITS, length: 2 }
   }
   if (c1 === undefined || c2 === undefined) throw new HopsealError(ErrorCode.DECODE_ERROR, 'channel message header truncated')
-  return { type, phase, counter: ((h & 0x0f) << 16) | (c1 << 8) | c2, bits: 20, length: 3 }
+  return { type, phase, counter: ((h & 0x0f) << 16) | (c1 << 8) | c2, bits: LONG_COUNTER_BITS, length: 3 }
 }
 
 /** Control message subtypes (first plaintext byte of a CONTROL message). */
