@@ -1,5 +1,5 @@
 /**
- * targets/espruino/build.mjs (no interpreter needed): an application bundle
+ * targets/espruino/build.mjs: an application bundle
  * (`--entry`) holds only the modules the entry's requires reach, optional
  * modules (B.optional) only when the entry requires them, `--all` every
  * module; `--for` takes the same modules as `--entry` without the entry's
