@@ -131,6 +131,29 @@ describe('channel renewal', () => {
     })
   }
 
+  it('one state per channel: open, renewing while a renewal runs (callers share it), open again, closed at both ends', async () => {
+    const r = rig({ keepaliveMs: 0 })
+    const ch = await r.open()
+    await settle(r.clock)
+    const appCh = r.appChannel()
+    assert.equal(ch.state, 'open')
+    assert.equal(appCh.state, 'open')
+    const first = ch.renew()
+    assert.equal(ch.state, 'renewing')
+    assert.equal(ch.renew(), first, 'a second caller gets the running renewal')
+    await settle(r.clock, 10)
+    await first
+    assert.equal(ch.state, 'open')
+    assert.equal(ch.renewals, 1)
+    assert.equal(appCh.renewals, 1)
+    assert.equal(appCh.state, 'open', 'the responder is back to open once it answered')
+    await ch.close()
+    await settle(r.clock)
+    assert.equal(ch.state, 'closed')
+    assert.equal(appCh.state, 'closed')
+    await assert.rejects(ch.renew(), (e: unknown) => isHopsealError(e) && e.code === 'CHANNEL_CLOSED')
+  })
+
   it('either side may ask: the responder past its soft limit sends RENEW and the initiator renews', async () => {
     const r = rig({ keepaliveMs: 0 })
     const ch = await r.open()

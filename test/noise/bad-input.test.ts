@@ -27,7 +27,7 @@ function xx(dh: '25519' | 'P256' = '25519') {
 
 describe('Noise bad input', () => {
   it('rejects unknown protocol names', () => {
-    for (const name of ['Noise_XX_448_AESGCM_SHA256', 'Noise_ZZ_25519_AESGCM_SHA256', 'Noise_XX_25519_AESGCM', 'Noise_XX_25519_AESGCM_MD5', 'Noise_XXpsk9_25519_AESGCM_SHA256', 'Noise_XXpsk3+psk3_25519_AESGCM_SHA256', '']) {
+    for (const name of ['Noise_XX_448_AESGCM_SHA256', 'Noise_ZZ_25519_AESGCM_SHA256', 'Noise_XX_25519_AESGCM', 'Noise_XX_25519_AESGCM_MD5', 'Noise_XXpsk9_25519_AESGCM_SHA256', 'Noise_XXpsk3+psk3_25519_AESGCM_SHA256', '', 'Noise_XX_toString_AESGCM_SHA256', 'Noise_XX_25519_constructor_SHA256', 'Noise_XX_25519_AESGCM___proto__', 'Noise_NNpsk3_25519_AESGCM_SHA256']) {
       assert.throws(() => HandshakeState.create({ protocol: name, initiator: true, s: statik() }), code('NOISE_BAD_PROTOCOL_NAME'), name)
     }
   })
