@@ -15,16 +15,16 @@
  * stay end to end (the relay sees ciphertext and routes only).
  */
 import { parseDurationOption, parseRouteOption } from '../cli/args.ts'
-import { defineCommand } from '../cli/command.ts'
+import { defineCommand, type CliIO, type CommandCall } from '../cli/command.ts'
 import { oneSubcommandHelp } from '../cli/help.ts'
 import { ErrorCode, HopsealError, isHopsealError } from '../../../src/errors.ts'
 import { relayRegistrationSigner } from '../../../src/identity/signing.ts'
-import { addressEquals, local, routeToString, TransportType } from '../../../src/routing/address.ts'
+import { addressEquals, local, routeToString, TransportType, type Route } from '../../../src/routing/address.ts'
 import { DEFAULT_REGISTRATION_LIFETIME_MS, MAX_RELAY_NAME_BYTES, registerRelay, RELAY_SERVICE, removeRelay, type RelayRequestOptions } from '../../../src/routing/relay.ts'
 import type { Vault } from '../../../src/vault/index.ts'
-import { loadConfig } from '../runtime/config.ts'
+import { loadConfig, type LogLevel } from '../runtime/config.ts'
 import { DEFAULT_CLI_TIMEOUT_MS, RELAY_ALIAS_PATTERN, RELAY_REMOVE_BUDGET_MS } from './constants.ts'
-import { Deadline, oneShotOptions, startOneShotNode } from './one-shot-node.ts'
+import { Deadline, oneShotOptions, startOneShotNode, type OneShotNode } from './one-shot-node.ts'
 
 const OPTIONS = [
   ['--from FILE', 'a node config: its vault, transports and the listeners to serve behind the alias (required)'],
@@ -58,95 +58,145 @@ const HELP = oneSubcommandHelp(
   },
 )
 
+const RELAY_OPTIONS = {
+  from: { type: 'string' },
+  at: { type: 'string' },
+  name: { type: 'string' },
+  key: { type: 'string' },
+  'relay-name': { type: 'string' },
+  duration: { type: 'string' },
+  timeout: { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const
+
+/** The parsed options of `hopseal relay`. */
+type RelayValues = CommandCall<typeof RELAY_OPTIONS>['values']
+
 export const command = defineCommand({
   name: 'relay',
   summary: "register an alias at a relay node so others reach this node's listeners through it (from a node config)",
   help: HELP,
-  options: {
-    from: { type: 'string' },
-    at: { type: 'string' },
-    name: { type: 'string' },
-    key: { type: 'string' },
-    'relay-name': { type: 'string' },
-    duration: { type: 'string' },
-    timeout: { type: 'string' },
-    'log-level': { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
+  options: RELAY_OPTIONS,
   maxArgs: 0,
   async run({ values, usage }, io) {
-    if (!values.from) return usage('create needs --from FILE (a node config)')
-    if (!values.at) return usage('create needs --at ROUTE (the route to the relay node, e.g. "2#cloud")')
-    if (!values.name) return usage('create needs --name ALIAS')
-    if (!RELAY_ALIAS_PATTERN.test(values.name)) return usage(`--name expected 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(values.name)}`)
-    if (!values.key) return usage("create needs --key LABEL (an ed25519 or p256 key in the config's vault: it signs the registration)")
-    const at = parseRouteOption('--at', values.at)
-    if (typeof at === 'string') return usage(at)
-    const named = [...at].reverse().find((a) => a.type !== TransportType.LOCAL)
-    const relayName = values['relay-name'] ?? (named ? new TextDecoder().decode(named.value) : undefined)
-    if (relayName === undefined) return usage('--at has no transport address to take the relay name from: add --relay-name NAME')
-    const nameBytes = new TextEncoder().encode(relayName).length
-    if (nameBytes < 1 || nameBytes > MAX_RELAY_NAME_BYTES) return usage(`--relay-name expected 1-${MAX_RELAY_NAME_BYTES} bytes, got ${nameBytes}`)
-    const run = oneShotOptions(values)
-    if (typeof run === 'string') return usage(run)
-    const { timeoutMs, logLevel } = run
-    const durationMs = values.duration === undefined ? undefined : parseDurationOption('--duration', values.duration)
-    if (typeof durationMs === 'string') return usage(durationMs)
-    const config = loadConfig(values.from, io.env)
-    if (config.listeners.length === 0) io.err(`warning: ${values.from} has no listeners: nothing answers behind the alias`)
-
-    const service = local(RELAY_SERVICE)
-    const relayRoute = at.length > 0 && addressEquals(at[at.length - 1]!, service) ? at : [...at, service]
-    const relayNode = relayRoute.slice(0, -1)
-    const deadline = new Deadline(timeoutMs, io.signal)
-    let stopReason: 'signal' | 'duration' = 'signal'
-    const one = await startOneShotNode({ config, io, logLevel, listeners: true, deadline }).catch((e: unknown) => {
+    const plan = relayPlan(values)
+    if (typeof plan === 'string') return usage(plan)
+    const config = loadConfig(plan.from, io.env)
+    if (config.listeners.length === 0) io.err(`warning: ${plan.from} has no listeners: nothing answers behind the alias`)
+    const deadline = new Deadline(plan.timeoutMs, io.signal)
+    const one = await startOneShotNode({ config, io, logLevel: plan.logLevel, listeners: true, deadline }).catch((e: unknown) => {
       deadline.dispose()
       throw e
     })
+    let stopReason: 'signal' | 'duration'
     try {
-      let alias: string
-      let request: RelayRequestOptions
-      try {
-        request = { signer: await signerOf(one.vault, values.key, values.from), relayName, lifetimeMs: DEFAULT_REGISTRATION_LIFETIME_MS }
-        alias = (await registerRelay(one.node, relayRoute, values.name, { ...request, timeoutMs: deadline.remaining(), signal: deadline.signal })).alias
-      } catch (e) {
-        if (isHopsealError(e, ErrorCode.TIMEOUT) || (deadline.expired && isHopsealError(e, ErrorCode.ABORTED))) {
-          throw new HopsealError(ErrorCode.TIMEOUT, `no answer from a relay at ${routeToString(relayRoute)} within ${timeoutMs} ms (fix: check the route, and that the node there has relay: in its config)`, { cause: e })
-        }
-        if (isHopsealError(e) && REFUSAL_FIX[e.code]) throw new HopsealError(e.code, `the relay at ${routeToString(relayRoute)} refused ${values.name} (fix: ${REFUSAL_FIX[e.code]!})`, { cause: e })
-        throw e
-      } finally {
-        deadline.dispose()
-      }
-      const aliasRoute = routeToString([...relayNode, local(alias)])
-      const routes = Object.fromEntries(config.listeners.map((l) => [l.address, `${aliasRoute};0#${l.address}`]))
-      if (values.json) io.out(JSON.stringify({ event: 'registered', alias, at: routeToString(relayRoute), route: aliasRoute, node: one.mqttName ?? config.name, listeners: routes }))
-      else {
-        io.out(`relay ${alias} registered at ${routeToString(relayRoute)}`)
-        for (const [l, r] of Object.entries(routes)) io.out(`  listener ${l}: peers reach it at ${r}`)
-        io.out(`holding ${durationMs === undefined ? 'until Ctrl-C' : `for ${durationMs / 1000} s (or until Ctrl-C)`}`)
-      }
-      // Re-register at half the lifetime while holding; a failure is retried at the next turn.
-      const refresh = setInterval(() => {
-        registerRelay(one.node, relayRoute, values.name!, request).catch((e: unknown) => one.log.warn('relay re-registration failed', { err: String((e as Error).message) }))
-      }, DEFAULT_REGISTRATION_LIFETIME_MS / 2)
-      try {
-        stopReason = await hold(io.signal, durationMs)
-      } finally {
-        clearInterval(refresh)
-      }
-      await removeRelay(one.node, relayRoute, values.name, { ...request, timeoutMs: RELAY_REMOVE_BUDGET_MS }).catch((e: unknown) => {
-        io.err(`warning: could not withdraw ${alias} at the relay (${(e as Error).message}); it expires within ${DEFAULT_REGISTRATION_LIFETIME_MS / 60_000} min`)
-      })
+      const { alias, request } = await register(one, plan, deadline)
+      announce(io, plan, one, alias)
+      stopReason = await holdRegistration(io, plan, one, request, alias)
     } finally {
       await one.close()
     }
-    if (values.json) io.out(JSON.stringify({ event: 'stopped', reason: stopReason }))
+    if (plan.json) io.out(JSON.stringify({ event: 'stopped', reason: stopReason }))
     else io.out(`stopped (${stopReason === 'duration' ? '--duration elapsed' : 'interrupted'})`)
     return 0
   },
 })
+
+/** What `relay create` does, from its checked options. */
+interface RelayPlan {
+  from: string
+  name: string
+  key: string
+  relayName: string
+  /** The route to the relay's service (the --at route, with the service appended unless it names it). */
+  relayRoute: Route
+  /** The route to the relay node (relayRoute without the service). */
+  relayNode: Route
+  timeoutMs: number
+  logLevel: LogLevel
+  durationMs: number | undefined
+  json: boolean
+}
+
+/** Checks the options: a plan, or the usage error to print. */
+function relayPlan(values: RelayValues): RelayPlan | string {
+  const { from, at: atText, name, key } = values
+  if (!from) return 'create needs --from FILE (a node config)'
+  if (!atText) return 'create needs --at ROUTE (the route to the relay node, e.g. "2#cloud")'
+  if (!name) return 'create needs --name ALIAS'
+  if (!RELAY_ALIAS_PATTERN.test(name)) return `--name expected 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`
+  if (!key) return "create needs --key LABEL (an ed25519 or p256 key in the config's vault: it signs the registration)"
+  const at = parseRouteOption('--at', atText)
+  if (typeof at === 'string') return at
+  const named = [...at].reverse().find((a) => a.type !== TransportType.LOCAL)
+  const relayName = values['relay-name'] ?? (named ? new TextDecoder().decode(named.value) : undefined)
+  if (relayName === undefined) return '--at has no transport address to take the relay name from: add --relay-name NAME'
+  const nameBytes = new TextEncoder().encode(relayName).length
+  if (nameBytes < 1 || nameBytes > MAX_RELAY_NAME_BYTES) return `--relay-name expected 1-${MAX_RELAY_NAME_BYTES} bytes, got ${nameBytes}`
+  const run = oneShotOptions(values)
+  if (typeof run === 'string') return run
+  const durationMs = values.duration === undefined ? undefined : parseDurationOption('--duration', values.duration)
+  if (typeof durationMs === 'string') return durationMs
+  const service = local(RELAY_SERVICE)
+  const last = at[at.length - 1]
+  const relayRoute = last !== undefined && addressEquals(last, service) ? at : [...at, service]
+  return { from, name, key, relayName, relayRoute, relayNode: relayRoute.slice(0, -1), ...run, durationMs, json: values.json === true }
+}
+
+/** Registers the alias within the deadline; a timeout or refusal becomes an error that says what to fix. */
+async function register(one: OneShotNode, plan: RelayPlan, deadline: Deadline): Promise<{ alias: string; request: RelayRequestOptions }> {
+  const where = routeToString(plan.relayRoute)
+  try {
+    const request: RelayRequestOptions = { signer: await signerOf(one.vault, plan.key, plan.from), relayName: plan.relayName, lifetimeMs: DEFAULT_REGISTRATION_LIFETIME_MS }
+    const { alias } = await registerRelay(one.node, plan.relayRoute, plan.name, { ...request, timeoutMs: deadline.remaining(), signal: deadline.signal })
+    return { alias, request }
+  } catch (e) {
+    if (isHopsealError(e, ErrorCode.TIMEOUT) || (deadline.expired && isHopsealError(e, ErrorCode.ABORTED))) {
+      throw new HopsealError(ErrorCode.TIMEOUT, `no answer from a relay at ${where} within ${plan.timeoutMs} ms (fix: check the route, and that the node there has relay: in its config)`, { cause: e })
+    }
+    const fix = isHopsealError(e) ? REFUSAL_FIX[e.code] : undefined
+    if (isHopsealError(e) && fix !== undefined) throw new HopsealError(e.code, `the relay at ${where} refused ${plan.name} (fix: ${fix})`, { cause: e })
+    throw e
+  } finally {
+    deadline.dispose()
+  }
+}
+
+/** Prints the registration and the routes peers use to reach each listener through the alias. */
+function announce(io: CliIO, plan: RelayPlan, one: OneShotNode, alias: string): void {
+  const aliasRoute = routeToString([...plan.relayNode, local(alias)])
+  const routes = Object.fromEntries(one.config.listeners.map((l) => [l.address, `${aliasRoute};0#${l.address}`]))
+  if (plan.json) {
+    io.out(JSON.stringify({ event: 'registered', alias, at: routeToString(plan.relayRoute), route: aliasRoute, node: one.mqttName ?? one.config.name, listeners: routes }))
+    return
+  }
+  io.out(`relay ${alias} registered at ${routeToString(plan.relayRoute)}`)
+  for (const [l, r] of Object.entries(routes)) io.out(`  listener ${l}: peers reach it at ${r}`)
+  io.out(`holding ${plan.durationMs === undefined ? 'until Ctrl-C' : `for ${plan.durationMs / 1000} s (or until Ctrl-C)`}`)
+}
+
+/** Holds the alias (re-registering at half its lifetime) until a signal or --duration, then withdraws it. */
+async function holdRegistration(io: CliIO, plan: RelayPlan, one: OneShotNode, request: RelayRequestOptions, alias: string): Promise<'signal' | 'duration'> {
+  // A failed re-registration is retried at the next turn.
+  const refresh = setInterval(() => {
+    registerRelay(one.node, plan.relayRoute, plan.name, request).catch((e: unknown) => one.log.warn('relay re-registration failed', { err: errorMessage(e) }))
+  }, DEFAULT_REGISTRATION_LIFETIME_MS / 2)
+  let stopReason: 'signal' | 'duration'
+  try {
+    stopReason = await hold(io.signal, plan.durationMs)
+  } finally {
+    clearInterval(refresh)
+  }
+  await removeRelay(one.node, plan.relayRoute, plan.name, { ...request, timeoutMs: RELAY_REMOVE_BUDGET_MS }).catch((e: unknown) => {
+    io.err(`warning: could not withdraw ${alias} at the relay (${errorMessage(e)}); it expires within ${DEFAULT_REGISTRATION_LIFETIME_MS / 60_000} min`)
+  })
+  return stopReason
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
 
 /** The fix to print with each refusal of the relay. */
 const REFUSAL_FIX: Partial<Record<string, string>> = {
