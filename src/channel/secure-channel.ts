@@ -17,7 +17,7 @@
  */
 export { knownPeers, type PeerInfo, type ChannelAuthenticator } from './auth.ts'
 export { DEFAULT_RETRANSMIT, type RetransmitOptions, type Delivery, type ListenerOptions, type InitiatorOptions } from './options.ts'
-export { SecureChannel } from './channel.ts'
+export { SecureChannel, type ChannelState } from './channel.ts'
 export { SecureChannelListener, startSecureChannelListener } from './listener.ts'
 export { createSecureChannel } from './initiator.ts'
 export { CHANNEL_PATTERNS } from './options.ts'
