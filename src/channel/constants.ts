@@ -80,6 +80,12 @@ export const DEFAULT_MAX_HANDSHAKES_QUEUED = 32
  * through the slowest broker path with room to spare.
  */
 export const HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS = 30_000
+/**
+ * A listener's responder waits for message 3 as long as the initiator
+ * retransmits (initialMs · 2^attempts), at most this long: a pending
+ * handshake holds DH state and two addresses, so its life is bounded.
+ */
+export const PENDING_MAX_WAIT_MS = 60_000
 /** A KK listener yields to the event loop after trying this many candidate initiator keys for one message 1. */
 export const CANDIDATES_PER_YIELD = 16
 

@@ -6,10 +6,11 @@ import { HandshakeState, parseProtocolName, type NoiseProtocol, type StaticKey }
 import { addressKey, TransportType, type Address, type Route } from '../routing/address.ts'
 import type { IncomingMeta, Node } from '../routing/node.ts'
 import type { RoutingMessage } from '../routing/codec.ts'
-import { background, systemClock, type Clock } from './clock.ts'
+import { systemClock, type Clock } from './clock.ts'
 import { ChannelSession } from './session.ts'
 import { Slots, yieldToEventLoop } from './slots.ts'
-import { CANDIDATES_PER_YIELD, COOKIE_BYTES, COOKIE_LOAD_MSG1_PER_S, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED, DEFAULT_MAX_REMEMBERED_PEERS, HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS } from './constants.ts'
+import { CANDIDATES_PER_YIELD, COOKIE_BYTES, COOKIE_LOAD_MSG1_PER_S, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_HANDSHAKES_IN_PROGRESS, DEFAULT_MAX_HANDSHAKES_QUEUED, DEFAULT_MAX_REMEMBERED_PEERS, HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS, PENDING_MAX_WAIT_MS } from './constants.ts'
+import { Timers } from './timers.ts'
 import { AcceptedCounters, carriesHandshakeCounter, readCounter } from './handshake-counter.ts'
 import { ArrivalRate, CookieJar } from './cookie.ts'
 import { isRenewalFlight } from './renewal.ts'
@@ -32,7 +33,8 @@ interface Pending {
   msg1: Uint8Array
   msg2: Uint8Array
   returnRoute: Route
-  timer: unknown
+  /** `msg3-wait`: the end of the wait for message 3 (then the handshake is dropped, counted as a timeout). */
+  timers: Timers<SecureChannelListener, 'msg3-wait'>
   resent: number
   /** When msg 2 last went out (clock ms). */
   lastSent: number
@@ -215,7 +217,7 @@ export class SecureChannelListener {
         this.rememberPeerAt(returnRoute, peer.staticKey)
         this.remember(key, msg2, ch)
       } else {
-        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timer: undefined, resent: 0, lastSent: this.clock.now(), queue: Promise.resolve() })
+        this.addPending(key, { hs, dec, enc, msg1, msg2, returnRoute, timers: new Timers(this.clock, this), resent: 0, lastSent: this.clock.now(), queue: Promise.resolve() })
       }
       this.node.count('handshake.responded')
       await this.node.route({ onward: returnRoute, returnRoute: [dec], payload: msg2 }, {})
@@ -338,13 +340,14 @@ export class SecureChannelListener {
     })
     const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
     const total = r ? r.initialMs * 2 ** r.attempts : HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS
-    p.timer = background(this.clock.setTimeout(() => {
-      if (this.pending.get(key) === p) {
-        this.pending.delete(key)
-        this.node.count('handshake.failed.timeout')
-        this.dropPending(p)
-      }
-    }, Math.min(total, 60_000)))
+    p.timers.arm('msg3-wait', Math.min(total, PENDING_MAX_WAIT_MS), (l) => l.expirePending(key, p), 'background')
+  }
+
+  private expirePending(key: string, p: Pending): void {
+    if (this.pending.get(key) !== p) return
+    this.pending.delete(key)
+    this.node.count('handshake.failed.timeout')
+    this.dropPending(p)
   }
 
   private async onPendingMessage(key: string, p: Pending, msg: RoutingMessage, meta: IncomingMeta): Promise<void> {
@@ -357,7 +360,7 @@ export class SecureChannelListener {
         if (!rs) throw new HopsealError(ErrorCode.NOISE_MISSING_KEY, 'message 3 did not carry the initiator\'s static key')
         const peer = await this.opts.auth.verify(rs, payload)
         this.pending.delete(key)
-        this.clock.clearTimeout(p.timer)
+        p.timers.clear()
         this.node.stopWorker(p.dec)
         const ch = this.establish(p.hs, p.dec, p.enc, msg.returnRoute.length ? msg.returnRoute : p.returnRoute, peer, payload)
         p.channel = ch
@@ -386,7 +389,7 @@ export class SecureChannelListener {
   }
 
   private dropPending(p: Pending): void {
-    this.clock.clearTimeout(p.timer)
+    p.timers.clear()
     this.node.stopWorker(p.dec)
     this.node.stopWorker(p.enc)
     p.hs.destroy()
