@@ -95,3 +95,13 @@ export function defineCommand<const O extends CommandOptions>(spec: CommandSpec<
     },
   }
 }
+
+/** The handler a table of subcommands has for `sub`; undefined for none or an unknown one. */
+export function subcommandHandler<H>(table: Readonly<Record<string, H>>, sub: string | undefined): H | undefined {
+  return sub !== undefined && Object.hasOwn(table, sub) ? table[sub] : undefined
+}
+
+/** A printer for commands with --json: the value pretty-printed with it, else the text lines. */
+export function jsonOrText(io: CliIO, json: boolean | undefined): (value: unknown, text: readonly string[]) => void {
+  return (value, text) => (json ? io.out(JSON.stringify(value, null, 2)) : text.forEach((l) => io.out(l)))
+}

@@ -14,7 +14,7 @@ import { fromHex, toHex } from '../../../../src/bytes/index.ts'
 import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
 import { attributeText, createRevocationList, decodeCredential, isIdentifier, issueCredential, verifyCredential, type AttributeValue } from '../../../../src/identity/index.ts'
 import { IdentityStore } from '../../identity/store.ts'
-import { defineCommand, type CliIO, type CommandCall } from '../command.ts'
+import { defineCommand, jsonOrText, subcommandHandler, type CliIO, type CommandCall } from '../command.ts'
 import type { CommandHelp } from '../help.ts'
 import { cliNow, COMMON_OPTIONS, currentKey, days, iso, nameOf, storePath, STORE_OPTIONS, withVault } from './identity.ts'
 
@@ -81,7 +81,7 @@ function credentialRun(io: CliIO, o: CredentialValues): CredentialRun {
     o,
     store,
     now: cliNow(io),
-    out: (json, text) => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l))),
+    out: jsonOrText(io, o.json),
     subjectId: (s) => (isIdentifier(s) ? s : store.get(s).identity.identifier),
   }
 }
@@ -181,7 +181,7 @@ export const command = defineCommand({
   help: HELP,
   options: CREDENTIAL_OPTIONS,
   async run({ values: o, sub, args: rest, usage }, io) {
-    const handler = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
+    const handler = subcommandHandler(SUBCOMMANDS, sub)
     if (!handler) return usage(`unknown subcommand "${sub}"`)
     return handler(credentialRun(io, o), rest)
   },

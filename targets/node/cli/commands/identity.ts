@@ -12,7 +12,7 @@ import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
 import { createIdentity, decodeIdentity, systemNow, type Identity } from '../../../../src/identity/index.ts'
 import { IdentityStore, isIdentityName, type StoredIdentity } from '../../identity/store.ts'
 import type { KeyHandle, Vault } from '../../../../src/vault/index.ts'
-import { defineCommand, type CliIO, type CommandCall } from '../command.ts'
+import { defineCommand, jsonOrText, subcommandHandler, type CliIO, type CommandCall } from '../command.ts'
 import type { CommandHelp } from '../help.ts'
 import { openVaultSpec } from '../vault-registry.ts'
 
@@ -162,7 +162,7 @@ function identityRun(io: CliIO, o: IdentityValues): IdentityRun {
     store,
     keyType,
     now: cliNow(io),
-    out: (json, text) => (o.json ? io.out(JSON.stringify(json, null, 2)) : text.forEach((l) => io.out(l))),
+    out: jsonOrText(io, o.json),
     show: (e) => {
       const d = e.identity.describe()
       return {
@@ -269,7 +269,7 @@ export const command = defineCommand({
   help: HELP,
   options: IDENTITY_OPTIONS,
   async run({ values: o, sub, args: rest, usage }, io) {
-    const handler = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined
+    const handler = subcommandHandler(SUBCOMMANDS, sub)
     if (!handler) return usage(`unknown subcommand "${sub}"`)
     return handler(identityRun(io, o), rest)
   },
