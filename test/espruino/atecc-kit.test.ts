@@ -11,36 +11,22 @@
  * negative ATCA_STATUS) is driven too.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { p256 } from '@noble/curves/nist.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
+import { spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
 import { commands as C } from '../../vaults/atecc608/index.ts'
 import { startPtySim } from '../atecc608/pty-harness.ts'
-import { needSystem, REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { needSystem } from '../helpers/system.ts'
+import { skipUnlessEspruino, wrapModules } from './harness.ts'
 
-const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 // the modules the driver needs, dependencies first (as targets/espruino/build.mjs orders them)
 const ATECC = ['routing/bytes', 'atecc/packet', 'atecc/kit', 'atecc/i2c', 'atecc/index', 'atecc/extra']
 const HALF_N = 0x7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8n
 
-function modules(ids: string[]): string {
-  return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(resolve(SRC, id + '.js'), 'utf8')}\n});`).join('\n') + '\n'
-}
-
-function skipReason(): false | string {
-  if (!espruinoInterpreter()) {
-    const reason = 'the Espruino interpreter is absent (../shared/tools/espruino/espruino or HOPSEAL_ESPRUINO)'
-    if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-    console.log(`# skip: ${reason}`)
-    return reason
-  }
-  return needSystem('socat')
-}
+const skipReason = (): false | string => skipUnlessEspruino() || needSystem('socat')
 
 const PRELUDE = `
 function fromHex(h) { var b = new Uint8Array(h.length / 2); for (var i = 0; i < b.length; i++) b[i] = parseInt(h.substr(2 * i, 2), 16); return b; }
@@ -53,7 +39,7 @@ function fail(tag) { return function (e) { out(tag, 'ERR ' + e.code + ' ' + e.st
 async function runOnSim(simArgs: string[], body: string): Promise<{ get(tag: string): string; kit: string[] }> {
   const sim = await startPtySim(simArgs)
   const dev = spawnEspruino(
-    `${modules(ATECC)}${PRELUDE}
+    `${wrapModules(ATECC)}${PRELUDE}
 Serial2.setup(115200, { path: ${JSON.stringify(sim.hostPath)} });
 var KIT = [];
 var chip = require('hopseal/atecc/index').open({ kit: Serial2, log: function (l) { KIT.push(l); } });
@@ -185,7 +171,7 @@ chip.info().then(function (v) { out('INFO', hex(v)); return chip.read(0, 0, 32);
   })
   it('one operation at a time, whole operations retried on a corrupt answer or status EE (scripted transport)', { timeout: 60_000 }, async () => {
     const dev = spawnEspruino(
-      `${modules(ATECC)}${PRELUDE}
+      `${wrapModules(ATECC)}${PRELUDE}
 var K = require('hopseal/atecc/packet');
 function rsp(payload) { var n = payload.length + 3, b = new Uint8Array(n); b[0] = n; b.set(payload, 1); var c = K.crc(b, n - 2); b[n - 2] = c & 255; b[n - 1] = c >> 8; return b; }
 var SCRIPT = {

@@ -6,31 +6,16 @@
  * coordinate >= p). Prints the measured time per decompression.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { p256 } from '@noble/curves/nist.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
-import { REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
+import { skipUnlessEspruino, wrapModules } from './harness.ts'
 
-const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const P = (1n << 256n) - (1n << 224n) + (1n << 192n) + (1n << 96n) - 1n
 
 /** The device modules, each as the bundle wraps it (Modules.addCached). */
-function modules(ids: string[]): string {
-  return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(resolve(SRC, id + '.js'), 'utf8')}\n});`).join('\n') + '\n'
-}
-
-function skipUnlessInterpreter(): false | string {
-  if (espruinoInterpreter()) return false
-  const reason = 'the Espruino interpreter is absent (../shared/tools/espruino/espruino or HOPSEAL_ESPRUINO)'
-  if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-  console.log(`# skip: ${reason}`)
-  return reason
-}
-
 function be32(n: bigint): Uint8Array {
   return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'))
 }
@@ -80,7 +65,7 @@ function invalidEncodings(): { label: string; bytes: Uint8Array }[] {
   return bad
 }
 
-describe('Espruino p256point against @noble/curves', { skip: skipUnlessInterpreter() }, () => {
+describe('Espruino p256point against @noble/curves', { skip: skipUnlessEspruino() }, () => {
   it('decompresses 200 seeded points and compresses them back, refuses every invalid encoding', { timeout: 600_000 }, async () => {
     const points = seededPoints()
     const bad = invalidEncodings()
@@ -96,7 +81,7 @@ describe('Espruino p256point against @noble/curves', { skip: skipUnlessInterpret
     xyBad.push({ label: 'x = p', bytes: Uint8Array.from([...be32(P), ...x0.subarray(32)]) })
     xyBad.push({ label: '63 bytes', bytes: x0.subarray(0, 63) })
     const list = (a: Uint8Array[]): string => a.map((b) => `'${hex(b)}'`).join(',\n')
-    const code = `${modules(['routing/bytes', 'crypto/p256point'])}
+    const code = `${wrapModules(['routing/bytes', 'crypto/p256point'])}
 var P = require('hopseal/crypto/p256point');
 function fromHex(h) { var b = new Uint8Array(h.length / 2); for (var i = 0; i < b.length; i++) b[i] = parseInt(h.substr(2 * i, 2), 16); return b; }
 function hex(b) { var s = ''; for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16); return s; }

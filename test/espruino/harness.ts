@@ -44,6 +44,15 @@ export function skipUnlessEspruino(): false | string {
   return reason
 }
 
+/**
+ * Device modules wrapped by hand, as build.mjs wraps them (`Modules.addCached`),
+ * for tests of one area that load its modules without the bundler; `ids` are
+ * paths under targets/espruino/src without `.js`, dependencies first.
+ */
+export function wrapModules(ids: readonly string[]): string {
+  return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(join(REPO, 'targets/espruino/src', id + '.js'), 'utf8')}\n});`).join('\n') + '\n'
+}
+
 export interface BundleOptions {
   /** Minified with the bundler's terser options (default false: readable stack traces). */
   minify?: boolean

@@ -16,32 +16,17 @@
  *   gate would start them.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { describe, it } from 'node:test'
-import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
+import { spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
 import { ManualClock } from '../../src/time/clock.ts'
 import { PacingGate } from '../../targets/node/transports/serial/pacing.ts'
 import { bleUartProfile, encodeFrame, FrameDecoder, fragmentMessage, loraAirtimeMs, loraProfile, parseFrame, Reassembler, type LinkProfile } from '../../targets/node/transports/serial/index.ts'
-import { REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { skipUnlessEspruino, wrapModules } from './harness.ts'
 
-const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'))
 // the link modules, dependencies first (routing/bytes: their typed errors)
 const LINK = ['routing/bytes', 'link/frame', 'link/fragment', 'link/profile', 'link/serial']
-
-function modules(ids: string[]): string {
-  return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(resolve(SRC, id + '.js'), 'utf8')}\n});`).join('\n') + '\n'
-}
-
-function skipUnlessInterpreter(): false | string {
-  if (espruinoInterpreter()) return false
-  const reason = 'the Espruino interpreter is absent (../shared/tools/espruino/espruino or HOPSEAL_ESPRUINO)'
-  if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-  console.log(`# skip: ${reason}`)
-  return reason
-}
 
 /** mulberry32: a small seeded PRNG for test data. */
 function prng(seed: number): () => number {
@@ -101,7 +86,7 @@ function nodeDecode(bytes: Uint8Array): { messages: string[]; counters: Record<s
   return { messages: out, counters: { ...dec.counters } }
 }
 
-describe('Espruino link codec against targets/node/transports/serial', { skip: skipUnlessInterpreter() }, () => {
+describe('Espruino link codec against targets/node/transports/serial', { skip: skipUnlessEspruino() }, () => {
   it('frames, fragments, reassembly, profiles and pacing are byte-identical both ways', { timeout: 300_000 }, async () => {
     const msgs = messages()
 
@@ -224,7 +209,7 @@ describe('Espruino link codec against targets/node/transports/serial', { skip: s
     })
 
     const list = (a: string[]): string => a.map((h) => `'${h}'`).join(',\n')
-    const code = `${modules(LINK)}
+    const code = `${wrapModules(LINK)}
 var F = require('hopseal/link/frame'), G = require('hopseal/link/fragment'), Pr = require('hopseal/link/profile'), S = require('hopseal/link/serial');
 function fromHex(h) { var b = new Uint8Array(h.length / 2); for (var i = 0; i < b.length; i++) b[i] = parseInt(h.substr(2 * i, 2), 16); return b; }
 function hex(b) { var s = ''; for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16); return s; }

@@ -9,33 +9,19 @@
  * (frames, airtime), nothing is dropped.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { describe, it } from 'node:test'
-import { espruinoInterpreter, spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
+import { spawnEspruino } from '../../hil-sim/scenario/espruino.ts'
 import { startPtyPair } from '../../hil-sim/pty.ts'
 import { ScaledClock, systemClock, type Clock } from '../../src/time/clock.ts'
 import { bleUartProfile, fragmentMessage, loraProfile, openSerialLink, SerialTransport, type LinkProfile } from '../../targets/node/transports/serial/index.ts'
-import { needSystem, REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { needSystem } from '../helpers/system.ts'
+import { skipUnlessEspruino, wrapModules } from './harness.ts'
 
-const SRC = resolve(import.meta.dirname, '../../targets/espruino/src')
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 // the link modules, dependencies first (routing/bytes: their typed errors)
 const LINK = ['routing/bytes', 'link/frame', 'link/fragment', 'link/profile', 'link/serial']
 
-function modules(ids: string[]): string {
-  return ids.map((id) => `Modules.addCached('hopseal/${id}', function () {\n${readFileSync(resolve(SRC, id + '.js'), 'utf8')}\n});`).join('\n') + '\n'
-}
-
-function skipReason(): false | string {
-  if (!espruinoInterpreter()) {
-    const reason = 'the Espruino interpreter is absent (../shared/tools/espruino/espruino or HOPSEAL_ESPRUINO)'
-    if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-    console.log(`# skip: ${reason}`)
-    return reason
-  }
-  return needSystem('socat')
-}
+const skipReason = (): false | string => skipUnlessEspruino() || needSystem('socat')
 
 /** Deterministic message contents (zeros included, so COBS has work). */
 function message(n: number, k: number): Uint8Array {
@@ -78,7 +64,7 @@ describe('Espruino link over a socat PTY against Node serial', { skip: skipReaso
         t.onReceive((bytes) => void got.push(hex(bytes)))
         const fromDevice = c.fromDevice.map((n, k) => message(n, 100 + k))
         const toDevice = c.toDevice.map((n, k) => message(n, k))
-        const code = `${modules(LINK)}
+        const code = `${wrapModules(LINK)}
 var S = require('hopseal/link/serial');
 function fromHex(h) { var b = new Uint8Array(h.length / 2); for (var i = 0; i < b.length; i++) b[i] = parseInt(h.substr(2 * i, 2), 16); return b; }
 function hex(b) { var s = ''; for (var i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16); return s; }
