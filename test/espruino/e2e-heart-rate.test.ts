@@ -22,10 +22,9 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { hasSocat } from '../../hil-sim/pty.ts'
 import { countPlaintext } from '../../hil-sim/scenario/readings.ts'
-import { espruinoInterpreter } from '../../hil-sim/scenario/espruino.ts'
-import { REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { needSystem } from '../helpers/system.ts'
+import { skipUnlessEspruino } from './harness.ts'
 import { runHeartRate } from './e2e-topology.ts'
 
 const READINGS = 100
@@ -34,14 +33,7 @@ const RENEW_AFTER_MESSAGES = 40
 /** Wall-clock budget of the whole run (the issue asks for well under 90 s; it takes about 25 s). */
 const RUN_TIMEOUT_MS = 150_000
 
-function skipReason(): false | string {
-  const missing = [espruinoInterpreter() ? '' : 'the Espruino interpreter (../shared/tools/espruino/espruino)', hasSocat() ? '' : 'socat'].filter(Boolean)
-  if (missing.length === 0) return false
-  const reason = `missing ${missing.join(' and ')}`
-  if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-  console.log(`# skip: ${reason}`)
-  return reason
-}
+const skipReason = (): false | string => skipUnlessEspruino() || needSystem('socat')
 const skip = skipReason()
 
 describe('heart-rate end to end with the monitor in the Espruino interpreter', { skip }, () => {

@@ -13,11 +13,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isHopsealError } from '../../src/errors.ts'
-import { hasSocat } from '../../hil-sim/pty.ts'
 import { parseScenario } from '../../hil-sim/scenario/spec.ts'
 import { runScenario } from '../../hil-sim/scenario/run.ts'
-import { espruinoInterpreter } from '../../hil-sim/scenario/espruino.ts'
-import { REQUIRE_SYSTEM } from '../helpers/system.ts'
+import { needSystem } from '../helpers/system.ts'
+import { skipUnlessEspruino } from './harness.ts'
 
 const FILE = `
 name: espruino-monitor
@@ -38,14 +37,7 @@ function rejects(text: string, pattern: RegExp): void {
   })
 }
 
-function skipReason(): false | string {
-  const missing = [espruinoInterpreter() ? '' : 'the Espruino interpreter', hasSocat() ? '' : 'socat'].filter(Boolean)
-  if (missing.length === 0) return false
-  const reason = `missing ${missing.join(' and ')}`
-  if (REQUIRE_SYSTEM) throw new Error(`${reason}; HOPSEAL_REQUIRE_SYSTEM/CI forbids skipping`)
-  console.log(`# skip: ${reason}`)
-  return reason
-}
+const skipReason = (): false | string => skipUnlessEspruino() || needSystem('socat')
 
 describe('scenario runtime: espruino', () => {
   it('the spec takes runtime: espruino and refuses what an Espruino device cannot do', () => {
