@@ -7,7 +7,8 @@
  * Platform notes (platform-notes.md trap 4, 5): the port is opened by path
  * (`SerialPort.list()` needs udev); DTR is asserted like a USB-CDC host does,
  * and the ioctl's failure on a Linux PTY is harmless and ignored; PTYs ignore
- * the baud rate, so BLE and LoRa timing comes from the link profiles.
+ * the baud rate, so BLE and LoRa timing comes from the link profiles. A
+ * hung-up TTY (read returns end of file) counts as an unplug (hangup-read.ts).
  */
 import type { SerialPort } from 'serialport'
 import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
@@ -16,6 +17,7 @@ import { systemClock, type Clock } from '../../../../src/time/clock.ts'
 import type { FrameLink } from '../../../../src/transports/link.ts'
 import { DEFAULT_BAUD_RATE, DEFAULT_REOPEN_INITIAL_MS, DEFAULT_REOPEN_MAX_MS } from './constants.ts'
 import { FrameCodecLink } from './frame-codec-link.ts'
+import { reportHangups } from './hangup-read.ts'
 
 /** Options of {@link openSerialLink}. */
 export interface SerialLinkOptions {
@@ -48,7 +50,9 @@ export interface SerialLink extends FrameLink {
 async function openPort(path: string, baudRate: number): Promise<SerialPort> {
   const { SerialPort } = await loadOptionalPackage('serialport', () => import('serialport'), ErrorCode.TRANSPORT_UNAVAILABLE, 'the serial transport')
   const port = new SerialPort({ path, baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false, hupcl: false })
-  return new Promise((resolve, reject) => port.open((err) => (err ? reject(err) : resolve(port))))
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())))
+  reportHangups(port.port)
+  return port
 }
 
 class SerialPortLink implements SerialLink {
