@@ -87,20 +87,22 @@ export const LAYERS: readonly Layer[] = [
   // entry imports it so a Node process defaults to node:crypto; the core registry knows only noble.
   { name: 'crypto-node', package: 'platform', files: ['targets/node/crypto/**'], mayImport: ['crypto', 'bytes', 'errors'], builtins: true },
   { name: 'store', package: 'platform', files: ['targets/node/store/**'], mayImport: ['errors'], builtins: true },
+  // Fixes to the serialport package's bindings, shared by the serial transport and the ATECC608 KIT vault.
+  { name: 'serialport-node', package: 'platform', files: ['targets/node/serialport/**'], mayImport: [], builtins: true },
   // The identity store keeps identities in a file (node:fs).
   { name: 'identity-store', package: 'platform', files: ['targets/node/identity/**'], mayImport: ['identity', 'store', 'crypto', 'crypto-node', 'vault', 'bytes', 'errors'], builtins: true },
   {
     name: 'transports',
     package: 'platform',
     files: ['targets/node/transports/**'],
-    mayImport: ['transport-api', 'routing', 'bytes', 'errors', 'time', 'optional-package', 'crypto-node'],
+    mayImport: ['transport-api', 'routing', 'bytes', 'errors', 'time', 'optional-package', 'crypto-node', 'serialport-node'],
     packages: [...PLATFORM_PACKAGES, ...OPTIONAL_PACKAGES],
     builtins: true,
   },
   { name: 'cli', package: 'platform', files: ['targets/node/cli/**'], mayImport: [...CORE_ALL, 'crypto-node', 'identity-store', 'store'], builtins: true },
   { name: 'vault-software', package: 'platform', files: ['vaults/software/**'], mayImport: ['vault', 'crypto', 'crypto-node', 'bytes', 'errors', 'store'], packages: CORE_PACKAGES, builtins: true },
   { name: 'vault-pkcs11', package: 'platform', files: ['vaults/pkcs11/**'], mayImport: ['vault', 'crypto', 'crypto-node', 'bytes', 'errors', 'optional-package'], packages: [...CORE_PACKAGES, ...OPTIONAL_PACKAGES], builtins: true },
-  { name: 'vault-atecc608', package: 'platform', files: ['vaults/atecc608/**'], mayImport: ['vault', 'crypto', 'crypto-node', 'bytes', 'errors', 'optional-package'], packages: [...CORE_PACKAGES, ...OPTIONAL_PACKAGES], builtins: true },
+  { name: 'vault-atecc608', package: 'platform', files: ['vaults/atecc608/**'], mayImport: ['vault', 'crypto', 'crypto-node', 'bytes', 'errors', 'optional-package', 'serialport-node'], packages: [...CORE_PACKAGES, ...OPTIONAL_PACKAGES], builtins: true },
   {
     name: 'target-node',
     package: 'platform',

@@ -9,7 +9,7 @@ import { closeSync, constants as fsc, mkdtempSync, openSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { reportHangups } from '../../targets/node/transports/serial/hangup-read.ts'
+import { reportHangups } from '../../targets/node/serialport/hangup-read.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'hopseal-hangup-'))
 after(() => rmSync(dir, { recursive: true, force: true }))

@@ -6,6 +6,7 @@
  */
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { loadOptionalPackage } from '../../src/optional-package.ts'
+import { reportHangups } from '../../targets/node/serialport/hangup-read.ts'
 import type { ByteChannel } from './kit-transport.ts'
 
 export interface SerialOptions {
@@ -22,6 +23,8 @@ export async function openSerialChannel(path: string, opts: SerialOptions = {}):
   await new Promise<void>((resolve, reject) =>
     port.open((err) => (err ? reject(new HopsealError(ErrorCode.VAULT_TOKEN_ABSENT, `cannot open serial port ${path}: ${err.message}`, { cause: err })) : resolve())),
   )
+  // a hung-up port (device pulled) closes the port instead of spinning a core
+  reportHangups(port.port)
   let dtrAsserted = true
   await new Promise<void>((resolve) =>
     port.set({ dtr: true }, (err) => {

@@ -8,16 +8,17 @@
  * (`SerialPort.list()` needs udev); DTR is asserted like a USB-CDC host does,
  * and the ioctl's failure on a Linux PTY is harmless and ignored; PTYs ignore
  * the baud rate, so BLE and LoRa timing comes from the link profiles. A
- * hung-up TTY (read returns end of file) counts as an unplug (hangup-read.ts).
+ * hung-up TTY (read returns end of file) counts as an unplug
+ * (targets/node/serialport/hangup-read.ts).
  */
 import type { SerialPort } from 'serialport'
 import { ErrorCode, HopsealError } from '../../../../src/errors.ts'
 import { loadOptionalPackage } from '../../../../src/optional-package.ts'
 import { systemClock, type Clock } from '../../../../src/time/clock.ts'
+import { reportHangups } from '../../serialport/hangup-read.ts'
 import type { FrameLink } from '../../../../src/transports/link.ts'
 import { DEFAULT_BAUD_RATE, DEFAULT_REOPEN_INITIAL_MS, DEFAULT_REOPEN_MAX_MS } from './constants.ts'
 import { FrameCodecLink } from './frame-codec-link.ts'
-import { reportHangups } from './hangup-read.ts'
 
 /** Options of {@link openSerialLink}. */
 export interface SerialLinkOptions {
