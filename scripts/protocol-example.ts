@@ -262,6 +262,9 @@ function describeAddress(a: Address, labels: Map<string, string> | undefined): s
 /** The routing header's lines; returns them and the payload offset. */
 function routingLines(b: Uint8Array, sender: Map<string, string> | undefined, receiver: Map<string, string> | undefined): { lines: string[]; offset: number } {
   const m = decodeRoutingMessage(b)
+  if (b[0]! >= 0xc0) {
+    return { lines: [line(hex(b.subarray(0, 1)), `listener form, 0xc0 | return: onward [${describeAddress(m.onward[0]!, receiver)}] (the default listener), return [${describeAddress(m.returnRoute[0]!, sender)}]`)], offset: 1 }
+  }
   if (b[0]! < 0x80) {
     return {
       lines: [line(hex(b.subarray(0, 1)), `short form: onward [${describeAddress(m.onward[0]!, receiver)}]`), line(hex(b.subarray(1, 2)), `return [${describeAddress(m.returnRoute[0]!, sender)}]`)],

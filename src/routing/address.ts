@@ -31,6 +31,14 @@ export function address(type: number, value: string | Uint8Array): Address {
   return Object.freeze({ type, value: v })
 }
 
+/**
+ * LOCAL 0x00: the node's default listener. `Node.newAddress()` never hands it
+ * out; a message to it with a 1-byte return address below 0x40 costs one byte
+ * of routing header (codec.ts), so a handshake's first flight on a LoRa DR0
+ * frame keeps a byte for its payload. Text form `0#0x00`.
+ */
+export const DEFAULT_LISTENER: Address = Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(0) })
+
 /** A worker address on this node. */
 export function local(name: string | Uint8Array): Address {
   return address(TransportType.LOCAL, name)

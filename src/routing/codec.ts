@@ -3,16 +3,19 @@
  * payload, in a compact varint-based encoding with header compression for
  * constrained links (every byte crosses a 51-byte LoRa frame):
  *
- *   message   = short | general
+ *   message   = short | general | listener
  *   short     = u8(a < 0x80) u8(b) payload
  *               onward = [LOCAL a], return = [LOCAL b]: 2 bytes of header
  *   general   = u8(0x80 | n) address*n u8(m) address*m payload     (n, m ≤ 63)
+ *   listener  = u8(0xc0 | b) payload                                 (b < 0x40)
+ *               onward = [LOCAL 0x00] (the default listener), return = [LOCAL b]:
+ *               1 byte of header
  *   address   = u8(v < 0x80)                          LOCAL, 1-byte value v
  *             | u8(0x80 | type) varint(len) value     any other address
  *   payload   = the remaining bytes (transports frame whole messages)
  *
- * Encodings are canonical: the short form and the 1-byte address form are
- * used whenever they apply, and the decoder refuses any other spelling, so a
+ * Encodings are canonical: the listener form, else the short form, and the
+ * 1-byte address form are used whenever they apply, and the decoder refuses any other spelling, so a
  * message has exactly one encoding. Decoding is total: any input gives a
  * message or DECODE_ERROR / LIMIT_EXCEEDED, bounded by RoutingLimits.
  */
@@ -35,6 +38,9 @@ export interface RoutingLimits {
 
 export const DEFAULT_ROUTING_LIMITS: RoutingLimits = Object.freeze({ maxMessageSize: 64 * 1024, maxRouteLength: 16 })
 const MAX_ROUTE_FIELD = 63
+/** First byte of the listener form: 0xc0 | the return address (below 0x40). */
+const LISTENER_FORM = 0xc0
+const LISTENER_RETURN_LIMIT = 0x40
 
 const isShortLocal = (a: Address): boolean => a.type === TransportType.LOCAL && a.value.length === 1 && a.value[0]! < 0x80
 const isByteLocal = (a: Address): boolean => a.type === TransportType.LOCAL && a.value.length === 1
@@ -43,12 +49,18 @@ function useShort(m: { onward: Route; returnRoute: Route }): boolean {
   return m.onward.length === 1 && m.returnRoute.length === 1 && isShortLocal(m.onward[0]!) && isByteLocal(m.returnRoute[0]!)
 }
 
+/** The listener form applies: onward [LOCAL 0x00], return [LOCAL b] with b < 0x40. */
+function useListener(m: { onward: Route; returnRoute: Route }): boolean {
+  return useShort(m) && m.onward[0]!.value[0] === 0 && m.returnRoute[0]!.value[0]! < LISTENER_RETURN_LIMIT
+}
+
 function addressSize(a: Address): number {
   return isShortLocal(a) ? 1 : 1 + varintLength(a.value.length) + a.value.length
 }
 
 /** Header bytes a message with these routes costs. */
 export function headerSize(onward: Route, returnRoute: Route): number {
+  if (useListener({ onward, returnRoute })) return 1
   if (useShort({ onward, returnRoute })) return 2
   let n = 2
   for (const a of onward) n += addressSize(a)
@@ -65,7 +77,9 @@ export function encodeRoutingMessage(m: RoutingMessage, limits: RoutingLimits = 
   if (size > limits.maxMessageSize) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `routing message of ${size} bytes exceeds ${limits.maxMessageSize}`)
   const out = new Uint8Array(size)
   let o = 0
-  if (useShort(m)) {
+  if (useListener(m)) {
+    out[o++] = LISTENER_FORM | m.returnRoute[0]!.value[0]!
+  } else if (useShort(m)) {
     out[o++] = m.onward[0]!.value[0]!
     out[o++] = m.returnRoute[0]!.value[0]!
   } else {
@@ -93,10 +107,13 @@ export function encodeRoutingMessage(m: RoutingMessage, limits: RoutingLimits = 
 export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFAULT_ROUTING_LIMITS): RoutingMessage {
   if (!(b instanceof Uint8Array)) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message expected bytes')
   if (b.length > limits.maxMessageSize) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `routing message of ${b.length} bytes exceeds ${limits.maxMessageSize}`)
-  if (b.length < 2) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
+  if (b.length < 1) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
   const f = b[0]!
+  const one = (v: number): Address => Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(v) })
+  if (f >= LISTENER_FORM) return { onward: [one(0)], returnRoute: [one(f & (LISTENER_RETURN_LIMIT - 1))], payload: b.slice(1) }
+  if (b.length < 2) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
   if (f < 0x80) {
-    const one = (v: number): Address => Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(v) })
+    if (f === 0 && b[1]! < LISTENER_RETURN_LIMIT) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical header: the listener form applies')
     return { onward: [one(f)], returnRoute: [one(b[1]!)], payload: b.slice(2) }
   }
   let o = 0
@@ -107,7 +124,7 @@ export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFA
       if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address truncated')
       const a = b[o++]!
       if (a < 0x80) {
-        r.push(Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(a) }))
+        r.push(one(a))
         continue
       }
       const type = a & 0x7f
@@ -124,7 +141,7 @@ export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFA
     return r
   }
   o = 1
-  const onward = route(f & 0x7f)
+  const onward = route(f & MAX_ROUTE_FIELD)
   if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'return route count missing')
   const m = b[o++]!
   if (m > MAX_ROUTE_FIELD) throw new HopsealError(ErrorCode.DECODE_ERROR, `return route count ${m} exceeds ${MAX_ROUTE_FIELD}`)

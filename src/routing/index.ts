@@ -1,4 +1,4 @@
-export { address, local, addressEquals, addressKey, addressToString, parseAddress, parseRoute, routeToString, TransportType, MAX_ADDRESS_LENGTH, type Address, type Route } from './address.ts'
+export { address, local, DEFAULT_LISTENER, addressEquals, addressKey, addressToString, parseAddress, parseRoute, routeToString, TransportType, MAX_ADDRESS_LENGTH, type Address, type Route } from './address.ts'
 export { encodeRoutingMessage, decodeRoutingMessage, headerSize, DEFAULT_ROUTING_LIMITS, type RoutingMessage, type RoutingLimits } from './codec.ts'
 export { Node, type Worker, type WorkerContext, type WorkerHandler, type IncomingMeta, type AccessControl, type NodeOptions } from './node.ts'
 export { startRelayService, registerRelay, removeRelay, encodeRelayRequest, decodeRelayRequest, RELAY_SERVICE, type RelayService, type RelayServiceOptions, type RelaySigner, type RelayVerifier, type RelayRequest, type RelayRegistration, type RelayRequestOptions, type RelayAllowed } from './relay.ts'

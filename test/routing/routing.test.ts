@@ -5,8 +5,11 @@ import { utf8 } from '../../src/bytes/index.ts'
 import { isHopsealError } from '../../src/errors.ts'
 import {
   address,
+  addressToString,
   decodeRoutingMessage,
+  DEFAULT_LISTENER,
   encodeRoutingMessage,
+  headerSize,
   local,
   Node,
   parseRoute,
@@ -46,6 +49,23 @@ describe('routing codec', () => {
     assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x81, 0x80, 1, 0x61, 0)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
     const r = parseRoute('1#gw;2#broker;0x;app')
     assert.equal(routeToString(r), '1#gw;2#broker;0#0x;0#app')
+  })
+
+  it('a message to the default listener (LOCAL 0x00) with a 1-byte return below 0x40 costs a 1-byte header (listener form)', () => {
+    const m: RoutingMessage = { onward: [DEFAULT_LISTENER], returnRoute: [local(Uint8Array.of(0x01))], payload: utf8('hi') }
+    const b = encodeRoutingMessage(m)
+    assert.deepEqual(b, Uint8Array.of(0xc1, 0x68, 0x69))
+    assert.equal(headerSize(m.onward, m.returnRoute), 1)
+    assert.deepEqual(decodeRoutingMessage(b), m)
+    assert.deepEqual(decodeRoutingMessage(Uint8Array.of(0xff)), { onward: [DEFAULT_LISTENER], returnRoute: [local(Uint8Array.of(0x3f))], payload: new Uint8Array(0) })
+    // return 0x40 and up: the short form; another onward: the short form
+    const hi: RoutingMessage = { onward: [DEFAULT_LISTENER], returnRoute: [local(Uint8Array.of(0x40))], payload: utf8('x') }
+    assert.deepEqual(encodeRoutingMessage(hi), Uint8Array.of(0x00, 0x40, 0x78))
+    assert.deepEqual(decodeRoutingMessage(Uint8Array.of(0x00, 0x40, 0x78)), hi)
+    assert.deepEqual(encodeRoutingMessage({ onward: [local(Uint8Array.of(0x01))], returnRoute: [local(Uint8Array.of(0x02))], payload: utf8('x') }), Uint8Array.of(0x01, 0x02, 0x78))
+    // the short spelling of a listener-form message is not canonical
+    assert.throws(() => decodeRoutingMessage(Uint8Array.of(0x00, 0x01, 0x68)), (e: unknown) => isHopsealError(e, 'DECODE_ERROR'))
+    assert.equal(addressToString(DEFAULT_LISTENER), '0#0x00')
   })
 
   it('is total: any bytes give a message or a typed error (10 000 cases)', () => {

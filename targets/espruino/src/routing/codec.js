@@ -2,13 +2,16 @@
  * The routing message codec, device subset (docs/protocol.md "Routing
  * messages"; the reference is src/routing/codec.ts):
  *
- *   short   = a:u8 (a < 0x80) b:u8 payload        onward [0#a], return [0#b]
- *   general = (0x80 | n):u8 address*n m:u8 address*m payload    (n, m <= 63)
+ *   short    = a:u8 (a < 0x80) b:u8 payload        onward [0#a], return [0#b]
+ *   general  = (0x80 | n):u8 address*n m:u8 address*m payload    (n, m <= 63)
+ *   listener = (0xc0 | b):u8 payload (b < 0x40)  onward [0#00] (the default
+ *              listener), return [0#b]: 1 byte of header
  *   address = v:u8 (v < 0x80)                     LOCAL 1-byte value v
  *           | (0x80 | type):u8 len:varint value   any other (1 <= len <= 255)
  *
  * An address is { t: type, v: Uint8Array }. Encodings are canonical (the
- * short form and the 1-byte address form whenever they apply) and the
+ * listener form, else the short form, and the 1-byte address form whenever
+ * they apply) and the
  * decoder refuses any other spelling, like the Node codec, so the device and
  * Node produce and accept the same bytes.
  */
@@ -35,6 +38,11 @@ function useShort(onward, ret) {
   return onward.length === 1 && ret.length === 1 && shortLocal(onward[0]) && ret[0].t === 0 && ret[0].v.length === 1;
 }
 
+/** The listener form applies: onward [0#00], return [0#b] with b < 0x40. */
+function useListener(onward, ret) {
+  return useShort(onward, ret) && onward[0].v[0] === 0 && ret[0].v[0] < 0x40;
+}
+
 function putRoute(out, r) {
   for (var i = 0; i < r.length; i++) {
     var a = r[i];
@@ -54,7 +62,8 @@ function putRoute(out, r) {
 exports.encode = function (onward, ret, payload) {
   if (onward.length > MAX_ROUTE || ret.length > MAX_ROUTE) throw B.err('LIMIT_EXCEEDED', 'route too long');
   var h;
-  if (useShort(onward, ret)) h = [onward[0].v[0], ret[0].v[0]];
+  if (useListener(onward, ret)) h = [0xc0 | ret[0].v[0]];
+  else if (useShort(onward, ret)) h = [onward[0].v[0], ret[0].v[0]];
   else {
     h = [0x80 | onward.length];
     putRoute(h, onward);
@@ -91,10 +100,13 @@ function readRoute(b, p, count) {
 
 /** Decodes a routing message: { onward, ret, payload }. Throws DECODE_ERROR / LIMIT_EXCEEDED. */
 exports.decode = function (b) {
+  if (b.length < 1) throw B.err('DECODE_ERROR', 'short message');
+  if (b[0] >= 0xc0) return { onward: [exports.local(0)], ret: [exports.local(b[0] & 0x3f)], payload: b.subarray(1) };
   if (b.length < 2) throw B.err('DECODE_ERROR', 'short message');
+  if (b[0] === 0 && b[1] < 0x40) throw B.err('DECODE_ERROR', 'non-canonical header');
   if (b[0] < 0x80) return { onward: [exports.local(b[0])], ret: [exports.local(b[1])], payload: b.subarray(2) };
   var p = { o: 1 };
-  var onward = readRoute(b, p, b[0] & 0x7f);
+  var onward = readRoute(b, p, b[0] & 0x3f);
   if (p.o >= b.length) throw B.err('DECODE_ERROR', 'no return count');
   var m = b[p.o++];
   if (m > 63) throw B.err('DECODE_ERROR', 'return count > 63');
