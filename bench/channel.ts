@@ -5,7 +5,7 @@
  */
 import { cryptoProvider } from '../targets/node/crypto/index.ts'
 import { softwareStaticKey } from '../src/noise/index.ts'
-import { address, local, Node, TransportType } from '../src/routing/index.ts'
+import { address, DEFAULT_LISTENER, local, Node, TransportType } from '../src/routing/index.ts'
 import { MemoryNetwork } from '../src/transports/memory.ts'
 import { createSecureChannel, knownPeers, memoryHandshakeCounter, startSecureChannelListener, type ChannelAuthenticator } from '../src/channel/secure-channel.ts'
 import { ChannelSession } from '../src/channel/session.ts'
@@ -39,9 +39,10 @@ async function knownPeerHandshake(dh: '25519' | 'P256'): Promise<{ total: number
   const a = softwareStaticKey(crypto, crypto.generateKeyPair(t))
   const b = softwareStaticKey(crypto, crypto.generateKeyPair(t))
   const { dev, gw, flights } = link()
-  startSecureChannelListener(gw, 'L', { protocol, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), deliverTo: local('x'), initiatorStatics: [a.publicKey] })
+  // The listener at the gateway's default listener address (LOCAL 0x00): message 1 has a 1-byte routing header.
+  startSecureChannelListener(gw, DEFAULT_LISTENER, { protocol, s: b, auth: knownPeers([{ staticKey: a.publicKey }]), deliverTo: local('x'), initiatorStatics: [a.publicKey] })
   // A device's handshake counter is persisted (ATECC608 Counter 1, a file) and small: 1 varint byte below 128.
-  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]), handshakeCounter: memoryHandshakeCounter(0) })
+  await createSecureChannel(dev, [mem('gw'), DEFAULT_LISTENER], { protocol, s: a, rs: b.publicKey, auth: knownPeers([{ staticKey: b.publicKey }]), handshakeCounter: memoryHandshakeCounter(0) })
   await settle()
   return { total: flights.reduce((x, y) => x + y, 0), max: Math.max(...flights) }
 }
@@ -62,8 +63,8 @@ async function firstContact(): Promise<number> {
   const b = await party()
   const policy = parsePolicy('exists subject.identifier')
   const { dev, gw, flights } = link()
-  startSecureChannelListener(gw, 'L', { protocol, s: b.s, deliverTo: local('x'), auth: identityAuthenticator({ identity: b.identity, attestation: b.attestation, policy }) })
-  await createSecureChannel(dev, [mem('gw'), local('L')], { protocol, s: a.s, auth: identityAuthenticator({ identity: a.identity, attestation: a.attestation, policy }) })
+  startSecureChannelListener(gw, DEFAULT_LISTENER, { protocol, s: b.s, deliverTo: local('x'), auth: identityAuthenticator({ identity: b.identity, attestation: b.attestation, policy }) })
+  await createSecureChannel(dev, [mem('gw'), DEFAULT_LISTENER], { protocol, s: a.s, auth: identityAuthenticator({ identity: a.identity, attestation: a.attestation, policy }) })
   await settle()
   return flights.reduce((x, y) => x + y, 0)
 }

@@ -176,7 +176,7 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
       const opened = await openVault(a.vault, a.name, seed)
       vaultsUsed[a.name] = opened.used
       cleanups.push(() => opened.vault.close())
-      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, mode, NOW_SEC), node: new Node({ name: a.name }), alias: i + 1 })
+      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, mode, NOW_SEC), node: new Node({ name: a.name }), alias: i })
     }
     const devices: DeviceRun[] = []
     let index = 0
@@ -225,7 +225,8 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Pr
     const bt = await tapBroker(brokerUrl, brokerTap, TAP_LIMIT_BYTES, (_t, p) => (lastBrokerHex = toHex(p.subarray(0, 24))))
     cleanups.push(() => bt.close())
 
-    // Gateway: one serial link per device, MQTT upstream, a 1-byte alias per app listener.
+    // Gateway: one serial link per device, MQTT upstream, a 1-byte alias per app listener
+    // (the first app at alias 0, the default listener address: message 1 has a 1-byte header).
     const gwNode = new Node({ name: spec.gateway.name })
     const gwSerial = new SerialTransport({ clock })
     const routes: Record<number, Address[]> = {}

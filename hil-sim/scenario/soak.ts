@@ -255,7 +255,7 @@ export async function runSoak(spec: ScenarioSpec, opts: { onEvent?: (e: Scenario
       const opened = await openVault(a.vault, a.name, seed)
       vaultsUsed[a.name] = opened.used
       cleanups.push(() => opened.vault.close())
-      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, spec.mode, NOW_SEC), node: new Node({ name: a.name }), alias: i + 1 })
+      apps.set(a.name, { party: await makeParty(a.name, a.vault, opened, dh, spec.mode, NOW_SEC), node: new Node({ name: a.name }), alias: i })
     }
     const devices: Device[] = []
     for (const d of spec.devices) {

@@ -134,7 +134,7 @@ describe('node config: every error names the file, the key path and a fix', () =
     ['a profile option of another profile', BASE.replace('profile: lora, sf: 7', 'profile: raw, sf: 7'), /: transports\.serial\[0\]\.sf: is not an option of the raw profile \(fix: remove it, or set profile: lora\)$/],
     ['a duty-cycle budget too small for one frame', BASE.replace('sf: 7', 'sf: 12, dutyCycle: 0.0001, windowMs: 1000'), /: transports\.serial\[0\]: lora profile: one 51-byte frame .* exceeds the duty-cycle budget .* \(fix: /],
     ['two links with one name', BASE + '    - { name: lora0, path: /dev/ttyUSB1 }\n', /: transports\.serial\[1\]\.name: link name "lora0" is used twice \(fix: /],
-    ['a route alias out of range', `${BASE}gateway: { routes: { 200: "2#a" } }\n`, /: gateway\.routes\.200: route alias "200" is not 1\.\.127 \(fix: /],
+    ['a route alias out of range', `${BASE}gateway: { routes: { 200: "2#a" } }\n`, /: gateway\.routes\.200: route alias "200" is not 0\.\.127 \(fix: /],
     ['a route that does not parse', `${BASE}gateway: { routes: { 1: "999#a" } }\n`, /: gateway\.routes\.1: route "999#a" does not parse: address type expected 0\.\.255, got 999 \(fix: /],
     ['a device that is not a link, with a hint', `${BASE}gateway: { devices: { lora1: { mode: sleepy } } }\n`, /: gateway\.devices\.lora1: no serial link is named "lora1"; did you mean "lora0"\? \(fix: rename it to lora0\)$/],
     ['a gateway without serial links', 'name: g\ntransports: { mqtt: { url: mqtt://h } }\ngateway: {}\n', /: gateway: a gateway needs at least one serial link \(fix: /],

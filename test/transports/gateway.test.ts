@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { utf8 } from '../../src/bytes/index.ts'
-import { address, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
+import { address, DEFAULT_LISTENER, local, Node, TransportType, type Address } from '../../src/routing/index.ts'
 import type { Transport } from '../../src/routing/transport.ts'
 import { MemoryNetwork, type MemoryTransport } from '../../src/transports/memory.ts'
 import { startGateway, type LinkEventSource } from '../../src/transports/gateway/index.ts'
@@ -63,7 +63,7 @@ function topology(devices: Record<string, { downlinkFrom?: string[] }> = { dev1:
   const app = new Node({ name: 'app' })
   app.registerTransport(cloud.endpoint('app'))
   // The app may push to dev1 without dev1's uplinks (configured), within the gateway's hourly budget.
-  const gateway = startGateway({ node: gw, link: gwLink, upstream: [cloud.endpoint('gw')], routes: { 1: [address(TransportType.MEMORY, 'app'), local('echo')] }, devices })
+  const gateway = startGateway({ node: gw, link: gwLink, upstream: [cloud.endpoint('gw')], routes: { 0: [address(TransportType.MEMORY, 'app'), local('echo')], 1: [address(TransportType.MEMORY, 'app'), local('echo')] }, devices })
   return { radio, air, cloud, device, devLink, gw, gwLink, app, gateway }
 }
 
@@ -94,6 +94,26 @@ describe('gateway', () => {
     assert.equal(seenAtApp[1]?.payload, 'again')
     assert.equal(t.air[2]!.length, 7)
     assert.equal(t.gw.counters.get('gateway.alias_created'), 1, 'one alias reused for the same return route')
+    await t.gateway.close()
+  })
+
+  it('alias 0 (the default listener address) costs a 1-byte header on the uplink (listener form) and forwards like any alias', async () => {
+    const t = topology()
+    const seen: string[] = []
+    t.app.startWorker('echo', async (ctx, msg) => {
+      seen.push(new TextDecoder().decode(msg.payload))
+      await ctx.send(msg.returnRoute, utf8('pong'), [local('echo')])
+    })
+    const got: string[] = []
+    const me = t.device.newAddress()
+    t.device.startWorker(me, (_ctx, msg) => void got.push(new TextDecoder().decode(msg.payload)))
+    await t.device.send([serial('gw'), DEFAULT_LISTENER], utf8('ping'), [me])
+    for (let i = 0; i < 50 && got.length === 0; i++) await tick()
+    assert.deepEqual(seen, ['ping'])
+    assert.deepEqual(got, ['pong'])
+    // uplink: 0xc0 | return address, then the payload; downlink: the short form
+    assert.deepEqual(t.air.map((b) => b.length), [5, 6])
+    assert.equal(t.air[0]![0], 0xc0 | me.value[0]!)
     await t.gateway.close()
   })
 
@@ -172,9 +192,11 @@ describe('gateway', () => {
     await g.close()
   })
 
-  it('refuses static aliases outside 1..127 with CONFIG_INVALID', () => {
+  it('refuses static aliases outside 0..127 with CONFIG_INVALID', () => {
     const radio = new MemoryNetwork()
-    assert.throws(() => startGateway({ node: new Node(), link: new FakeLink(radio.endpoint('g')), routes: { 200: [local('x')] } }), (e) => isHopsealError(e, 'CONFIG_INVALID'))
+    for (const bad of [200, 128, -1, 1.5]) {
+      assert.throws(() => startGateway({ node: new Node(), link: new FakeLink(radio.endpoint(`g${bad}`)), routes: { [bad]: [local('x')] } }), (e) => isHopsealError(e, 'CONFIG_INVALID'), String(bad))
+    }
   })
 })
 

@@ -61,7 +61,11 @@ export interface GatewayOptions {
   upstream?: Transport[]
   /** Per-device behaviour, by link name; devices not listed are `always-on`. */
   devices?: Record<string, DeviceOptions>
-  /** Static aliases: gateway address byte (1..0x7f) → route. */
+  /**
+   * Static aliases: gateway address byte (0..0x7f) → route. Alias 0 is the
+   * node's default listener address (routing/address.ts DEFAULT_LISTENER): a
+   * device's handshake message 1 to it costs a 1-byte routing header.
+   */
   routes?: Record<number, Route>
   mailbox?: Partial<MailboxLimits>
   /** Compress return routes on the constrained link (default true). */
@@ -116,7 +120,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
   const front = new GatewayLink(opts.link, node, mailboxes, opts.compressReturnRoutes === false ? undefined : aliases, devices, clock, guard, new Set(upstream.map((t) => t.type)))
   for (const [byte, route] of Object.entries(opts.routes ?? {})) {
     const v = Number(byte)
-    if (!Number.isInteger(v) || v < 1 || v > 0x7f) throw new HopsealError(ErrorCode.CONFIG_INVALID, `gateway route alias ${byte}: expected an integer 1..127 (a 1-byte address)`)
+    if (!Number.isInteger(v) || v < 0 || v > 0x7f) throw new HopsealError(ErrorCode.CONFIG_INVALID, `gateway route alias ${byte}: expected an integer 0..127 (a 1-byte address)`)
     if (route.length === 0) throw new HopsealError(ErrorCode.CONFIG_INVALID, `gateway route alias ${byte}: the route is empty`)
     const stored = [...route]
     node.startWorker(local(Uint8Array.of(v)), async (ctx, msg, meta) => {

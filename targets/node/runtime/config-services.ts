@@ -19,7 +19,7 @@ export function readGateway(r: ConfigReader, v: unknown, path: KeyPath, links: r
     for (const [k, text] of Object.entries(r.record(g.routes, rp))) {
       const kp = child(rp, k)
       const alias = Number(k)
-      if (!/^\d+$/.test(k) || alias < 1 || alias > 127) r.fail(kp, `route alias ${show(k)} is not 1..127`, 'use a number 1..127 (one byte on the radio)')
+      if (!/^\d+$/.test(k) || alias > 127) r.fail(kp, `route alias ${show(k)} is not 0..127`, 'use a number 0..127 (one byte on the radio; 0 gives a handshake message 1 a 1-byte header)')
       const s = r.str(text, kp, { what: 'a route such as "2#app;0#hr"', fix: `write ${k}: "2#<mqtt name>;0#<listener>"` })
       let route
       try {

@@ -74,7 +74,7 @@ export interface DeviceConfig {
 }
 
 export interface GatewayConfig {
-  /** 1-byte alias (1..127) → route, and the text it was written as. */
+  /** 1-byte alias (0..127) → route, and the text it was written as. */
   routes: { alias: number; route: Route; text: string }[]
   devices: Record<string, DeviceConfig>
   mailbox: { maxMessages?: number; maxBytes?: number; maxTotalBytes?: number; ttlMs?: number }
