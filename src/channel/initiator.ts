@@ -15,7 +15,7 @@ import { readCookieReply } from './cookie.ts'
 import { HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS } from './constants.ts'
 import type { RetransmitOptions } from './limits.ts'
 import { Timers } from './timers.ts'
-import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type InitiatorOptions } from './options.ts'
+import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, type InitiatorOptions } from './options.ts'
 
 /**
  * Creates a channel to the listener at `route`. Resolves when this side is
@@ -53,7 +53,8 @@ async function prepare(node: Node, route: Route, opts: InitiatorOptions): Promis
   const hs = HandshakeState.create({ protocol, initiator: true, s: opts.s, crypto, ...(opts.rs ? { rs: opts.rs } : {}), ...(opts.prologue ? { prologue: opts.prologue } : {}) })
   const dec = node.newAddress()
   const enc = node.newAddress()
-  const retransmit = opts.retransmit === false ? undefined : (opts.retransmit ?? DEFAULT_RETRANSMIT)
+  // By default message 1 follows the medium's schedule (a LoRa flight must not be resent while the first copy is on air)
+  const retransmit = opts.retransmit === false ? undefined : (opts.retransmit ?? limits.renewRetransmit)
   let p1 = sendsStaticIn(protocol, true) === 0 ? await identityPayload(opts.auth) : new Uint8Array(0)
   if (carriesHandshakeCounter(protocol)) p1 = withCounter(await (opts.handshakeCounter ?? clockHandshakeCounter(clock, opts.s.publicKey)).next(), p1)
   const msg1 = await hs.writeMessage(p1)

@@ -16,7 +16,7 @@ import { ArrivalRate, CookieJar } from './cookie.ts'
 import { isRenewalFlight } from './renewal.ts'
 import type { PeerInfo } from './auth.ts'
 import { SecureChannel, type ChannelContext } from './channel.ts'
-import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, DEFAULT_RETRANSMIT, type ListenerOptions } from './options.ts'
+import { basePattern, CHANNEL_PATTERNS, channelLimits, guardDelivery, countFailure, identityPayload, sendsStaticIn, reliableOptions, type ListenerOptions, type RetransmitOptions } from './options.ts'
 
 /**
  * Starts a listener at `name` on `node`. Returns a handle to stop it and to
@@ -54,6 +54,8 @@ export class SecureChannelListener {
   private readonly answered = new Map<string, { msg2: Uint8Array; channel: SecureChannel }>()
   private readonly crypto: CryptoProvider
   private readonly clock: Clock
+  /** The initiator's message-1 schedule as this listener assumes it (msg3-wait, msg2 re-sends): `retransmit`, else the medium's. */
+  private readonly retransmit: RetransmitOptions | undefined
   /** Shared by every channel this listener establishes. */
   private readonly context: ChannelContext
   /** Message-1 flights being worked on or queued, by their first bytes. */
@@ -79,6 +81,7 @@ export class SecureChannelListener {
     this.crypto = opts.crypto ?? defaultCryptoProvider()
     this.clock = opts.clock ?? systemClock
     const limits = channelLimits(opts)
+    this.retransmit = opts.retransmit === false ? undefined : (opts.retransmit ?? limits.renewRetransmit)
     const reliable = reliableOptions(opts.reliable, limits)
     guardDelivery(node, opts.deliverTo, opts.deliverToAnyone)
     this.slots = new Slots(opts.maxHandshakesInProgress ?? DEFAULT_MAX_HANDSHAKES_IN_PROGRESS)
@@ -338,7 +341,7 @@ export class SecureChannelListener {
       p.queue = run.catch(() => undefined)
       return run
     })
-    const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
+    const r = this.retransmit
     const total = r ? r.initialMs * 2 ** r.attempts : HANDSHAKE_TIMEOUT_WITHOUT_RETRANSMIT_MS
     p.timers.arm('msg3-wait', Math.min(total, PENDING_MAX_WAIT_MS), (l) => l.expirePending(key, p), 'background')
   }
@@ -373,7 +376,7 @@ export class SecureChannelListener {
           // (so at most lifetime / initialMs times: bounded amplification); the initiator answers it
           // with msg 3 again. A count limit alone ran out within one burst of the initiator's data
           // on a lossy radio, and the handshake then timed out with the initiator already sending.
-          const r = this.opts.retransmit === false ? undefined : (this.opts.retransmit ?? DEFAULT_RETRANSMIT)
+          const r = this.retransmit
           if (r && (p.resent === 0 || this.clock.now() - p.lastSent >= r.initialMs)) {
             p.resent++
             p.lastSent = this.clock.now()

@@ -29,6 +29,12 @@ export interface CommonOptions {
   medium?: Medium
   /** Overrides of the medium's session limits (renewal, rekey, hard limits, replay window). */
   session?: Partial<SessionLimits>
+  /**
+   * Message 1's re-send schedule (the listener: how long a responder waits
+   * for message 3 and how often it re-sends message 2). Default the medium's
+   * handshake schedule (`ip` 1 s doubling to 8 s, 6 sends; `lora` 10 s to
+   * 5 min, 10 sends; `ble` 2 s to 30 s, 8 sends); false: no re-sends.
+   */
   retransmit?: RetransmitOptions | false
   /** Close a channel that heard nothing for this long (ms) once its session expired; 0 never. Default per medium. */
   idleTimeoutMs?: number
