@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Bundles the Espruino device modules (targets/espruino/src/**.js) into ONE
- * file a user uploads to a board: each module is wrapped as
+ * file a user uploads to a board. Plain: each module is wrapped as
  * `Modules.addCached('hopseal/<path>', function () { ... })`, so
  * `require('hopseal/device')` works on the board without a module server.
  * The interpreter evaluates a module as soon as addCached is called, so the
@@ -20,10 +20,13 @@
  * follow an optional require: an application that uses that option requires
  * the module itself (docs/espruino.md lists which). `--only` keeps the
  * modules whose first path part is listed, with what they require (tests
- * that need one area). `--minify` runs terser with options that emit only
- * syntax the interpreter runs (ES5 output: no arrows, no shorthand, ASCII
- * only) and mangles `_`-prefixed property names (internal fields; no name
- * shared with Node, the wire or the application starts with `_`). The script
+ * that need one area). `--minify` hoists the modules into one scope
+ * (hoistedSource: exports become variables of the bundle's function, the
+ * entry goes inside it; only what may be required by id at run time is
+ * registered) and runs terser with options that emit only syntax the
+ * interpreter runs (ES5 output: no arrows, no shorthand, ASCII only) and
+ * rename every property name but RESERVED (built-ins, the public API, names
+ * read by string or from JSON). The script
  * prints the byte sizes on stdout; `--sizes` adds each module's minified size.
  */
 import { Buffer } from 'node:buffer'
@@ -33,6 +36,55 @@ import { fileURLToPath } from 'node:url'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SRC = join(HERE, 'src')
+
+/**
+ * Property names the minified build keeps; every other property name is
+ * renamed (shorter), consistently across the bundle and its entry. A name
+ * belongs here when code outside the bundle's minified text can see it:
+ * - BUILTINS: the JavaScript and Espruino built-ins the device code calls or
+ *   passes (Uint8Array, Promise, Math, JSON, Error, Serial, I2C, E,
+ *   Storage, require('crypto'), Modules);
+ * - API: the application API (docs/espruino.md, examples/heart-rate.js),
+ *   module exports, options, results and stats that scripts outside the
+ *   bundle use (test/espruino/*.ts, hil-sim/scenario/espruino.ts, bench/espruino.ts);
+ * - LOOKUP: names read by a string at run time (tables indexed by an option
+ *   such as the medium, the pattern, the ATECC608 buffer, a counter's
+ *   name), names copied from the application's objects with `for…in` (limit
+ *   overrides, profile options) and names in JSON (hopseal.json: slot,
+ *   peer, peerXY, route).
+ * A new public name must be added here: the interpreter tests fail otherwise.
+ * `_x` names are internal by definition and never listed. A name written
+ * quoted anywhere in the bundle (`o['x']`, `{ 'x': … }`) is kept as well.
+ */
+const BUILTINS = [
+  'AES', 'SHA256', 'BOARD', 'abs', 'addCached', 'apply', 'bitrate', 'buffer', 'call', 'ceil', 'charCodeAt', 'clearTimeout', 'code', 'concat',
+  'create', 'emit', 'encrypt', 'env', 'exports', 'fill', 'floor', 'hwRand', 'indexOf', 'join', 'keys', 'length', 'log', 'max', 'message',
+  'min', 'mode', 'name', 'now', 'on', 'openFile', 'parse', 'pop', 'pow', 'prototype', 'push', 'random', 'read', 'readFrom', 'readJSON',
+  'reject', 'removeListener', 'resolve', 'rx', 'scl', 'sda', 'set', 'setTimeout', 'setup', 'shift', 'slice', 'splice', 'split', 'stack',
+  'subarray', 'substr', 'then', 'toString', 'toUint8Array', 'toUpperCase', 'tx', 'unshift', 'write', 'writeJSON', 'writeTo',
+]
+const API = [
+  'Gate', 'Reassembler', 'ackTimeoutMs', 'address', 'aesGcmOpen', 'aesGcmSeal', 'airtimeMs', 'alloc', 'ascii', 'at', 'attempts', 'auth',
+  'bleUart', 'busy', 'bwHz', 'bytes', 'bytesReceived', 'bytesSent', 'chachaPolyOpen', 'chachaPolySeal', 'channel', 'check',
+  'cipher', 'ck', 'clock', 'close', 'closed', 'cobs', 'compress', 'copy', 'count', 'counter', 'counters', 'cr', 'crc', 'ct', 'cur',
+  'data', 'dataRate', 'dec', 'decode', 'decoder', 'decompress', 'dh', 'done', 'drop', 'drops', 'dutyCycle', 'dutyPolicy', 'earliest',
+  'ecdh', 'encode', 'eph', 'ephemerals', 'epoch', 'equal', 'fail', 'failed', 'finish', 'flight', 'fn', 'frames', 'framesReceived',
+  'framesSent', 'fromHex', 'full', 'garbageBytes', 'genKey', 'genKeyTempKey', 'got', 'handlerErrors', 'hex', 'hkdf', 'hmacSha256',
+  'hsBusy', 'hwRandomBytes', 'i2c', 'id', 'idle', 'index', 'info', 'init', 'initialMs', 'input', 'keepaliveMs', 'kind', 'kit',
+  'l', 'last', 'limits', 'link', 'listen', 'local', 'lora', 'loraAirtimeMs', 'lowS', 'make', 'maxBackoffMs', 'maxBytes', 'maxMessage',
+  'maxMessages', 'maxMs', 'maxRetransmits', 'medium', 'minAckTimeoutMs', 'msg', 'msgId', 'mtu', 'n', 'node', 'nonce', 'ok', 'onClose',
+  'onCurve', 'onDrop', 'onMessage', 'onward', 'open', 'optional', 'out', 'oversize', 'pattern', 'payload', 'peer', 'peerXY', 'peers',
+  'policy', 'pre', 'privateKey', 'profile', 'pt', 'pub', 'publicKey', 'queued', 'radio', 'randomBytes', 'ratio', 'raw', 'rbusy', 're',
+  'readVarint', 'reassemblyTimeoutMs', 'receive', 'receiveBuffer', 'record', 'rejectAfterMessages', 'rejectAfterMs', 'rekeyAfterMessages',
+  'rekeyAfterMs', 'reliable', 'renewAfterMessages', 'renewAfterMs', 'renewAfterSilenceMs', 'renewRetransmit', 'renewals', 'ret',
+  'retransmit', 'route', 'rs', 'run', 'rw', 'sack', 'send', 'sendBuffer', 'sendRouted', 'seq', 'session', 'sf', 'sha256', 'short',
+  'sign', 'sleep', 'slot', 'softwareVault', 'stats', 'status', 'storageCounter', 't', 'tag', 'talk', 'timeoutMs', 'timer', 'transport',
+  'type', 'uk', 'unacked', 'update', 'v', 'vault', 'waitedMs', 'wake', 'whole', 'windowMs', 'wipe', 'writeIntervalMs', 'x', 'x25519',
+  'x25519Base',
+]
+// media, patterns, ATECC608 buffers; `c`: the storageCounter file's JSON ({ c: n } in Storage)
+const LOOKUP = ['ip', 'ble', 'KK', 'IK', 'tempkey', 'msgdigbuf', 'altkeybuf', 'c']
+export const RESERVED = [...new Set([...BUILTINS, ...API, ...LOOKUP])].sort()
 
 /** Terser options for the interpreter: ES5 out, names kept at the top level (globals the entry uses). */
 export const TERSER_OPTIONS = {
@@ -45,8 +97,9 @@ export const TERSER_OPTIONS = {
     passes: 2,
     keep_fargs: false,
   },
-  // `_x` properties are internal to the device modules: renamed consistently across the bundle
-  mangle: { toplevel: false, properties: { regex: /^_/ } },
+  // every property name but RESERVED is renamed consistently across the bundle (`builtins: true`: the
+  // built-ins the code uses are listed in RESERVED, not taken from terser's browser list)
+  mangle: { toplevel: false, properties: { builtins: true, keep_quoted: true, reserved: RESERVED } },
   format: { ecma: 5, ascii_only: true, comments: false, semicolons: true },
 }
 
@@ -109,10 +162,13 @@ function local(id) {
 }
 
 /**
- * One module wrapped for the bundle: its body runs inside addCached, keeps
- * its exports in a variable of the bundle's closure, and reaches the modules
- * before it through those variables (a `require('hopseal/...')` string
- * costs bytes and a lookup); the id stays registered for the application.
+ * One module wrapped for the plain bundle: its body runs inside addCached,
+ * keeps its exports in a variable named after the module, and reaches the
+ * modules before it through those variables (a `require('hopseal/...')`
+ * string costs bytes and a lookup); the id stays registered for the
+ * application. The interpreter evaluates an addCached function's text at
+ * the top level, so these variables are globals, not the enclosing
+ * function's.
  */
 function wrap(m) {
   const body = readFileSync(m.file, 'utf8').replace(/require\(\s*['"](hopseal\/[^'"]+)['"]\s*\)/g, (_, id) => local(id))
@@ -128,6 +184,182 @@ export function bundleSource(opts = {}) {
   const parts = [`(function () {\nvar ${mods.map((m) => local(m.id)).join(', ')};\n`, ...mods.map(wrap), '})();\n']
   if (opts.entry) parts.push(readFileSync(opts.entry, 'utf8') + '\n')
   return parts.join('')
+}
+
+/** The bundle's variable for export `name` of module `id` (hoisted build). */
+function exportVar(id, name) {
+  return local(id) + '$' + name
+}
+
+/** Calls `fn(node, parent)` on every node of an acorn AST, parents first. */
+function visitAst(node, parent, fn) {
+  fn(node, parent)
+  for (const key of Object.keys(node)) {
+    if (key === 'type' || key === 'start' || key === 'end' || key === 'range') continue
+    for (const c of Array.isArray(node[key]) ? node[key] : [node[key]]) if (c && typeof c.type === 'string') visitAst(c, node, fn)
+  }
+}
+
+/** `require('hopseal/...')` (not an optional one: that one has a comment, not a plain string argument). */
+function hopsealRequire(n) {
+  return n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === 'require' && n.arguments.length === 1 &&
+    n.arguments[0].type === 'Literal' && typeof n.arguments[0].value === 'string' && n.arguments[0].value.startsWith('hopseal/') ? n.arguments[0].value : undefined
+}
+
+/**
+ * One module (or the entry, `id` null) rewritten for the hoisted bundle:
+ * `exports.x` becomes the bundle variable of that export, `A.x` (A a
+ * `var A = require('hopseal/...')` declared once in the module) and
+ * `require('hopseal/...').x` become the other module's export variable;
+ * a module used as a value (passed, or an alias declared twice) becomes its
+ * namespace object (`needs`). Returns the text and the names it exports.
+ */
+function hoistModule(acorn, eslintScope, id, source, needs) {
+  // parsed inside a function, so the module's top-level names are that function's variables (resolved references)
+  const head = '(function () {\n'
+  const wrapped = head + source + '\n})'
+  const ast = acorn.parse(wrapped, { ecmaVersion: 2020, sourceType: 'script', ranges: true })
+  const fn = ast.body[0].expression
+  const parents = new Map()
+  const aliases = new Map()
+  const declared = new Map()
+  const declare = (name) => declared.set(name, (declared.get(name) ?? 0) + 1)
+  visitAst(fn.body, null, (n, parent) => {
+    parents.set(n, parent)
+    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier') declare(n.id.name)
+    else if ((n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ClassDeclaration') && n.id) declare(n.id.name)
+    if (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression') for (const p of n.params) if (p.type === 'Identifier') declare(p.name)
+    if (n.type === 'CatchClause' && n.param?.type === 'Identifier') declare(n.param.name)
+  })
+  // exports assigned once, by a top-level `exports.x = …;`, become `var` declarations (terser inlines and drops those)
+  const assigned = new Map()
+  visitAst(fn.body, null, (n) => {
+    if (n.type === 'AssignmentExpression' && n.left.type === 'MemberExpression' && !n.left.computed && n.left.object.type === 'Identifier' && n.left.object.name === 'exports') assigned.set(n.left.property.name, (assigned.get(n.left.property.name) ?? 0) + 1)
+  })
+  const declaredAt = new Set()
+  for (const st of fn.body.body) {
+    const x = st.type === 'ExpressionStatement' && st.expression.type === 'AssignmentExpression' && st.expression.operator === '=' ? st.expression.left : undefined
+    if (id && x?.type === 'MemberExpression' && !x.computed && x.object.type === 'Identifier' && x.object.name === 'exports' && assigned.get(x.property.name) === 1) declaredAt.add(x)
+  }
+  for (const st of fn.body.body) {
+    if (st.type !== 'VariableDeclaration') continue
+    for (const d of st.declarations) {
+      const dep = d.init && hopsealRequire(d.init)
+      if (dep && d.id.type === 'Identifier' && declared.get(d.id.name) === 1) aliases.set(d.id.name, dep)
+    }
+  }
+  const exported = new Set()
+  const declaredExports = new Set()
+  const uses = []
+  const dynamic = new Set()
+  const edits = []
+  const edit = (n, text) => edits.push({ start: n.start, end: n.end, text })
+  const member = (n) => n.type === 'MemberExpression' && !n.computed && n.property.type === 'Identifier'
+  const done = new Set()
+  const fail = (n, why) => {
+    throw new Error(`${id ?? 'the entry'}: ${why} at offset ${n.start} (the hoisted build cannot rewrite it)`)
+  }
+  visitAst(fn.body, null, (n, parent) => {
+    if (done.has(n)) return
+    if (member(n) && n.object.type === 'Identifier' && n.object.name === 'exports' && id) {
+      exported.add(n.property.name)
+      if (declaredAt.has(n)) declaredExports.add(n.property.name)
+      edit(n, (declaredAt.has(n) ? 'var ' : '') + exportVar(id, n.property.name))
+      done.add(n.object)
+      return
+    }
+    const dep = member(n) && n.object.type === 'Identifier' ? aliases.get(n.object.name) : member(n) ? hopsealRequire(n.object) : undefined
+    if (dep) {
+      if (parent.type === 'AssignmentExpression' && parent.left === n) fail(n, `assignment to ${dep}'s export ${n.property.name}`)
+      uses.push({ dep, name: n.property.name, at: n.start })
+      edit(n, exportVar(dep, n.property.name))
+      done.add(n.object)
+      if (n.object.type === 'CallExpression') done.add(n.object.arguments[0])
+      return
+    }
+    if (n.type === 'Identifier' && n.name === 'exports' && id) fail(n, 'exports used as a value')
+    const req = hopsealRequire(n)
+    if (req) {
+      done.add(n.arguments[0])
+      const alias = parent.type === 'VariableDeclarator' && parent.init === n && parent.id.type === 'Identifier' && aliases.get(parent.id.name) === req
+      if (alias || parent.type === 'ExpressionStatement') edit(n, 'void 0')
+      else {
+        needs.add(req)
+        edit(n, local(req))
+      }
+      return
+    }
+    if (n.type === 'Literal' && typeof n.value === 'string' && n.value.startsWith('hopseal/')) dynamic.add(n.value)
+    if (n.type === 'Identifier' && aliases.has(n.name) && !(parent.type === 'VariableDeclarator' && parent.id === n) && !(member(parent) && parent.property === n)) {
+      if (parent.type === 'Property' && parent.key === n && !parent.shorthand && !parent.computed) return
+      needs.add(aliases.get(n.name))
+      edit(n, local(aliases.get(n.name)))
+    }
+  })
+  // the module's own top-level names get a prefix of the module, so every module shares the bundle's scope
+  const scope = eslintScope.analyze(ast, { ecmaVersion: 2020, sourceType: 'script' }).acquire(fn)
+  const renames = []
+  for (const v of scope.variables) {
+    if (v.name === 'arguments') continue
+    const to = `${id ? local(id) : '$entry'}$$${v.name}`
+    for (const node of new Set([...v.identifiers, ...v.references.map((r) => r.identifier)])) {
+      if (edits.some((e) => e.start <= node.start && node.end <= e.end)) continue
+      const p = parents.get(node)
+      renames.push({ start: node.start, end: node.end, text: p?.type === 'Property' && p.shorthand ? `${v.name}: ${to}` : to })
+    }
+  }
+  edits.push(...renames)
+  edits.sort((a, b) => b.start - a.start)
+  let text = wrapped
+  for (const e of edits) text = text.slice(0, e.start) + e.text + text.slice(e.end)
+  return { text: text.slice(head.length, text.length - 3), exported, declared: declaredExports, uses, dynamic }
+}
+
+
+/**
+ * The minified build's bundle text, before terser: ONE function holds every
+ * module's exports as its own variables (hoisted: no wrapper per module, no
+ * property lookups between modules), each module's body in a function of
+ * its own (its private names stay apart), then the entry in the same
+ * function, its `require('hopseal/...')` calls rewritten too. Only the
+ * modules a later script or a run-time lookup may require by id are
+ * registered with Modules.addCached, as an object of their exports.
+ */
+export async function hoistedSource(opts = {}) {
+  const acorn = await import('acorn')
+  const eslintScope = await import('eslint-scope')
+  const mods = bundleModules(opts)
+  const needs = new Set()
+  const bodies = mods.map((m) => ({ m, ...hoistModule(acorn, eslintScope, m.id, readFileSync(m.file, 'utf8'), needs) }))
+  const entry = opts.entry ? hoistModule(acorn, eslintScope, null, readFileSync(opts.entry, 'utf8'), needs) : undefined
+  const exports = new Map(bodies.map((b) => [b.m.id, b.exported]))
+  for (const b of entry ? [...bodies, entry] : bodies) {
+    for (const u of b.uses) if (!exports.get(u.dep)?.has(u.name)) throw new Error(`${b.m?.id ?? 'the entry'} uses ${u.dep}'s ${u.name} (offset ${u.at}), which that module does not export`)
+  }
+  // registered: what a script loaded after the bundle may require (--for: the script's ids; --all, --only: every
+  // module), and the modules present that some module names by id (B.optional: loaded at run time)
+  const reg = new Set()
+  if (opts.for && !opts.all) for (const id of requires(readFileSync(opts.for, 'utf8'))) reg.add(id)
+  else if (!opts.entry || opts.all) for (const m of mods) reg.add(m.id)
+  for (const b of bodies) for (const id of b.dynamic) if (exports.has(id) && id !== b.m.id) reg.add(id)
+  for (const id of reg) needs.add(id)
+  const parts = []
+  const vars = []
+  for (const { m, text, exported, declared } of bodies) {
+    for (const x of exported) if (!declared.has(x)) vars.push(exportVar(m.id, x))
+    parts.push(text + '\n')
+    if (needs.has(m.id)) {
+      vars.push(local(m.id))
+      parts.push(`${local(m.id)} = {${[...exported].map((x) => `${JSON.stringify(x)}: ${exportVar(m.id, x)}`).join(', ')}};\n`)
+    }
+    if (reg.has(m.id)) parts.push(`$register(${JSON.stringify(m.id)}, ${local(m.id)});\n`)
+  }
+  // Modules.addCached evaluates the function's text as a module at the top level, not as a closure: the
+  // namespace object goes through the global $hs, cleared once every module is registered
+  const register = reg.size ? 'function $register(id, ns) {\n$hs = ns;\nModules.addCached(id, function () { module.exports = $hs; });\n}\n' : ''
+  if (reg.size) parts.push('$hs = undefined;\n')
+  if (entry) parts.push(entry.text + '\n')
+  return `(function () {\nvar ${vars.join(', ')};\n${register}${parts.join('')}})();\n`
 }
 
 /** Each module's minified size on its own (wrapper included), largest first: where a bundle's bytes go. */
@@ -150,7 +382,7 @@ export async function build(opts = {}) {
   const plain = bundleSource(opts)
   const plainBytes = Buffer.byteLength(plain)
   if (!opts.minify) return { code: plain, plainBytes }
-  const code = await minify(plain)
+  const code = await minify(await hoistedSource(opts))
   return { code, plainBytes, minBytes: Buffer.byteLength(code) }
 }
 

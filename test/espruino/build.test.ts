@@ -77,10 +77,20 @@ describe('Espruino bundler', () => {
     }
   })
 
-  it('minified: `_` properties are renamed, public names kept', () => {
+  it('minified: one scope, internal properties renamed, public names kept', () => {
     const { code } = build(['--entry', HR, '--minify'])
     assert.ok(!/\._teardown\b|\b_teardown:|\._hsNode\b/.test(code), 'internal `_` names mangled')
-    for (const name of ['.channel=', '.unacked=', '.radio=', '.vault=', '"hopseal/device"']) assert.ok(code.includes(name), `${name} kept`)
+    assert.ok(!/\.sackedAbove\b|\.owesKa\b|\.reqGap\b/.test(code), 'internal names without `_` mangled too')
+    // the entry reaches the modules through the bundle's variables: only the module loaded by id (B.optional) is registered
+    assert.equal(code.split('Modules.addCached(').length - 1, 1, 'one registration')
+    assert.ok(code.includes('"hopseal/atecc/i2c",') && !code.includes('"hopseal/device"'), 'the I2C transport is registered, the device module is not')
+    for (const name of ['.unacked(', '.on("open"', 'readJSON("hopseal.json"', '.slot', '.peerXY', '.route']) assert.ok(code.includes(name), `${name} kept`)
+    // a script loaded after a --for bundle requires the modules by id: they are registered with their export names
+    const f = build(['--for', HR, '--minify']).code
+    assert.ok(f.includes('"hopseal/device"'), 'the device module is registered in the --for bundle')
+    for (const name of ['channel', 'radio', 'vault', 'fromHex']) assert.match(f, new RegExp(`[{,]"?${name}"?:`), `${name} in the --for bundle's exports`)
+    // the handshake counter's file in Storage keeps its format
+    assert.ok(/writeJSON\(\w+,\{c:\w+\}\)/.test(code + f), 'storageCounter writes { c: n }')
   })
 
   it('the heart-rate bundle runs in the interpreter', { skip: skipUnlessEspruino() }, async () => {

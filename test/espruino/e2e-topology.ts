@@ -148,7 +148,7 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
       readings: { device: 0, count: o.readings },
       intervalMs: o.intervalMs ?? 150,
       window: 8,
-    }), { fromFlash: o.fromFlash ?? false, appBundle: true })
+    }), { fromFlash: o.fromFlash ?? false, appBundle: true, minify: true })
     cleanups.push(() => device.stop())
     const events: Record<string, unknown>[] = []
     device.onLine((l) => {
