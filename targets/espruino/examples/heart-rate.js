@@ -36,7 +36,7 @@ function start() {
   var peer = B.fromHex(cfg.peer);
   var vault = A.vault(chip, { slot: cfg.slot, peer: peer, peerXY: B.fromHex(cfg.peerXY) });
   var radio = link.radio(Serial2, { name: 'lora', sf: 7, dutyCycle: 0.01 });
-  var ch = hs.channel({ link: radio, vault: vault, peer: peer, route: cfg.route || 1, medium: 'lora', reliable: true });
+  var ch = hs.channel({ link: radio, vault: vault, peer: peer, route: cfg.route === undefined ? 0 : cfg.route, medium: 'lora', reliable: true });
   var seq = 0, timer;
   ch.on('open', function () {
     timer = setInterval(function () {

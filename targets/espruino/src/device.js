@@ -13,7 +13,8 @@
  * channel endpoints get 1-byte LOCAL addresses (0x01..0x7f), so headers stay
  * in the 2-byte short form. `route` is the listener's route as it leaves
  * the radio (the gateway is the link's other end): a gateway alias byte such
- * as 1, or an array of addresses (hopseal/routing/codec: local(), address()).
+ * as 1 (0, the default listener address, gives message 1 a 1-byte header),
+ * or an array of addresses (hopseal/routing/codec: local(), address()).
  *
  * link = { send(bytes, done(err)), onMessage(fn(bytes)) }: one whole routing
  * message per call (framing and fragments are the link's business).
@@ -98,7 +99,8 @@ function context(node, o, s, role, dec) {
     role: role, dec: dec, pattern: o.pattern || 'KK', dh: v.dh, cipher: o.cipher || 'AESGCM',
     s: s, rs: o.peer, eph: v.eph, prologue: o.prologue, payload: o.payload,
     clock: node.clock, limits: lim, reliable: !!o.reliable,
-    retransmit: o.retransmit || L.RETRANSMIT, route: o.route !== undefined ? routeOf(o.route) : undefined,
+    // message 1 follows the medium's handshake schedule unless `retransmit` says otherwise (as on Node)
+    retransmit: o.retransmit || lim.renewRetransmit, route: o.route !== undefined ? routeOf(o.route) : undefined,
     // the handshake counter message 1 carries (KK, IK): on by default, `counter: false` for a listener without it
     counter: o.counter === false ? undefined : (o.counter || v.counter),
     count: function (n) { node.count(n); },

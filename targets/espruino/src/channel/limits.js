@@ -45,9 +45,6 @@ var MEDIA = {
   }
 };
 
-/** The first handshake's message-1 retransmission (Node's DEFAULT_RETRANSMIT). */
-exports.RETRANSMIT = { initialMs: 1000, maxMs: 8000, attempts: 6 };
-
 function copy(a, b) {
   var o = {}, k;
   for (k in a) o[k] = a[k];
