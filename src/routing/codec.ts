@@ -68,6 +68,25 @@ export function headerSize(onward: Route, returnRoute: Route): number {
   return n
 }
 
+/** Writes the addresses of `r` into `out` at `at`; returns the offset after them. */
+function encodeRoute(out: Uint8Array, at: number, r: Route): number {
+  let o = at
+  for (const a of r) {
+    if (isShortLocal(a)) {
+      out[o++] = a.value[0]!
+      continue
+    }
+    if (a.type > 0x7f) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `address type ${a.type} exceeds 127`)
+    out[o++] = 0x80 | a.type
+    const len = encodeVarint(a.value.length)
+    out.set(len, o)
+    o += len.length
+    out.set(a.value, o)
+    o += a.value.length
+  }
+  return o
+}
+
 export function encodeRoutingMessage(m: RoutingMessage, limits: RoutingLimits = DEFAULT_ROUTING_LIMITS): Uint8Array {
   const maxRoute = Math.min(limits.maxRouteLength, MAX_ROUTE_FIELD)
   if (m.onward.length > maxRoute || m.returnRoute.length > maxRoute) {
@@ -83,25 +102,47 @@ export function encodeRoutingMessage(m: RoutingMessage, limits: RoutingLimits = 
     out[o++] = m.onward[0]!.value[0]!
     out[o++] = m.returnRoute[0]!.value[0]!
   } else {
-    for (const [i, r] of [m.onward, m.returnRoute].entries()) {
-      out[o++] = i === 0 ? 0x80 | r.length : r.length
-      for (const a of r) {
-        if (isShortLocal(a)) {
-          out[o++] = a.value[0]!
-          continue
-        }
-        if (a.type > 0x7f) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `address type ${a.type} exceeds 127`)
-        out[o++] = 0x80 | a.type
-        const len = encodeVarint(a.value.length)
-        out.set(len, o)
-        o += len.length
-        out.set(a.value, o)
-        o += a.value.length
-      }
-    }
+    out[o++] = 0x80 | m.onward.length
+    o = encodeRoute(out, o, m.onward)
+    out[o++] = m.returnRoute.length
+    o = encodeRoute(out, o, m.returnRoute)
   }
   out.set(m.payload, o)
   return out
+}
+
+/** A decoded LOCAL address with a 1-byte value. */
+function byteLocal(v: number): Address {
+  return Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(v) })
+}
+
+/**
+ * Decodes `count` addresses of `b` from offset `at` into `into`; returns the
+ * offset after them. (A module function, not a closure per message: tsx's
+ * keepNames names every closure it makes with a defineProperty call.)
+ */
+function decodeRoute(b: Uint8Array, at: number, count: number, limits: RoutingLimits, into: Address[]): number {
+  if (count > limits.maxRouteLength) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `route of ${count} addresses exceeds ${limits.maxRouteLength}`)
+  let o = at
+  for (let i = 0; i < count; i++) {
+    if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address truncated')
+    const a = b[o++]!
+    if (a < 0x80) {
+      into.push(byteLocal(a))
+      continue
+    }
+    const type = a & 0x7f
+    const { value: len, length: l } = decodeVarint(b, o)
+    o += l
+    if (len === 0 || len > MAX_ADDRESS_LENGTH) throw new HopsealError(ErrorCode.DECODE_ERROR, `address length ${len} out of range 1..${MAX_ADDRESS_LENGTH}`)
+    if (o + len > b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address value truncated')
+    const value = b.slice(o, o + len)
+    o += len
+    const addr = Object.freeze({ type, value })
+    if (isShortLocal(addr)) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical address: a 1-byte LOCAL value below 0x80 has a 1-byte form')
+    into.push(addr)
+  }
+  return o
 }
 
 export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFAULT_ROUTING_LIMITS): RoutingMessage {
@@ -109,43 +150,19 @@ export function decodeRoutingMessage(b: Uint8Array, limits: RoutingLimits = DEFA
   if (b.length > limits.maxMessageSize) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `routing message of ${b.length} bytes exceeds ${limits.maxMessageSize}`)
   if (b.length < 1) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
   const f = b[0]!
-  const one = (v: number): Address => Object.freeze({ type: TransportType.LOCAL, value: Uint8Array.of(v) })
-  if (f >= LISTENER_FORM) return { onward: [one(0)], returnRoute: [one(f & (LISTENER_RETURN_LIMIT - 1))], payload: b.slice(1) }
+  if (f >= LISTENER_FORM) return { onward: [byteLocal(0)], returnRoute: [byteLocal(f & (LISTENER_RETURN_LIMIT - 1))], payload: b.slice(1) }
   if (b.length < 2) throw new HopsealError(ErrorCode.DECODE_ERROR, 'routing message shorter than its header')
   if (f < 0x80) {
     if (f === 0 && b[1]! < LISTENER_RETURN_LIMIT) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical header: the listener form applies')
-    return { onward: [one(f)], returnRoute: [one(b[1]!)], payload: b.slice(2) }
+    return { onward: [byteLocal(f)], returnRoute: [byteLocal(b[1]!)], payload: b.slice(2) }
   }
-  let o = 0
-  const route = (count: number): Address[] => {
-    if (count > limits.maxRouteLength) throw new HopsealError(ErrorCode.LIMIT_EXCEEDED, `route of ${count} addresses exceeds ${limits.maxRouteLength}`)
-    const r: Address[] = []
-    for (let i = 0; i < count; i++) {
-      if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address truncated')
-      const a = b[o++]!
-      if (a < 0x80) {
-        r.push(one(a))
-        continue
-      }
-      const type = a & 0x7f
-      const { value: len, length: l } = decodeVarint(b, o)
-      o += l
-      if (len === 0 || len > MAX_ADDRESS_LENGTH) throw new HopsealError(ErrorCode.DECODE_ERROR, `address length ${len} out of range 1..${MAX_ADDRESS_LENGTH}`)
-      if (o + len > b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'address value truncated')
-      const value = b.slice(o, o + len)
-      o += len
-      const addr = Object.freeze({ type, value })
-      if (isShortLocal(addr)) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical address: a 1-byte LOCAL value below 0x80 has a 1-byte form')
-      r.push(addr)
-    }
-    return r
-  }
-  o = 1
-  const onward = route(f & MAX_ROUTE_FIELD)
+  const onward: Address[] = []
+  let o = decodeRoute(b, 1, f & MAX_ROUTE_FIELD, limits, onward)
   if (o >= b.length) throw new HopsealError(ErrorCode.DECODE_ERROR, 'return route count missing')
   const m = b[o++]!
   if (m > MAX_ROUTE_FIELD) throw new HopsealError(ErrorCode.DECODE_ERROR, `return route count ${m} exceeds ${MAX_ROUTE_FIELD}`)
-  const returnRoute = route(m)
+  const returnRoute: Address[] = []
+  o = decodeRoute(b, o, m, limits, returnRoute)
   if (useShort({ onward, returnRoute })) throw new HopsealError(ErrorCode.DECODE_ERROR, 'non-canonical header: the short form applies')
   return { onward, returnRoute, payload: b.slice(o) }
 }
