@@ -7,8 +7,8 @@
  */
 export class ReplayWindow {
   private readonly words: Uint32Array
-  /** Highest counter accepted so far, or -1n before the first. */
-  private top = -1n
+  /** Highest counter accepted so far, or -1 before the first (a number: counters stay below 2^53). */
+  private top = -1
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 32 || size % 32 !== 0 || size > 65536) throw new RangeError('replay window size must be a multiple of 32 in 32..65536')
@@ -17,27 +17,34 @@ export class ReplayWindow {
 
   /** The highest accepted counter (-1n before any). */
   get highest(): bigint {
+    return BigInt(this.top)
+  }
+
+  /** The highest accepted counter as a number (-1 before any). */
+  get highestNumber(): number {
     return this.top
   }
 
   /** 'ok' when n is acceptable, 'duplicate' when already seen, 'stale' when older than the window. */
-  check(n: bigint): 'ok' | 'duplicate' | 'stale' {
+  check(counter: bigint | number): 'ok' | 'duplicate' | 'stale' {
+    const n = Number(counter)
     if (n > this.top) return 'ok'
-    if (this.top - n >= BigInt(this.size)) return 'stale'
-    const bit = Number(n % BigInt(this.size))
+    if (this.top - n >= this.size) return 'stale'
+    const bit = n % this.size
     return (this.word(bit) >>> (bit & 31)) & 1 ? 'duplicate' : 'ok'
   }
 
   /** Records n (after authentication). Precondition: check(n) === 'ok'. */
-  commit(n: bigint): void {
-    const size = BigInt(this.size)
+  commit(counter: bigint | number): void {
+    const n = Number(counter)
+    const size = this.size
     if (n > this.top) {
       const advance = n - this.top
       if (advance >= size) this.words.fill(0)
-      else for (let i = this.top + 1n; i < n; i++) this.clear(Number(i % size))
+      else for (let i = this.top + 1; i < n; i++) this.clear(i % size)
       this.top = n
     }
-    const bit = Number(n % size)
+    const bit = n % size
     this.words[bit >>> 5] = this.word(bit) | (1 << (bit & 31))
   }
 
@@ -63,6 +70,16 @@ export function reconstructCounter(expected: bigint, truncated: number, bits: nu
   const mask = win - 1n
   let candidate = (expected & ~mask) | BigInt(truncated)
   if (candidate <= expected - half && candidate + win < 1n << 64n) candidate += win
+  else if (candidate > expected + half && candidate >= win) candidate -= win
+  return candidate
+}
+
+/** reconstructCounter() on numbers (expected < 2^53), for the per-message path. */
+export function reconstructCounterNumber(expected: number, truncated: number, bits: number): number {
+  const win = 2 ** bits
+  const half = win / 2
+  let candidate = expected - (expected % win) + truncated
+  if (candidate <= expected - half) candidate += win
   else if (candidate > expected + half && candidate >= win) candidate -= win
   return candidate
 }

@@ -22,7 +22,7 @@ import { ErrorCode, HopsealError } from '../errors.ts'
 import type { CipherState, TransportState } from '../noise/index.ts'
 import { MAX_PHASE_STEPS, REJECT_AFTER_UNCONFIRMED, RENEW_AFTER_AUTH_FAILURES, RENEW_AFTER_UNCONFIRMED, SHORT_FORM_MAX_UNCONFIRMED } from './constants.ts'
 import { MEDIUM_LIMITS, type SessionLimits } from './limits.ts'
-import { ReplayWindow, reconstructCounter } from './replay-window.ts'
+import { ReplayWindow, reconstructCounterNumber } from './replay-window.ts'
 import { Control, decodeHeader, encodeHeader, MessageType, type Header } from './wire.ts'
 
 const RENEW_REQUEST = Uint8Array.of(Control.RENEW)
@@ -176,7 +176,7 @@ export class ChannelSession {
 
   private sealNext(type: MessageType, plaintext: Uint8Array): Uint8Array {
     const n = this.sendCounter
-    const header = encodeHeader(type, this.sendPhase, BigInt(n), n - this.confirmedTop > SHORT_FORM_MAX_UNCONFIRMED)
+    const header = encodeHeader(type, this.sendPhase, n, n - this.confirmedTop > SHORT_FORM_MAX_UNCONFIRMED)
     const sealed = this.send.encryptWithNonce(n, header, plaintext, header)
     this.sendCounter++
     this.sentUnderKey++
@@ -209,11 +209,12 @@ export class ChannelSession {
     // Past the hard limit only a RENEW request is opened (session.sealRenewRequest).
     const expired = this.receiveExpired
     if (expired && h.type !== MessageType.CONTROL) return 'expired'
-    const top = this.highestReceived
-    const n = reconstructCounter(top + 1n, h.counter, h.bits)
+    // Numbers, not bigints: counters stay below rejectAfterMessages (at most 2^48).
+    const top = this.window ? this.window.highestNumber : -1
+    const n = reconstructCounterNumber(top + 1, h.counter, h.bits)
     const verdict = this.window ? this.window.check(n) : 'ok'
     if (verdict !== 'ok') return verdict
-    if (n >= BigInt(this.limits.rejectAfterMessages)) return 'expired'
+    if (n >= this.limits.rejectAfterMessages) return 'expired'
     const found = this.decrypt(h, n, n > top, message.subarray(0, h.length), message.subarray(h.length))
     if (!found) return 'auth'
     if (expired && !(found.plaintext.length === 1 && found.plaintext[0] === Control.RENEW)) {
@@ -228,7 +229,7 @@ export class ChannelSession {
       this.recvCurrent = found.next
       this.recvPhase = h.phase
     }
-    return { type: h.type, counter: n, plaintext: found.plaintext }
+    return { type: h.type, counter: BigInt(n), plaintext: found.plaintext }
   }
 
   /**
@@ -237,7 +238,7 @@ export class ChannelSession {
    * while its messages were lost): only for a message newer than anything
    * accepted (`newest`). A later phase's key comes back uncommitted as `next`.
    */
-  private decrypt(h: Header, n: bigint, newest: boolean, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next?: CipherState } | undefined {
+  private decrypt(h: Header, n: number, newest: boolean, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next?: CipherState } | undefined {
     const sameKey = h.phase === this.recvPhase ? this.recvCurrent : this.recvPrevious
     if (sameKey) {
       try {
@@ -250,7 +251,7 @@ export class ChannelSession {
   }
 
   /** Tries the keys MAX_PHASE_STEPS rekeys ahead whose phase bit matches the message's; the matching key is returned, the others destroyed. */
-  private decryptLaterPhase(phase: 0 | 1, n: bigint, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next: CipherState } | undefined {
+  private decryptLaterPhase(phase: 0 | 1, n: number, ad: Uint8Array, body: Uint8Array): { plaintext: Uint8Array; next: CipherState } | undefined {
     const steps = phase === this.recvPhase ? [2] : [1, 3]
     const k = this.recvCurrent.clone()
     for (let step = 1; step <= MAX_PHASE_STEPS; step++) {

@@ -39,9 +39,10 @@ export interface Header {
   length: number
 }
 
-export function encodeHeader(type: MessageType, phase: 0 | 1, counter: bigint, long: boolean): Uint8Array {
+/** `counter`: a bigint, or a number up to 2^53 - 1 (the session's counters: no BigInt arithmetic per message). */
+export function encodeHeader(type: MessageType, phase: 0 | 1, counter: bigint | number, long: boolean): Uint8Array {
   const bits = long ? LONG_COUNTER_BITS : SHORT_COUNTER_BITS
-  const c = Number(counter & ((1n << BigInt(bits)) - 1n))
+  const c = typeof counter === 'number' ? counter % 2 ** bits : Number(counter & ((1n << BigInt(bits)) - 1n))
   const top = c >>> (bits - 4)
   if (long) return Uint8Array.of((type << 6) | (phase << 5) | 0x10 | top, (c >>> 8) & 0xff, c & 0xff)
   return Uint8Array.of((type << 6) | (phase << 5) | top, c & 0xff)
