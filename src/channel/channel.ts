@@ -124,6 +124,8 @@ export class SecureChannel {
   private peerRenewal: Promise<void> | undefined
   private readonly onCloseHandlers: ((error: HopsealError | undefined) => void)[] = []
   private onRenewHandlers: (() => void)[] | undefined
+  private peerMetaCache: NonNullable<IncomingMeta['peer']> | undefined
+  private peerMetaFor: PeerInfo | undefined
 
   /** @internal */
   constructor(
@@ -291,8 +293,7 @@ export class SecureChannel {
     // Mobility: follow the latest authenticated return route.
     if (from === this.current && opened.counter > topBefore && returnRoute.length > 0) this.remote = returnRoute
     if (this.ctx.role === 'initiator' && from === this.current && this.current.sendState() !== 'ok') this.renewInBackground()
-    const peer = this.peerInfo
-    const peerMeta: IncomingMeta = { ...meta, peer: { channel: addressKey(this.enc), ...(peer.identifier ? { identifier: peer.identifier } : {}), ...(peer.attributes ? { attributes: peer.attributes } : {}) } }
+    const peerMeta: IncomingMeta = { ...meta, peer: this.peerMeta() }
     switch (opened.type) {
       case MessageType.DATA:
         node.count('channel.delivered')
@@ -307,21 +308,34 @@ export class SecureChannel {
     }
   }
 
+  /** The `peer` of IncomingMeta for this channel's messages, made once per peerInfo (re-verification at a renewal replaces peerInfo). */
+  private peerMeta(): NonNullable<IncomingMeta['peer']> {
+    const peer = this.peerInfo
+    if (this.peerMetaFor !== peer || !this.peerMetaCache) {
+      this.peerMetaFor = peer
+      this.peerMetaCache = Object.freeze({ channel: addressKey(this.enc), ...(peer.identifier ? { identifier: peer.identifier } : {}), ...(peer.attributes ? { attributes: peer.attributes } : {}) })
+    }
+    return this.peerMetaCache
+  }
+
   /**
    * Opens with the current session first, then a renewed one the initiator
    * may already use, then the one before (messages in flight). A drop is
    * counted once, on the current session, with the first session's reason.
    */
   private openWithLiveSession(bytes: Uint8Array): { from: ChannelSession; opened: Opened; topBefore: bigint } | undefined {
-    let reason: DropReason | undefined
-    for (const s of [this.current, this.next, this.previous]) {
+    const cur = this.current
+    const top = cur.highestReceived
+    const first = cur.tryOpen(bytes)
+    if (typeof first !== 'string') return { from: cur, opened: first, topBefore: top }
+    const reason: DropReason = first
+    for (const s of [this.next, this.previous]) {
       if (!s) continue
       const topBefore = s.highestReceived
       const r = s.tryOpen(bytes)
       if (typeof r !== 'string') return { from: s, opened: r, topBefore }
-      reason ??= r
     }
-    this.current.countDrop(reason ?? 'decode')
+    this.current.countDrop(reason)
     this.ctx.node.count('channel.drop')
     return undefined
   }
@@ -400,7 +414,8 @@ export class SecureChannel {
    */
   private async sendSealed(type: MessageType, plaintext: Uint8Array): Promise<() => void> {
     if (this.closed) throw this.closedError()
-    const s = await this.sealingSession()
+    // The common case (the current session may seal) without a microtask hop.
+    const s = this.current.sendState() === 'ok' ? this.current : await this.sealingSession()
     const sealed = s.seal(type, plaintext)
     const counter = s.messagesSent - 1n
     this.owesKeepalive = false
