@@ -31,7 +31,9 @@ const USAGE = `usage: atecc608-sim --tty PATH [--state FILE] [--seed TEXT] [--ti
   --revision R      A (00 00 60 02, default) or B (00 00 60 03)
   --lax             do not enforce the data-sheet (†) lock rules (strict is the default;
                     --strict is accepted and changes nothing)
-  --unprovisioned   start factory-fresh (zones unlocked) instead of hopseal-provisioned`
+  --unprovisioned   start factory-fresh (zones unlocked) instead of hopseal-provisioned
+  --io-key HEX      provision this 32-byte I/O protection key (64 hex digits): every ECDH
+                    output must then be encrypted with it (ChipOptions ECDHProt = 1)`
 
 interface CliArgs {
   tty: string
@@ -42,6 +44,7 @@ interface CliArgs {
   revision: 'A' | 'B'
   strict: boolean
   provisioned: boolean
+  ioKey?: Uint8Array
   exitOnStdinClose: boolean
 }
 
@@ -60,6 +63,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       strict: { type: 'boolean', default: false },
       lax: { type: 'boolean', default: false },
       unprovisioned: { type: 'boolean', default: false },
+      'io-key': { type: 'string' },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -71,7 +75,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
     if (!allowed.includes(v as T)) throw new Error(`--${name} expected ${allowed.join('|')}, got ${String(v)}\n${USAGE}`)
     return v as T
   }
+  const io = values['io-key']
+  if (io !== undefined && !/^[0-9a-fA-F]{64}$/.test(io)) throw new Error(`--io-key expected 64 hex digits (32 bytes)\n${USAGE}`)
   return {
+    ...(io !== undefined ? { ioKey: Uint8Array.from(Buffer.from(io, 'hex')) } : {}),
     tty: values.tty,
     state: values.state,
     seed: values.seed,
@@ -102,6 +109,7 @@ async function main(): Promise<void> {
       strict: args.strict,
       revision: args.revision,
       provisioned: args.provisioned,
+      ...(args.ioKey ? { ioProtectionKey: args.ioKey } : {}),
     })
     server = await serveKitOnTty(sim, args.tty, { firmware: args.firmware })
   } catch (e) {

@@ -51,7 +51,7 @@ const SRC = join(HERE, 'src')
  *   such as the medium, the pattern, the ATECC608 buffer, a counter's
  *   name), names copied from the application's objects with `for…in` (limit
  *   overrides, profile options) and names in JSON (hopseal.json: slot,
- *   peer, peerXY, route).
+ *   peer, peerXY, route, ioKey).
  * A new public name must be added here: the interpreter tests fail otherwise.
  * `_x` names are internal by definition and never listed. A name written
  * quoted anywhere in the bundle (`o['x']`, `{ 'x': … }`) is kept as well.
@@ -70,7 +70,7 @@ const API = [
   'data', 'dataRate', 'dec', 'decode', 'decoder', 'decompress', 'dh', 'done', 'drop', 'drops', 'dutyCycle', 'dutyPolicy', 'earliest',
   'ecdh', 'encode', 'eph', 'ephemerals', 'epoch', 'equal', 'fail', 'failed', 'finish', 'flight', 'fn', 'frames', 'framesReceived',
   'framesSent', 'fromHex', 'full', 'garbageBytes', 'genKey', 'genKeyTempKey', 'got', 'handlerErrors', 'hex', 'hkdf', 'hmacSha256',
-  'hsBusy', 'hwRandomBytes', 'i2c', 'id', 'idle', 'index', 'info', 'init', 'initialMs', 'input', 'keepaliveMs', 'kind', 'kit',
+  'hsBusy', 'hwRandomBytes', 'i2c', 'id', 'idle', 'index', 'info', 'init', 'initialMs', 'input', 'ioKey', 'keepaliveMs', 'kind', 'kit',
   'l', 'last', 'limits', 'link', 'listen', 'local', 'lora', 'loraAirtimeMs', 'lowS', 'make', 'maxBackoffMs', 'maxBytes', 'maxMessage',
   'maxMessages', 'maxMs', 'maxRetransmits', 'medium', 'minAckTimeoutMs', 'msg', 'msgId', 'mtu', 'n', 'node', 'nonce', 'ok', 'onClose',
   'onCurve', 'onDrop', 'onMessage', 'onward', 'open', 'optional', 'out', 'oversize', 'pattern', 'payload', 'peer', 'peerXY', 'peers',

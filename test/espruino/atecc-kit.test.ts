@@ -36,10 +36,10 @@ function fail(tag) { return function (e) { out(tag, 'ERR ' + e.code + ' ' + e.st
 `
 
 /** Runs the device script against a fresh simulator; returns its tagged result lines and the KIT lines it sent. */
-async function runOnSim(simArgs: string[], body: string): Promise<{ get(tag: string): string; kit: string[] }> {
+async function runOnSim(simArgs: string[], body: string, modules: readonly string[] = ATECC): Promise<{ get(tag: string): string; kit: string[] }> {
   const sim = await startPtySim(simArgs)
   const dev = spawnEspruino(
-    `${wrapModules(ATECC)}${PRELUDE}
+    `${wrapModules(modules)}${PRELUDE}
 Serial2.setup(115200, { path: ${JSON.stringify(sim.hostPath)} });
 var KIT = [];
 var chip = require('hopseal/atecc/index').open({ kit: Serial2, log: function (l) { KIT.push(l); } });
@@ -154,6 +154,53 @@ chip.info().then(function (v) { out('INFO', hex(v)); return chip.read(0, 0, 32);
     ]
     assert.deepEqual(r.kit, expected, 'KIT lines equal the packets vaults/atecc608 builds')
     console.log(`# ran ${expected.length} KIT lines, ${expected.filter((l) => l.startsWith('E:t(')).length} commands`)
+  })
+
+  it('a chip with an I/O protection key: clear ECDH gives no secret, encrypted ECDH (0E slot, 0F TempKey) through the device vault equals Node\'s secret, which never crosses the bus in clear', { timeout: 180_000 }, async () => {
+    const ioKey = sha256(new TextEncoder().encode('espruino io protection key'))
+    const nodeSk = sha256(new TextEncoder().encode('espruino atecc node key'))
+    const nodePub = p256.getPublicKey(nodeSk, true)
+    const nodeXY = p256.getPublicKey(nodeSk, false).subarray(1)
+    const wrongKey = ioKey.slice()
+    wrongKey[0] = wrongKey[0]! ^ 1
+    const r = await runOnSim(
+      ['--seed', 'espruino-io', '--io-key', hex(ioKey)],
+      `var NODE = fromHex('${hex(nodeXY)}'), NODEC = fromHex('${hex(nodePub)}');
+var A = require('hopseal/noise/atecc');
+var V = A.vault(chip, { slot: 2, ioKey: fromHex('${hex(ioKey)}') });
+var W = A.vault(chip, { slot: 2, ioKey: fromHex('${hex(wrongKey)}') });
+chip.genKey(2).then(function (v) { out('GK', hex(v)); return chip.ecdh(2, NODE).then(function () { out('CLEAR', 'accepted'); }, fail('CLEAR')); })
+.then(function () { return chip.ecdh(2, NODE, true); })
+.then(function (v) { out('RAW', hex(v)); return V.init(); })
+.then(function (s) { out('SPUB', hex(s.pub)); return s.dh(NODEC); })
+.then(function (v) { out('SS', hex(v)); return W.init(); })
+.then(function (s) { return s.dh(NODEC); })
+.then(function (v) { out('WRONG', hex(v)); return V.eph(); })
+.then(function (e) { out('EPUB', hex(e.pub)); return e.dh(NODEC); })
+.then(function (v) { out('EE', hex(v)); try { A.vault(chip, { ioKey: new Uint8Array(31) }); out('SHORTKEY', 'accepted'); } catch (e) { out('SHORTKEY', 'ERR ' + e.code); } })
+.then(function () { for (var i = 0; i < KIT.length; i++) out('KIT', KIT[i]); out('END', ''); }, function (e) { out('FAILED', e.code + ' ' + e.status + ' ' + e.message); out('END', ''); });
+`,
+      [...ATECC, 'crypto/util', 'crypto/sha256', 'crypto/p256point', 'noise/atecc'],
+    )
+    const gk = unhex(r.get('GK'))
+    const secret = hex(p256.getSharedSecret(nodeSk, Uint8Array.from([4, ...gk]), true).subarray(1))
+    // ECDHProt = 1: the chip encrypts even a mode-0C answer; 64 bytes where a clear secret has 32 is a corrupt answer to the driver (retried once)
+    assert.equal(r.get('CLEAR'), 'ERR VAULT_DEVICE_ERROR undefined', 'a clear-mode ECDH on this chip gives no secret')
+    const raw = r.get('RAW')
+    assert.equal(raw.length, 128, 'encrypted output: 32-byte secret and 32-byte OutNonce')
+    assert.ok(!raw.includes(secret), 'the secret is not on the bus in clear')
+    assert.equal(r.get('SPUB'), hex(p256.Point.fromBytes(Uint8Array.from([4, ...gk])).toBytes(true)), 'the static key, compressed')
+    assert.equal(r.get('SS'), secret, 'slot ECDH (mode 0E) decrypted by the device vault equals Node\'s computation')
+    assert.notEqual(r.get('WRONG'), secret, 'another I/O key decrypts to something else')
+    const epub = unhex(r.get('EPUB'))
+    assert.equal(r.get('EE'), hex(p256.getSharedSecret(nodeSk, epub, true).subarray(1)), 'TempKey ECDH (mode 0F) decrypted equals Node\'s computation')
+    assert.equal(r.get('SHORTKEY'), 'ERR INVALID_LENGTH')
+    const ecdhLines = r.kit.filter((l) => l.startsWith('E:t(') && l.slice(6, 8) === '43')
+    assert.deepEqual(
+      ecdhLines,
+      [...Array(2).fill(`E:t(${hex(C.ecdh(2, nodeXY).packet).toUpperCase()})`), ...Array(3).fill(`E:t(${hex(C.ecdh(2, nodeXY, { encrypted: true }).packet).toUpperCase()})`), `E:t(${hex(C.ecdh('tempkey', nodeXY, { encrypted: true }).packet).toUpperCase()})`],
+      'the ECDH packets equal vaults/atecc608\'s: clear (sent twice: the retry), then encrypted',
+    )
   })
 
   it('the [KH] firmware dialect: a device error comes back as a negative ATCA_STATUS and keeps its status', { timeout: 120_000 }, async () => {

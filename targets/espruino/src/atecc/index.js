@@ -112,13 +112,19 @@ exports.open = function (o) {
     publicKey: function (s) {
       return one(function () { slot(s); }, 0x40, 0, s, undefined, 64);
     },
-    /** ECDH with the key in `source` (a slot: mode 0C) or in TempKey ('tempkey': mode 0D), clear output: the 32-byte x-coordinate. */
-    ecdh: function (source, peerXY) {
+    /**
+     * ECDH with the key in `source` (a slot: mode 0C, or 0E with `encrypted`)
+     * or in TempKey ('tempkey': mode 0D, or 0F). Clear output: the 32-byte
+     * x-coordinate. Encrypted output (the chip's I/O protection key; the
+     * secret never crosses the bus in clear): 64 bytes, the encrypted
+     * secret and the OutNonce (hopseal/noise/atecc decrypts them).
+     */
+    ecdh: function (source, peerXY, encrypted) {
       var tk = source === 'tempkey';
       return one(function () {
         if (!tk) slot(source);
         len(peerXY, 64, 'ECDH peer X || Y');
-      }, 0x43, tk ? 0x0d : 0x0c, tk ? 0 : source, peerXY, 32);
+      }, 0x43, (tk ? 0x0d : 0x0c) | (encrypted ? 2 : 0), tk ? 0 : source, peerXY, encrypted ? 64 : 32);
     },
     /** Counter `id` (0 or 1): read, or increment (`increment` true) and read; the value (up to 2 097 151). */
     counter: function (id, increment) {

@@ -14,19 +14,35 @@
  *   results are kept (the peer's static key and the current peer ephemeral,
  *   each used twice per handshake), and `peerXY` pre-seeds the static one;
  * - the handshake counter (message 1 replay protection) is the chip's
- *   monotonic Counter 1, incremented before each first handshake.
+ *   monotonic Counter 1, incremented before each first handshake;
+ * - with `ioKey` (the chip's 32-byte I/O protection key, provisioned into
+ *   both the chip and the board) every ECDH asks for encrypted output
+ *   (modes 0E / 0F): the secret crosses the bus XORed with
+ *   SHA-256(ioKey || OutNonce[0..16]) ([CAL] atcah_io_decrypt), as
+ *   vaults/atecc608 does. A chip configured with ECDHProt = 1 refuses clear
+ *   output, so such a chip needs `ioKey`.
  */
 var P = require('hopseal/crypto/p256point');
 var B = require('hopseal/routing/bytes');
+var H = require('hopseal/crypto/sha256');
 
 /**
  * chip: an open hopseal/atecc/index device; o = { slot: static key slot (default 0),
  * peerXY: optional 64-byte X || Y of the peer's static key (skips one decompression),
- * peer: its compressed form (with peerXY) }.
+ * peer: its compressed form (with peerXY), ioKey: the 32-byte I/O protection key }.
  */
 exports.vault = function (chip, o) {
   o = o || {};
-  var slot = o.slot || 0;
+  var slot = o.slot || 0, io = o.ioKey;
+  if (io !== undefined && !(io instanceof Uint8Array && io.length === 32)) throw B.err('INVALID_LENGTH', 'ioKey: 32 bytes expected');
+  // The secret from an encrypted ECDH answer (encrypted secret || OutNonce); the answer is wiped.
+  function clear(r) {
+    var k = H.sha256(B.concat(io, r.subarray(32, 48))), s = new Uint8Array(32);
+    for (var i = 0; i < 32; i++) s[i] = r[i] ^ k[i];
+    r.fill(0);
+    k.fill(0);
+    return s;
+  }
   var memo = [];
   if (o.peerXY && o.peer) memo.push([B.hex(o.peer), o.peerXY]);
   function xy(pub) {
@@ -43,7 +59,7 @@ exports.vault = function (chip, o) {
     return {
       pub: pub,
       dh: function (peer) {
-        return new Promise(function (resolve) { resolve(xy(peer)); }).then(function (p) { return chip.ecdh(source, p); });
+        return new Promise(function (resolve) { resolve(xy(peer)); }).then(function (p) { return chip.ecdh(source, p, !!io); }).then(function (r) { return io ? clear(r) : r; });
       },
       wipe: function () {}
     };
