@@ -202,7 +202,7 @@ export interface DeviceScriptOptions {
   /** The radio's link profile on the device (as targets/node/transports/serial profiles). */
   profile: { name: 'lora'; sf: number; mtu: number; dutyCycle: number } | { name: 'ble-uart'; mtu: number }
   /** Keys: the static key in the simulated ATECC608 served on a PTY (KIT protocol), or a software 25519 key. */
-  vault: { kind: 'atecc608'; kitPath: string; slot: number } | { kind: 'software'; privateKey: Uint8Array }
+  vault: { kind: 'atecc608'; kitPath: string; slot: number; ioKey?: Uint8Array } | { kind: 'software'; privateKey: Uint8Array }
   /** The listener's static public key (33-byte compressed P-256 or 32-byte X25519). */
   peer: Uint8Array
   /** Its X || Y (P-256), so the device does not decompress it. */
@@ -250,7 +250,7 @@ export function deviceScript(o: DeviceScriptOptions): string {
   Serial2.setup(115200, { path: ${JSON.stringify(o.vault.kitPath)} });
   require('hopseal/atecc/kit'); // the KIT transport (optional in atecc/index)
   var chip = require('hopseal/atecc/index').open({ kit: Serial2 });
-  return require('hopseal/noise/atecc').vault(chip, { slot: ${o.vault.slot}, peer: PEER${o.peerXY ? `, peerXY: B.fromHex('${hex(o.peerXY)}')` : ''} });
+  return require('hopseal/noise/atecc').vault(chip, { slot: ${o.vault.slot}, peer: PEER${o.peerXY ? `, peerXY: B.fromHex('${hex(o.peerXY)}')` : ''}${o.vault.ioKey ? `, ioKey: B.fromHex('${hex(o.vault.ioKey)}')` : ''} });
 })()`
       : `hs.softwareVault({ privateKey: B.fromHex('${hex(o.vault.privateKey)}') })`
   return `
@@ -342,7 +342,7 @@ export async function startEspruinoDevice(o: { name: string; party: Party; up: F
       closers.push(() => pty.close())
       const kit = await serveKitOnTty(o.party.sim, pty.b)
       closers.push(() => kit.close())
-      vault = { kind: 'atecc608', kitPath: pty.a, slot }
+      vault = { kind: 'atecc608', kitPath: pty.a, slot, ...(o.party.ioKey ? { ioKey: o.party.ioKey } : {}) }
     } else {
       throw new HopsealError(ErrorCode.CONFIG_INVALID, `${o.name}: an Espruino device in a scenario keeps its key in the simulated ATECC608 (vault: atecc608-sim)`)
     }

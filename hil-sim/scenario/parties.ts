@@ -16,6 +16,7 @@ import { Atecc608Sim } from '../atecc608/index.ts'
 import { processSoftHsmToken, softHsmAvailable } from '../softhsm.ts'
 import { loadPkcs11Backend } from '../../vaults/pkcs11/load.ts'
 import type { VaultKind } from './spec.ts'
+import { sha256 } from '@noble/hashes/sha2.js'
 
 export interface Party {
   name: string
@@ -23,6 +24,8 @@ export interface Party {
   vault: Vault
   /** The simulated secure element, when the vault is one. */
   sim?: Atecc608Sim
+  /** Its I/O protection key (every ECDH output crosses the bus encrypted with it); the board holds it too. */
+  ioKey?: Uint8Array
   s: StaticKey
   identity?: Identity
   attestation?: Uint8Array
@@ -34,6 +37,7 @@ const DAY = 86_400
 export interface OpenedVault {
   vault: Vault
   sim?: Atecc608Sim
+  ioKey?: Uint8Array
   /** What the vault really is: `softhsm` falls back to `software` where SoftHSM2 is not installed. */
   used: 'software' | 'atecc608-sim' | 'softhsm'
 }
@@ -45,9 +49,11 @@ export interface OpenedVault {
  */
 export async function openVault(kind: VaultKind, name: string, seed: string): Promise<OpenedVault> {
   if (kind === 'atecc608-sim') {
-    const sim = Atecc608Sim.create({ seed: `${seed}/${name}` })
-    const vault = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()) })
-    return { vault, sim, used: kind }
+    // Provisioned as production chips should be: an I/O protection key, so no ECDH secret crosses the bus in clear.
+    const ioProtectionKey = sha256(new TextEncoder().encode(`${seed}/${name}/io-protection-key`))
+    const sim = Atecc608Sim.create({ seed: `${seed}/${name}`, ioProtectionKey })
+    const vault = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()), ioProtectionKey })
+    return { vault, sim, ioKey: ioProtectionKey, used: kind }
   }
   // SoftHSM2 needs the system package and the optional native pkcs11js addon; without either the party uses a software vault.
   const pkcs11 = kind === 'softhsm' && softHsmAvailable() ? await loadPkcs11Backend().catch(() => undefined) : undefined
@@ -62,12 +68,12 @@ export async function openVault(kind: VaultKind, name: string, seed: string): Pr
 let runCounter = 0
 
 /** Creates a party: static key (P-256 whenever any party of the scenario uses a secure element), identity for XX. */
-export async function makeParty(name: string, kind: VaultKind, opened: { vault: Vault; sim?: Atecc608Sim }, dh: 'p256' | 'x25519', mode: 'kk' | 'xx', nowSec: number): Promise<Party> {
-  const { vault, sim } = opened
+export async function makeParty(name: string, kind: VaultKind, opened: { vault: Vault; sim?: Atecc608Sim; ioKey?: Uint8Array }, dh: 'p256' | 'x25519', mode: 'kk' | 'xx', nowSec: number): Promise<Party> {
+  const { vault, sim, ioKey } = opened
   const run = ++runCounter
   const sh = await vault.generateKey(dh, { label: `${name}-noise-static-${run}` })
   const s = await vaultStaticKey(vault, sh)
-  const party: Party = { name, vaultKind: kind, vault, s, ...(sim ? { sim } : {}) }
+  const party: Party = { name, vaultKind: kind, vault, s, ...(sim ? { sim } : {}), ...(ioKey ? { ioKey } : {}) }
   if (mode === 'xx') {
     const idType = kind === 'software' ? 'ed25519' : 'p256'
     const idKey = await vault.generateKey(idType, { label: `${name}-identity-${run}` })

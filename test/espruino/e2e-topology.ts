@@ -70,8 +70,10 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
     const crypto = cryptoProvider('node')
     // The monitor's static key, made inside the simulated chip by the Node vault (in process, once; shredOnDelete
     // false, so closing it keeps the key), then the chip served on a PTY for the interpreter.
-    const sim = Atecc608Sim.create({ seed: `${o.seed}/monitor` })
-    const provisioning = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()), shredOnDelete: false })
+    // Provisioned with an I/O protection key: every ECDH output crosses the bus encrypted (the board holds the key too).
+    const ioKey = crypto.hash('sha256', new TextEncoder().encode(`${o.seed}/monitor/io-protection-key`))
+    const sim = Atecc608Sim.create({ seed: `${o.seed}/monitor`, ioProtectionKey: ioKey })
+    const provisioning = await Atecc608Vault.open({ transport: await KitTransport.open(sim.kitChannel()), shredOnDelete: false, ioProtectionKey: ioKey })
     const handle = await provisioning.generateKey('p256', { label: 'monitor-noise-static' })
     const devicePub = await provisioning.publicKey(handle)
     await provisioning.close()
@@ -132,7 +134,7 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
     const device = spawnEspruino(deviceScript({
       radioPath: radio.path,
       profile: { name: 'lora', sf: 7, mtu: profile.mtu, dutyCycle: 1 },
-      vault: { kind: 'atecc608', kitPath: kitPty.a, slot },
+      vault: { kind: 'atecc608', kitPath: kitPty.a, slot, ioKey },
       peer: phoneS.publicKey,
       peerXY: phoneXY,
       route: 1,
