@@ -1,6 +1,6 @@
 /**
  * The heart-rate monitor application (docs/espruino.md): a KK P-256 channel
- * to the phone's listener behind gateway alias 1, the monitor's static key
+ * to the phone's listener behind gateway alias 0, the monitor's static key
  * in an ATECC608 on I2C1, AES-GCM, a LoRa modem on Serial2, one reading a
  * second in reliable mode. The bench builds it as the figure
  * `espruino.bundle_bytes`:
@@ -9,7 +9,8 @@
  *
  * Provisioning leaves `hopseal.json` in Storage: { slot, peer (hex, the
  * phone's 33-byte compressed P-256 key), peerXY (hex, its 64-byte X || Y),
- * route } (docs/espruino.md "Provisioning"). Pins are an Espruino Pico's
+ * route, ioKey (hex, the chip's 32-byte I/O protection key when it has one:
+ * every ECDH output then crosses I2C encrypted) } (docs/espruino.md "Provisioning"). Pins are an Espruino Pico's
  * (I2C1 on B8 SCL / B9 SDA, Serial2 on A2 TX / A3 RX: Serial1's B6/B7 are
  * the console when USB is unplugged); change them for another board, and
  * readBpm() for the real sensor.
@@ -34,7 +35,7 @@ function start() {
   Serial2.setup(9600, { tx: A2, rx: A3 });
   var chip = atecc.open({ i2c: I2C1, address: 0x60 });
   var peer = B.fromHex(cfg.peer);
-  var vault = A.vault(chip, { slot: cfg.slot, peer: peer, peerXY: B.fromHex(cfg.peerXY) });
+  var vault = A.vault(chip, { slot: cfg.slot, peer: peer, peerXY: B.fromHex(cfg.peerXY), ioKey: cfg.ioKey ? B.fromHex(cfg.ioKey) : undefined });
   var radio = link.radio(Serial2, { name: 'lora', sf: 7, dutyCycle: 0.01 });
   var ch = hs.channel({ link: radio, vault: vault, peer: peer, route: cfg.route === undefined ? 0 : cfg.route, medium: 'lora', reliable: true });
   var seq = 0, timer;
