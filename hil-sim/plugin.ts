@@ -5,7 +5,7 @@
  * hil-sim registers itself through the CLI's registries.
  */
 import { registerCommand } from '../targets/node/cli/main.ts'
-import { KitTransport } from '../vaults/atecc608/index.ts'
+import { KitTransport, readIoKeyFile } from '../vaults/atecc608/index.ts'
 import { registerAtecc608Transport } from '../targets/node/vault-atecc608.ts'
 
 registerCommand('demo', () => import('./scenario/demo-command.ts'))
@@ -13,6 +13,7 @@ registerCommand('sim', () => import('./scenario/sim-command.ts'))
 
 registerAtecc608Transport('sim', async (spec) => {
   const { Atecc608Sim } = await import('./atecc608/index.ts')
-  const sim = Atecc608Sim.create({ stateFile: spec.target, seed: spec.seed, timing: spec.timing })
+  // a fresh state file is provisioned with the spec's I/O protection key, as a chip would be before use
+  const sim = Atecc608Sim.create({ stateFile: spec.target, seed: spec.seed, timing: spec.timing, ...(spec.ioKeyFile !== undefined ? { ioProtectionKey: readIoKeyFile(spec.ioKeyFile) } : {}) })
   return KitTransport.open(sim.kitChannel())
 })

@@ -13,7 +13,7 @@
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { registerVaultFactory, type VaultFactoryContext } from './cli/vault-registry.ts'
 import type { Vault } from '../../src/vault/index.ts'
-import { Atecc608Vault, openAtecc608Transport, parseAtecc608Spec, type Atecc608Spec, type Transport } from '../../vaults/atecc608/index.ts'
+import { Atecc608Vault, openAtecc608Transport, parseAtecc608Spec, readIoKeyFile, type Atecc608Spec, type Transport } from '../../vaults/atecc608/index.ts'
 import { loadPlugins } from './plugins.ts'
 
 /** Opens the transport of a spec kind the target does not know itself (`sim`, registered by hil-sim/plugin.ts). */
@@ -32,6 +32,7 @@ export function registerAtecc608Transport(kind: Atecc608Spec['kind'], open: Atec
  */
 export async function openAtecc608Vault(args: string, _ctx: VaultFactoryContext): Promise<Vault> {
   const spec = parseAtecc608Spec(args)
+  const ioProtectionKey = spec.ioKeyFile === undefined ? undefined : readIoKeyFile(spec.ioKeyFile)
   let transport: Transport
   if (spec.kind === 'sim') {
     if (!openers.has('sim')) await loadPlugins()
@@ -39,7 +40,7 @@ export async function openAtecc608Vault(args: string, _ctx: VaultFactoryContext)
     if (!open) throw new HopsealError(ErrorCode.VAULT_OPERATION_UNSUPPORTED, 'atecc608:sim= needs the simulator, hil-sim, a development package that is not in this installation (run hopseal from a clone of the repository)')
     transport = await open(spec)
   } else transport = await openAtecc608Transport(spec)
-  return Atecc608Vault.open({ transport, name: spec.name, timeoutMs: spec.timeoutMs })
+  return Atecc608Vault.open({ transport, name: spec.name, timeoutMs: spec.timeoutMs, ...(ioProtectionKey ? { ioProtectionKey } : {}) })
 }
 
-registerVaultFactory('atecc608', openAtecc608Vault, 'atecc608:kit=/dev/ttyACM0 | atecc608:i2c=1[,address=0x60] | atecc608:sim=STATEFILE[,seed=S][,timing=realtime] (optionally ,name=NAME,timeout=MS)')
+registerVaultFactory('atecc608', openAtecc608Vault, 'atecc608:kit=/dev/ttyACM0 | atecc608:i2c=1[,address=0x60] | atecc608:sim=STATEFILE[,seed=S][,timing=realtime] (optionally ,name=NAME,timeout=MS,iokey=FILE)')

@@ -16,6 +16,6 @@ export { ConfigZone, hopsealConfig, REFERENCE_CONFIG, HOPSEAL_KEY_SLOTS, HOPSEAL
 export { decodeSlotMap, encodeSlotMap, type SlotMapEntry } from './slot-map.ts'
 export { Opcode, Status, EXEC_TIME_M0_MS, DEFAULT_I2C_ADDRESS } from './constants.ts'
 export type { Transport } from './transport.ts'
-export { parseAtecc608Spec, openAtecc608Transport, type Atecc608Spec } from './spec.ts'
+export { parseAtecc608Spec, openAtecc608Transport, readIoKeyFile, type Atecc608Spec } from './spec.ts'
 export * as host from './host.ts'
 export { configWriteCommands, dataWriteCommands } from './provision.ts'

@@ -12,18 +12,10 @@
  *
  * Prints the provisioning report (serial number, slot map, public keys) as JSON.
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ErrorCode, HopsealError, isHopsealError } from '../../src/errors.ts'
+import { isHopsealError } from '../../src/errors.ts'
 import { provision } from './provision.ts'
-import { openAtecc608Transport, parseAtecc608Spec } from './spec.ts'
-
-/** The I/O protection key from FILE: 64 hex digits (e.g. `openssl rand -hex 32 > io.key`). */
-function readIoKey(path: string): Uint8Array {
-  const text = readFileSync(path, 'utf8').trim()
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new HopsealError(ErrorCode.INVALID_LENGTH, `${path}: an I/O protection key is 64 hex digits (32 bytes)`)
-  return Uint8Array.from(Buffer.from(text, 'hex'))
-}
+import { openAtecc608Transport, parseAtecc608Spec, readIoKeyFile } from './spec.ts'
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'yes-lock-forever': { type: 'boolean', default: false }, key: { type: 'string', multiple: true }, 'io-key-file': { type: 'string' } } })
@@ -31,7 +23,7 @@ async function main(): Promise<void> {
     console.error('usage: provision-cli.ts kit=PATH|i2c=BUS[,address=…] --yes-lock-forever [--key LABEL]… [--io-key-file FILE]')
     process.exit(2)
   }
-  const ioProtectionKey = values['io-key-file'] === undefined ? undefined : readIoKey(values['io-key-file'])
+  const ioProtectionKey = values['io-key-file'] === undefined ? undefined : readIoKeyFile(values['io-key-file'])
   const transport = await openAtecc608Transport(parseAtecc608Spec(positionals[0]!))
   try {
     const report = await provision({ transport, confirmIrreversible: values['yes-lock-forever'] === true, keys: values.key ?? [], ...(ioProtectionKey ? { ioProtectionKey } : {}) })

@@ -2,8 +2,10 @@
  * The `atecc608:` vault spec (targets/node/vault-atecc608.ts, docs/hardware.md):
  * `kit=/dev/ttyACM0[,address=0xC0]`, `i2c=1[,address=0x60]`, or
  * `sim=STATEFILE[,seed=S][,timing=realtime|max|instant]` (the simulator, opened by the
- * target), plus `name=NAME`, `timeout=MS`.
+ * target), plus `name=NAME`, `timeout=MS`, `iokey=FILE` (the chip's I/O protection
+ * key, 64 hex digits: ECDH output then crosses the bus encrypted).
  */
+import { readFileSync } from 'node:fs'
 import { ErrorCode, HopsealError } from '../../src/errors.ts'
 import { I2cTransport, openI2cDevBus } from './i2c-transport.ts'
 import { KitTransport } from './kit-transport.ts'
@@ -19,9 +21,11 @@ export interface Atecc608Spec {
   timeoutMs?: number
   seed?: string
   timing?: 'instant' | 'realtime' | 'max'
+  /** File holding the I/O protection key (64 hex digits). */
+  ioKeyFile?: string
 }
 
-const KEYS = new Set(['kit', 'i2c', 'sim', 'address', 'name', 'timeout', 'seed', 'timing'])
+const KEYS = new Set(['kit', 'i2c', 'sim', 'address', 'name', 'timeout', 'seed', 'timing', 'iokey'])
 
 /** Parses the part after `atecc608:`. @throws INVALID_ARGUMENT with the reason. */
 export function parseAtecc608Spec(args: string): Atecc608Spec {
@@ -30,7 +34,7 @@ export function parseAtecc608Spec(args: string): Atecc608Spec {
     if (!part) continue
     const eq = part.indexOf('=')
     const k = eq < 0 ? part : part.slice(0, eq)
-    if (!KEYS.has(k)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `atecc608 option ${k} unknown (expected kit=, i2c=, sim=, address=, name=, timeout=, seed=, timing=)`)
+    if (!KEYS.has(k)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `atecc608 option ${k} unknown (expected kit=, i2c=, sim=, address=, name=, timeout=, seed=, timing=, iokey=)`)
     if (kv.has(k)) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, `atecc608 option ${k} given twice`)
     kv.set(k, eq < 0 ? '' : part.slice(eq + 1))
   }
@@ -53,6 +57,11 @@ export function parseAtecc608Spec(args: string): Atecc608Spec {
     spec.timeoutMs = Number(t)
   }
   if (kv.has('name')) spec.name = kv.get('name')
+  const io = kv.get('iokey')
+  if (io !== undefined) {
+    if (!io) throw new HopsealError(ErrorCode.INVALID_ARGUMENT, 'atecc608 iokey= needs a file name')
+    spec.ioKeyFile = io
+  }
   if (kv.has('seed')) spec.seed = kv.get('seed')
   const timing = kv.get('timing')
   if (timing !== undefined) {
@@ -60,6 +69,21 @@ export function parseAtecc608Spec(args: string): Atecc608Spec {
     spec.timing = timing
   }
   return spec
+}
+
+/**
+ * The I/O protection key in `path`: 64 hex digits (e.g. `openssl rand -hex 32 > io.key`).
+ * @throws VAULT_TOKEN_ABSENT when the file cannot be read; INVALID_LENGTH when it holds anything else.
+ */
+export function readIoKeyFile(path: string): Uint8Array {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8').trim()
+  } catch (e) {
+    throw new HopsealError(ErrorCode.VAULT_TOKEN_ABSENT, `cannot read the I/O protection key file ${path}: ${(e as Error).message}`, { cause: e })
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new HopsealError(ErrorCode.INVALID_LENGTH, `${path}: an I/O protection key is 64 hex digits (32 bytes)`)
+  return Uint8Array.from(Buffer.from(text, 'hex'))
 }
 
 /**
