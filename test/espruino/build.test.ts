@@ -15,6 +15,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import * as acorn from 'acorn'
 import { norm, skipUnlessEspruino, startEspruino } from './harness.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
@@ -91,6 +93,53 @@ describe('Espruino bundler', () => {
     for (const name of ['channel', 'radio', 'vault', 'fromHex']) assert.match(f, new RegExp(`[{,]"?${name}"?:`), `${name} in the --for bundle's exports`)
     // the handshake counter's file in Storage keeps its format
     assert.ok(/writeJSON\(\w+,\{c:\w+\}\)/.test(code + f), 'storageCounter writes { c: n }')
+  })
+
+  it('minified: error codes without messages, each code repeated once as a variable', () => {
+    const min = build(['--entry', HR, '--minify']).code
+    const plain = build(['--entry', HR]).code
+    for (const msg of ['varint truncated', 'channel is closed', 'device status 0x', 'does not authenticate', 'send window full']) {
+      assert.ok(plain.includes(msg), `${msg} in the plain bundle`)
+      assert.ok(!min.includes(msg), `${msg} not in the minified bundle`)
+    }
+    for (const code of ['DECODE_ERROR', 'CHANNEL_CLOSED', 'INVALID_ARGUMENT']) assert.equal(min.split(`"${code}"`).length - 1, 1, `${code} written once`)
+  })
+
+  it('errorCodesOnly drops messages (also through aliases and helpers), keeps arguments with side effects', async () => {
+    const { errorCodesOnly } = (await import(pathToFileURL(BUILD).href)) as { errorCodesOnly: (a: typeof acorn, text: string) => { text: string; count: number; codes: string[] } }
+    const src = `(function () {
+var $hopseal_routing_bytes$err = function (code, msg) { var e = new Error(msg || code); e.code = code; return e; };
+var $hopseal_x$$alias = $hopseal_routing_bytes$err;
+function $hopseal_x$$fail(what) { return $hopseal_x$$alias('NOISE_DECRYPT_FAILED', 'bad ' + what); }
+var $hopseal_x$status = function (s, what) { var e = $hopseal_routing_bytes$err('VAULT_DEVICE_ERROR', what + ': 0x' + s.toString(16)); e.status = s; return e; };
+var $hopseal_x$$pass = function (a, b) { return b; };
+var n = 0;
+function next() { n++; return 'side effect'; }
+return [$hopseal_x$$fail('x'), $hopseal_x$status(7, 'ATECC608 read'), $hopseal_routing_bytes$err('DECODE_ERROR', next()), $hopseal_routing_bytes$err('DECODE_ERROR', 'short'), $hopseal_x$$pass(1, 'kept'), n];
+})();
+`
+    const r = errorCodesOnly(acorn, src)
+    assert.deepEqual(r.codes, ['DECODE_ERROR'])
+    assert.equal(r.count, 5, "fail('x'), status(7, …), err(…, 'short') and the err call inside each helper")
+    for (const gone of ["'bad '", "'ATECC608 read'", "'short'", "what + ': 0x'"]) assert.ok(!r.text.includes(gone), `${gone} dropped`)
+    assert.ok(r.text.includes("$hopseal_x$$pass(1, 'kept')"), 'a parameter the function reads keeps its argument')
+    const [fail, status, withCall, short, kept, n] = new Function(`return ${r.text}`)() as [Error & { code: string }, Error & { code: string; status: number }, Error & { code: string }, Error & { code: string }, string, number]
+    assert.deepEqual([fail.code, fail.message], ['NOISE_DECRYPT_FAILED', 'NOISE_DECRYPT_FAILED'])
+    assert.deepEqual([status.code, status.message, status.status], ['VAULT_DEVICE_ERROR', 'VAULT_DEVICE_ERROR', 7])
+    assert.deepEqual([withCall.code, withCall.message, n], ['DECODE_ERROR', 'side effect', 1], 'an argument with a side effect is kept and runs')
+    assert.deepEqual([short.code, short.message, kept], ['DECODE_ERROR', 'DECODE_ERROR', 'kept'])
+  })
+
+  it('an application bundle renames the API names its application does not write', () => {
+    const { code } = build(['--entry', HR, '--minify'])
+    for (const name of ['renewAfterSilenceMs', 'keepaliveMs', 'renewRetransmit']) assert.ok(!code.includes(name), `${name} renamed`)
+    // the keys of an object handed over whole (the link's stats) are kept: telemetry sends it as JSON
+    for (const name of ['framesSent', 'bytesSent', 'airtimeMs', 'drops']) assert.ok(code.includes(name), `${name} kept`)
+    // read by string at run time: the frame decoder's counters (bad('crc')), the medium table, the profile table
+    assert.match(code, /crc:0/)
+    assert.match(code, /[{,]lora:/)
+    // --for: a script outside the bundle reads the API
+    assert.ok(build(['--for', HR, '--minify']).code.includes('renewAfterSilenceMs'), 'kept for a script loaded after the bundle')
   })
 
   it('the heart-rate bundle runs in the interpreter', { skip: skipUnlessEspruino() }, async () => {

@@ -1,6 +1,8 @@
 /**
  * Issue 15's end-to-end run: the heart-rate monitor in the real Espruino
- * interpreter (targets/espruino), its static P-256 key in the simulated
+ * interpreter (targets/espruino), built as a board application
+ * (`--entry --minify`: codes without messages, the API names the script
+ * does not write renamed), its static P-256 key in the simulated
  * ATECC608 served on a socat PTY (KIT protocol), its LoRa radio on another
  * PTY; a Node relay puts seeded 10 % loss on both directions (hil-sim link
  * models on a memory pair); the Node gateway (src/transports/gateway, serial
@@ -39,7 +41,7 @@ const skip = skipReason()
 describe('heart-rate end to end with the monitor in the Espruino interpreter', { skip }, () => {
   it('delivers 100 readings at 10 % loss exactly once, in order, with a renewal and no plaintext at the taps', { timeout: RUN_TIMEOUT_MS + 30_000 }, async () => {
     const r = await runHeartRate({
-      seed: 'e2e-heart-rate', loss: 0.1, readings: READINGS, renewAfterMessages: RENEW_AFTER_MESSAGES, timeoutMs: RUN_TIMEOUT_MS,
+      seed: 'e2e-heart-rate', loss: 0.1, readings: READINGS, renewAfterMessages: RENEW_AFTER_MESSAGES, timeoutMs: RUN_TIMEOUT_MS, appEntry: true,
       ...(process.env.HOPSEAL_E2E_DEBUG ? { log: (l: string) => console.log(`# device: ${l}`) } : {}),
     })
     assert.equal(r.opened.ev, 'open', `the handshake failed: ${JSON.stringify(r.opened)}`)

@@ -9,6 +9,9 @@
  * phone is a KK listener (`hr`, behind gateway alias 1) with a software
  * P-256 key. The gateway's serial link and the broker (`#`) are tapped.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { p256 } from '@noble/curves/nist.js'
 import { cryptoProvider } from '../../targets/node/crypto/index.ts'
 import { softwareStaticKey } from '../../src/noise/index.ts'
@@ -27,6 +30,7 @@ import { loraLinkModel } from '../../hil-sim/links/presets.ts'
 import { newTapRecord, tapBroker, tapLink, type TapRecord } from '../../hil-sim/scenario/taps.ts'
 import { decodeReading } from '../../hil-sim/scenario/readings.ts'
 import { attachPtyRadio, deviceEvent, deviceReadings, deviceScript, spawnEspruino, type EspruinoChild } from '../../hil-sim/scenario/espruino.ts'
+import { espruinoBundle } from './harness.ts'
 
 export interface HeartRateOptions {
   seed: string
@@ -37,6 +41,13 @@ export interface HeartRateOptions {
   renewAfterMessages?: number
   /** Run the bundle from the interpreter's flash, as a board runs saved code. */
   fromFlash?: boolean
+  /**
+   * Build the device script as the application itself (build.mjs `--entry
+   * --minify`, as examples/heart-rate.js is built: one scope, every property
+   * name the script does not write renamed) instead of a `--for` bundle with
+   * the script loaded after it.
+   */
+  appEntry?: boolean
   intervalMs?: number
   timeoutMs: number
   /** Device lines that are not events go here (debugging). */
@@ -131,7 +142,7 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
     })
     cleanups.push(async () => listener.stop())
 
-    const device = spawnEspruino(deviceScript({
+    const script = deviceScript({
       radioPath: radio.path,
       profile: { name: 'lora', sf: 7, mtu: profile.mtu, dutyCycle: 1 },
       vault: { kind: 'atecc608', kitPath: kitPty.a, slot, ioKey },
@@ -150,7 +161,8 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
       readings: { device: 0, count: o.readings },
       intervalMs: o.intervalMs ?? 150,
       window: 8,
-    }), { fromFlash: o.fromFlash ?? false, appBundle: true, minify: true })
+    })
+    const device = o.appEntry ? spawnApp(script, o.fromFlash ?? false) : spawnEspruino(script, { fromFlash: o.fromFlash ?? false, appBundle: true, minify: true })
     cleanups.push(() => device.stop())
     const events: Record<string, unknown>[] = []
     device.onLine((l) => {
@@ -164,5 +176,19 @@ export async function runHeartRate(o: HeartRateOptions): Promise<HeartRateRun> {
     return { events, opened, last, received, readings: deviceReadings(0, o.readings), phoneChannel, up: up.stats, down: down.stats, brokerTap, gatewayTap, wallMs: Date.now() - t0, device }
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined)
+  }
+}
+
+/** The interpreter on `script` built as an application (`--entry --minify`), from its flash when `fromFlash`. */
+function spawnApp(script: string, fromFlash: boolean): EspruinoChild {
+  const dir = mkdtempSync(join(tmpdir(), 'hopseal-app-'))
+  try {
+    const entry = join(dir, 'app.js')
+    writeFileSync(entry, script)
+    const app = espruinoBundle({ minify: true, entry })
+    const code = fromFlash ? `require('Storage').write('hopseal.js', ${JSON.stringify(app)});\neval(require('Storage').read('hopseal.js'));\n` : app
+    return spawnEspruino(code, { bundle: false })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -7,9 +7,13 @@
  * no shifts on values that may exceed 2^31.
  */
 
-/** An Error with a stable `code` (e.g. 'DECODE_ERROR'), as src/errors.ts HopsealError. */
+/**
+ * An Error with a stable `code` (e.g. 'DECODE_ERROR'), as src/errors.ts
+ * HopsealError. The message is `msg`, or the code when there is none: a
+ * minified bundle (build.mjs errorCodesOnly) passes codes only.
+ */
 exports.err = function (code, msg) {
-  var e = new Error(msg);
+  var e = new Error(msg || code);
   e.code = code;
   return e;
 };
