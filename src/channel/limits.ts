@@ -24,6 +24,7 @@ export interface RetransmitOptions {
   attempts: number
 }
 
+/** The `ip` medium's handshake schedule (message 1 and renewal flight 1): 1 s doubling to 8 s, 6 sends. */
 export const DEFAULT_RETRANSMIT: RetransmitOptions = Object.freeze({ initialMs: 1000, maxMs: 8000, attempts: 6 })
 
 export type Medium = 'ip' | 'lora' | 'ble'
