@@ -91,12 +91,12 @@ function routeOf(r) {
 }
 
 /** The channel context shared by initiator and responder channels. */
-function context(node, o, s, role, dec) {
+function context(node, o, s, isInitiator, dec) {
   var lim = L.resolve(o.medium || 'ip', o.limits);
   var v = o.vault;
   if (o.cipher === 'ChaChaPoly') B.optional('hopseal/crypto/chachapoly');
   return {
-    role: role, dec: dec, pattern: o.pattern || 'KK', dh: v.dh, cipher: o.cipher || 'AESGCM',
+    isInitiator: isInitiator, dec: dec, pattern: o.pattern || 'KK', dh: v.dh, cipher: o.cipher || 'AESGCM',
     s: s, rs: o.peer, eph: v.eph, prologue: o.prologue, payload: o.payload,
     clock: node.clock, limits: lim, reliable: !!o.reliable,
     // message 1 follows the medium's handshake schedule unless `retransmit` says otherwise (as on Node)
@@ -130,7 +130,7 @@ exports.channel = function (o) {
   var dec = node.alloc();
   var ch;
   node.w[dec] = { fn: function (p, ret) { ch.input(p, ret); } };
-  ch = new Ch(context(node, o, undefined, 'initiator', dec));
+  ch = new Ch(context(node, o, undefined, true, dec));
   ch.node = node;
   o.vault.init().then(function (s) {
     ch.x.s = s;

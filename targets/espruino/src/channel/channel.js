@@ -18,7 +18,7 @@
  * 'error' (a failed background renewal or handshake).
  *
  * ctx (device.js): { out(onward, payload, done), dec: byte, clock, limits,
- *   reliable: bool, s, rs, eph(renewal) -> Promise<key>, dh, cipher, role,
+ *   reliable: bool, s, rs, eph(renewal) -> Promise<key>, dh, cipher, isInitiator,
  *   route (initiator: the listener's route), count(name) }
  * out() sends a routing message with return route [dec]; done(err) runs once
  * it left the radio (or could not).
@@ -178,7 +178,7 @@ P.unacked = function () {
 P.close = function () {
   if (this.closed) return;
   var self = this;
-  if (this.cur && this.cur._sendState() !== 'expired') this._sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
+  if (this.cur && this.cur._sendState() !== S.SEND_EXPIRED) this._sealNow(this.cur, S.CONTROL, new Uint8Array([CLOSE]), function () {});
   self._teardown();
 };
 
@@ -191,14 +191,14 @@ P._sealAndSend = function (type, pt, done) {
   done = done || function () {};
   if (this.closed) return done(undefined, B.err('CHANNEL_CLOSED', 'channel is closed'));
   var st = this.cur._sendState();
-  if (st === 'renew') {
-    if (this.x.role === 'initiator') this.renew();
+  if (st === S.SEND_RENEW) {
+    if (this.x.isInitiator) this.renew();
     else this._requestRenewal();
-  } else if (st === 'expired') {
-    if (this.x.role === 'responder' && this.next) this._promote();
+  } else if (st === S.SEND_EXPIRED) {
+    if (!this.x.isInitiator && this.next) this._promote();
     else {
       this.waiting.push([type, pt, done]);
-      if (this.x.role === 'initiator') this.renew();
+      if (this.x.isInitiator) this.renew();
       else this._awaitPeer();
       return;
     }
@@ -251,7 +251,7 @@ P.receive = function (bytes, ret) {
   this._heard();
   // mobility: follow the latest authenticated return route
   if (from === this.cur && r.n > top && ret.length) this.remote = ret;
-  if (x.role === 'initiator' && from === this.cur && this.cur._sendState() !== 'ok') this.renew();
+  if (x.isInitiator && from === this.cur && this.cur._sendState() !== S.SEND_OK) this.renew();
   var pt = r.pt;
   if (r.type === S.DATA) {
     this._dataIn();
@@ -295,7 +295,7 @@ P._control = function (p, from) {
     }
   } else if (p[0] === RENEW) {
     x.count('channel.renewal.requested_by_peer');
-    if (x.role === 'initiator') this.renew();
+    if (x.isInitiator) this.renew();
   } else x.count('channel.drop.unknown_control');
 };
 
@@ -307,7 +307,7 @@ P._heard = function () {
 /** Initiator: renews after sending messages that call for an answer and hearing nothing for renewAfterSilenceMs. */
 P._noteSent = function () {
   var x = this.x, l = x.limits, now = x.clock.now();
-  if (x.role !== 'initiator' || !l.renewAfterSilenceMs || (!this.snd && !l.keepaliveMs)) return;
+  if (!x.isInitiator || !l.renewAfterSilenceMs || (!this.snd && !l.keepaliveMs)) return;
   if (this._silentSince < 0) this._silentSince = now;
   else if (now - this._silentSince >= l.renewAfterSilenceMs && now - this._lastRenewal >= l.renewAfterSilenceMs && !this.rw) {
     x.count('channel.renewal.silence');
@@ -407,7 +407,7 @@ P._renewDone = function (w, err) {
 /** A renewal flight: flight 2 at the initiator, flight 1 at the responder (responder.js). */
 P._onFlight = function (bytes, ret) {
   var self = this, x = this.x;
-  if (x.role === 'initiator') {
+  if (x.isInitiator) {
     var w = this.rw;
     if (!w || w.busy) return x.count('channel.renewal.unexpected_flight');
     w.busy = true;

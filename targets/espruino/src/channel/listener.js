@@ -96,13 +96,13 @@ exports.listen = function (o, node, context, Ch) {
   var chans = [];
   var lis = { _ev: {}, on: Ch.prototype.on, emit: Ch.prototype.emit };
   o.vault.init().then(function (s) {
-    var x = context(node, o, s, 'responder', o.address);
+    var x = context(node, o, s, false, o.address);
     lis.l = new Listener(x, {
       peers: o.peers, counters: o.counters !== false,
       channels: function () { return chans; },
       make: function (peer, ret) {
         var dec = node.alloc();
-        var c = new Ch(context(node, { medium: o.medium, limits: o.limits, reliable: o.reliable, vault: o.vault, peer: peer, cipher: o.cipher, pattern: 'KK' }, s, 'responder', dec));
+        var c = new Ch(context(node, { medium: o.medium, limits: o.limits, reliable: o.reliable, vault: o.vault, peer: peer, cipher: o.cipher, pattern: 'KK' }, s, false, dec));
         c.node = node;
         c.x.onClose = function () {
           delete node.w[dec];

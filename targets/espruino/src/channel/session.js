@@ -20,6 +20,11 @@ var REJECT_AFTER_UNCONFIRMED = 524287; // 2^19 - 1
 var RENEW_AFTER_AUTH_FAILURES = 68719476736; // 2^36
 var RENEW = 4;
 
+// _sendState()'s answers
+exports.SEND_OK = 0;
+exports.SEND_RENEW = 1;
+exports.SEND_EXPIRED = 2;
+
 exports.DATA = 0;
 exports.ROUTED = 1;
 exports.CONTROL = 2;
@@ -58,13 +63,13 @@ P._confirm = function (n) {
   if (n > this.ct && n < this.n) this.ct = n;
 };
 
-/** 'ok', 'renew' past a soft limit, 'expired' past a hard one. */
+/** SEND_OK, SEND_RENEW past a soft limit, SEND_EXPIRED past a hard one. */
 P._sendState = function () {
-  if (this.closed) return 'expired';
+  if (this.closed) return exports.SEND_EXPIRED;
   var age = this.now() - this.born, l = this.l, u = this._unconfirmed();
-  if (this.n >= l.rejectAfterMessages || age >= l.rejectAfterMs || u >= REJECT_AFTER_UNCONFIRMED) return 'expired';
-  if (this.n >= l.renewAfterMessages || age >= l.renewAfterMs || u >= RENEW_AFTER_UNCONFIRMED || this.auth >= RENEW_AFTER_AUTH_FAILURES) return 'renew';
-  return 'ok';
+  if (this.n >= l.rejectAfterMessages || age >= l.rejectAfterMs || u >= REJECT_AFTER_UNCONFIRMED) return exports.SEND_EXPIRED;
+  if (this.n >= l.renewAfterMessages || age >= l.renewAfterMs || u >= RENEW_AFTER_UNCONFIRMED || this.auth >= RENEW_AFTER_AUTH_FAILURES) return exports.SEND_RENEW;
+  return exports.SEND_OK;
 };
 
 P._receiveExpired = function () {
