@@ -62,7 +62,7 @@ const SRC = join(HERE, 'src')
  * quoted anywhere in the bundle (`o['x']`, `{ 'x': … }`) is kept as well.
  */
 const BUILTINS = [
-  'AES', 'SHA256', 'BOARD', 'abs', 'addCached', 'apply', 'bitrate', 'buffer', 'call', 'ceil', 'charCodeAt', 'clearTimeout', 'code', 'concat',
+  'AES', 'SHA256', 'BOARD', 'abs', 'addCached', 'apply', 'assign', 'bitrate', 'buffer', 'call', 'ceil', 'charCodeAt', 'clearTimeout', 'code', 'concat',
   'close', 'create', 'emit', 'encrypt', 'env', 'exports', 'fill', 'floor', 'hwRand', 'indexOf', 'join', 'keys', 'length', 'log', 'max', 'message',
   'min', 'mode', 'name', 'now', 'on', 'openFile', 'parse', 'pop', 'pow', 'prototype', 'push', 'random', 'read', 'readFrom', 'readJSON',
   'reject', 'removeListener', 'resolve', 'rx', 'scl', 'sda', 'set', 'setTimeout', 'setup', 'shift', 'slice', 'splice', 'split', 'stack',
@@ -99,21 +99,23 @@ export const RESERVED = [...new Set([...BUILTINS, ...API, ...LOOKUP, ...RESULTS]
 
 /** Terser options for the interpreter: ES5 out, names kept at the top level (globals the entry uses). */
 export const TERSER_OPTIONS = {
-  ecma: 5,
+  ecma: 2015,
   toplevel: false,
   compress: {
-    ecma: 5,
-    arrows: false,
-    unsafe_arrows: false,
+    ecma: 2015,
+    arrows: true,
+    unsafe_arrows: true,
+    unsafe_methods: true,
     passes: 2,
     keep_fargs: false,
     // function declarations moved to the top of their scope (where the language hoists them anyway): 204 B less on the heart-rate bundle
     hoist_funs: true,
+    unsafe_undefined: true,
   },
   // every property name but RESERVED is renamed consistently across the bundle (`builtins: true`: the
   // built-ins the code uses are listed in RESERVED, not taken from terser's browser list)
   mangle: { toplevel: false, properties: { builtins: true, keep_quoted: true, reserved: RESERVED } },
-  format: { ecma: 5, ascii_only: true, comments: false, semicolons: true },
+  format: { ecma: 2015, ascii_only: true, comments: false, semicolons: true },
 }
 
 function walk(dir) {
@@ -377,6 +379,11 @@ export async function hoistedSource(opts = {}) {
 
 /** The bundle's error maker: routing/bytes `err(code, msg)`. */
 const ERR = exportVar('hopseal/routing/bytes', 'err')
+// aliasThis: the local that stands for `this`, and the fewest uses that pay for its declaration
+const SELF = '$hopseal_self'
+const THIS_ALIAS_MIN = 4
+// aliasGlobals: the built-ins it may turn into locals (always there, never reassigned by the bundle)
+const GLOBAL_ALIASES = ['Uint8Array', 'Math', 'Promise', 'getTime', 'setTimeout', 'clearTimeout', 'Error', 'Object', 'JSON', 'E']
 
 /** Whether dropping expression `n` changes nothing but a value: literals, names, arithmetic, `.toString()`/`.slice()`. */
 function pureValue(n) {
@@ -496,6 +503,139 @@ export function errorCodesOnly(acorn, text) {
   return { text: out, count, codes: shared }
 }
 
+/**
+ * `this` in a function that uses it at least `min` times (not counting the
+ * uses inside its nested non-arrow functions, which have their own) becomes
+ * a local `var $hopseal_self = this;`: terser renames a local to one letter
+ * but never `this`, so each use costs 1 byte instead of 4, for the 11 of the
+ * declaration. The alias keeps `this` in the function's body, so terser
+ * still sees it and never turns the function into an arrow.
+ */
+export function aliasThis(acorn, text, min = THIS_ALIAS_MIN) {
+  const ast = acorn.parse(text, { ecmaVersion: 2020, sourceType: 'script' })
+  const uses = new Map()
+  const visit = (n, fn) => {
+    if (n.type === 'ThisExpression' && fn) uses.set(fn, [...(uses.get(fn) ?? []), n])
+    const own = n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' ? n : fn
+    for (const key of Object.keys(n)) {
+      if (key === 'type' || key === 'start' || key === 'end') continue
+      for (const c of Array.isArray(n[key]) ? n[key] : [n[key]]) if (c && typeof c.type === 'string') visit(c, own)
+    }
+  }
+  visit(ast, undefined)
+  const edits = []
+  let count = 0
+  for (const [fn, list] of uses) {
+    // a function that starts with `var self = this` (self never declared or assigned again inside it) uses self for every `this`
+    const first = fn.body.body[0]?.type === 'VariableDeclaration' ? fn.body.body[0].declarations[0] : undefined
+    const own = first?.id.type === 'Identifier' && first.init?.type === 'ThisExpression' ? first.id.name : undefined
+    if (own !== undefined && !rebinds(fn, own, first)) {
+      for (const t of list) if (t !== first.init) edits.push({ start: t.start, end: t.end, text: own })
+      count++
+      continue
+    }
+    if (list.length < min) continue
+    edits.push({ start: fn.body.start + 1, end: fn.body.start + 1, text: `var ${SELF} = this;` })
+    for (const t of list) edits.push({ start: t.start, end: t.end, text: SELF })
+    count++
+  }
+  let out = text
+  for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return { text: out, count }
+}
+
+/** Whether `name` is declared (but at `decl`) or assigned anywhere inside function `fn`. */
+function rebinds(fn, name, decl) {
+  let found = false
+  visitAst(fn.body, null, (n) => {
+    if (n.type === 'VariableDeclarator' && n !== decl && n.id.type === 'Identifier' && n.id.name === name) found = true
+    if ((n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression') && (n.id?.name === name || n.params.some((p) => p.type === 'Identifier' && p.name === name))) found = true
+    if (n.type === 'CatchClause' && n.param?.type === 'Identifier' && n.param.name === name) found = true
+    if (n.type === 'AssignmentExpression' && n.left.type === 'Identifier' && n.left.name === name) found = true
+    if (n.type === 'UpdateExpression' && n.argument.type === 'Identifier' && n.argument.name === name) found = true
+  })
+  return found
+}
+
+/**
+ * The built-ins in GLOBAL_ALIASES the bundle names often enough become
+ * locals of its outer function (`var $hopseal_g_Uint8Array = Uint8Array;`):
+ * terser renames a local, never a global, so `new Uint8Array` (50 times in
+ * the heart-rate bundle) costs a few bytes instead of 14. A name declared
+ * anywhere in the bundle is left alone (its uses may not be the global).
+ */
+export function aliasGlobals(acorn, text) {
+  const ast = acorn.parse(text, { ecmaVersion: 2020, sourceType: 'script' })
+  const outer = ast.body[0]?.expression?.callee
+  if (outer?.type !== 'FunctionExpression') throw new Error('aliasGlobals: the bundle is not one function call')
+  const declared = new Set()
+  const refs = new Map()
+  visitAst(ast, null, (n, parent) => {
+    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier') declared.add(n.id.name)
+    if ((n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ClassDeclaration') && n.id) declared.add(n.id.name)
+    if (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression') for (const p of n.params) if (p.type === 'Identifier') declared.add(p.name)
+    if (n.type === 'CatchClause' && n.param?.type === 'Identifier') declared.add(n.param.name)
+    if (n.type !== 'Identifier' || !GLOBAL_ALIASES.includes(n.name)) return
+    if (parent?.type === 'MemberExpression' && parent.property === n && !parent.computed) return
+    if (parent?.type === 'Property' && parent.key === n && !parent.computed) return
+    refs.set(n.name, [...(refs.get(n.name) ?? []), n])
+  })
+  const edits = []
+  const decls = []
+  for (const [name, list] of refs) {
+    // a use costs about 2 bytes after renaming instead of the name's length; the declaration `X=Name,` its length + 4
+    if (declared.has(name) || list.length * (name.length - 2) <= name.length + 4) continue
+    decls.push(`$hopseal_g_${name} = ${name}`)
+    for (const r of list) edits.push({ start: r.start, end: r.end, text: `$hopseal_g_${name}` })
+  }
+  if (decls.length) edits.push({ start: outer.body.start + 1, end: outer.body.start + 1, text: `\nvar ${decls.join(', ')};` })
+  let out = text
+  for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return { text: out, names: decls.length }
+}
+
+/**
+ * A run of two or more consecutive statements `P.name = function … ;` on the
+ * same object `P` (a prototype, mostly) becomes one
+ * `Object.assign(P, { name: function …, … });`: terser then writes each as
+ * a method (`name(…) {…}`, unsafe_methods), about 12 bytes less per method.
+ * Nothing moves past another statement, so the order of evaluation stays.
+ */
+export function foldMethods(acorn, text) {
+  const ast = acorn.parse(text, { ecmaVersion: 2020, sourceType: 'script' })
+  const target = (st) => {
+    const a = st.type === 'ExpressionStatement' && st.expression.type === 'AssignmentExpression' && st.expression.operator === '=' ? st.expression : undefined
+    if (!a || a.left.type !== 'MemberExpression' || a.left.computed || a.right.type !== 'FunctionExpression') return undefined
+    const obj = a.left.object
+    const simple = obj.type === 'Identifier' || (obj.type === 'MemberExpression' && !obj.computed && obj.object.type === 'Identifier' && obj.property.name === 'prototype')
+    return simple ? text.slice(obj.start, obj.end) : undefined
+  }
+  const edits = []
+  let runs = 0
+  visitAst(ast, null, (n) => {
+    const body = n.type === 'Program' || n.type === 'BlockStatement' ? n.body : undefined
+    if (!body) return
+    for (let i = 0; i < body.length;) {
+      const t = target(body[i])
+      // function declarations between the methods stay in the run (they are hoisted: their place changes nothing)
+      let j = i + 1
+      for (let k = j; t !== undefined && k < body.length && (body[k].type === 'FunctionDeclaration' || target(body[k]) === t); k++) if (target(body[k]) === t) j = k + 1
+      const run = body.slice(i, j)
+      const methods = run.filter((st) => target(st) === t)
+      if (t !== undefined && methods.length >= 2 && !edits.some((e) => e.start <= body[i].start && body[j - 1].end <= e.end)) {
+        const fns = run.filter((st) => st.type === 'FunctionDeclaration').map((st) => text.slice(st.start, st.end) + '\n')
+        const props = methods.map((st) => `${st.expression.left.property.name}: ${text.slice(st.expression.right.start, st.expression.right.end)}`)
+        edits.push({ start: body[i].start, end: body[j - 1].end, text: `${fns.join('')}Object.assign(${t}, {\n${props.join(',\n')}\n});` })
+        runs++
+      }
+      i = j
+    }
+  })
+  let out = text
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return { text: out, runs }
+}
+
 /** Each module's minified size on its own (wrapper included), largest first: where a bundle's bytes go. */
 export async function moduleSizes(opts = {}) {
   const rows = []
@@ -523,12 +663,92 @@ export function entryReserved(acorn, bundle, entry) {
   return [...keep].sort()
 }
 
-/** Minifies a bundle with TERSER_OPTIONS (terser is a devDependency), keeping the property names `reserved`. */
+/** The hoisted bundle's size rewrites, in order, before terser: each keeps what the code does. */
+export function compact(acorn, hoisted) {
+  let text = errorCodesOnly(acorn, hoisted).text
+  for (let r = foldMethods(acorn, text); r.runs; r = foldMethods(acorn, text)) text = r.text
+  text = aliasGlobals(acorn, aliasThis(acorn, text).text).text
+  // a parameter named `undefined` that no call passes: terser (unsafe_undefined) writes it, renamed, for each `void 0`
+  if (!text.startsWith('(function () {')) throw new Error('the hoisted bundle does not start with its function')
+  return '(function (undefined) {' + text.slice('(function () {'.length)
+}
+
+/**
+ * Minifies a bundle with TERSER_OPTIONS (terser is a devDependency), keeping
+ * the property names `reserved`. Terser names the renamed properties in the
+ * order it meets them; a second run hands the same short names out again,
+ * the shortest to the properties the first output uses most (its name
+ * cache, permuted), so nothing else in the output changes.
+ */
 export async function minify(code, reserved = RESERVED) {
   const { minify: terser } = await import('terser')
-  const r = await terser(code, { ...TERSER_OPTIONS, mangle: { ...TERSER_OPTIONS.mangle, properties: { ...TERSER_OPTIONS.mangle.properties, reserved } } })
-  if (typeof r.code !== 'string') throw new Error('terser returned no code')
-  return r.code + '\n'
+  const run = async (props) => {
+    const r = await terser(code, { ...TERSER_OPTIONS, mangle: { ...TERSER_OPTIONS.mangle, properties: { ...TERSER_OPTIONS.mangle.properties, reserved, cache: { props } } } })
+    if (typeof r.code !== 'string') throw new Error('terser returned no code')
+    return r.code
+  }
+  const first = new Map()
+  const out = await run(first)
+  if (!first.size) return await renameByUse(out) + '\n'
+  const { parse } = await import('acorn')
+  const uses = new Map([...first.values()].map((m) => [m, 0]))
+  visitAst(parse(out, { ecmaVersion: 2020, sourceType: 'script' }), null, (n) => {
+    const key = n.type === 'MemberExpression' && !n.computed ? n.property : (n.type === 'Property' || n.type === 'MethodDefinition') && !n.computed ? n.key : undefined
+    if (key?.type === 'Identifier' && uses.has(key.name)) uses.set(key.name, uses.get(key.name) + 1)
+  })
+  const byUse = [...first.keys()].sort((a, b) => uses.get(first.get(b)) - uses.get(first.get(a)))
+  const short = [...first.values()].sort((a, b) => a.length - b.length)
+  return await renameByUse(await run(new Map(byUse.map((name, i) => [name, short[i]])))) + '\n'
+}
+
+/**
+ * Terser names a scope's variables in the order it declares them; in the
+ * bundle's outer function (every module's names) this re-deals the same
+ * names so that the most-used variables get the shortest. A variable never
+ * takes a name that an inner scope on the way to one of its uses declares
+ * (that would capture the use); if the names cannot all be placed that way
+ * the text is returned unchanged. Shorthand properties (`{ a }`) are
+ * written out, so a renamed variable keeps its key.
+ */
+export async function renameByUse(code) {
+  const { parse } = await import('acorn')
+  const eslintScope = await import('eslint-scope')
+  const ast = parse(code, { ecmaVersion: 2020, sourceType: 'script', ranges: true })
+  const manager = eslintScope.analyze(ast, { ecmaVersion: 2020, sourceType: 'script' })
+  const outer = manager.scopes.find((sc) => sc.type === 'function' && sc.upper?.type === 'global')
+  if (!outer) return code
+  const vars = outer.variables.filter((v) => v.name !== 'arguments' && v.defs.length)
+  const pool = vars.map((v) => v.name).sort((a, b) => a.length - b.length)
+  // names declared in the scopes between the outer function and each use of v
+  const forbidden = new Map(vars.map((v) => {
+    const names = new Set()
+    for (const ref of v.references) for (let sc = ref.from; sc && sc !== outer; sc = sc.upper) for (const w of sc.variables) names.add(w.name)
+    return [v, names]
+  }))
+  const order = [...vars].sort((a, b) => b.references.length - a.references.length)
+  const free = [...pool]
+  const to = new Map()
+  for (const v of order) {
+    const i = free.findIndex((n) => !forbidden.get(v).has(n))
+    if (i < 0) return code
+    to.set(v, free.splice(i, 1)[0])
+  }
+  const edits = []
+  const shorthand = new Map()
+  visitAst(ast, null, (n) => {
+    if (n.type === 'Property' && n.shorthand) shorthand.set(n.value, n)
+  })
+  for (const [v, name] of to) {
+    if (name === v.name) continue
+    const ids = new Set([...v.identifiers, ...v.references.map((r) => r.identifier)])
+    for (const id of ids) {
+      const prop = shorthand.get(id)
+      edits.push({ start: id.start, end: id.end, text: prop ? `${v.name}:${name}` : name })
+    }
+  }
+  let out = code
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return out
 }
 
 /** Builds `{ code, plainBytes, minBytes? }`. */
@@ -537,7 +757,7 @@ export async function build(opts = {}) {
   const plainBytes = Buffer.byteLength(plain)
   if (!opts.minify) return { code: plain, plainBytes }
   const acorn = await import('acorn')
-  const hoisted = errorCodesOnly(acorn, await hoistedSource(opts)).text
+  const hoisted = compact(acorn, await hoistedSource(opts))
   const app = opts.entry && !opts.all && !opts.for
   const code = await minify(hoisted, app ? entryReserved(acorn, hoisted, readFileSync(opts.entry, 'utf8')) : RESERVED)
   return { code, plainBytes, minBytes: Buffer.byteLength(code) }
