@@ -663,6 +663,45 @@ export function entryReserved(acorn, bundle, entry) {
   return [...keep].sort()
 }
 
+/**
+ * String literals that share a dotted prefix (the counters' names:
+ * 'channel.renewal.started', 'reliable.duplicate', …) name the prefix once:
+ * `$hopseal_p0 + 'started'`, the prefix a variable of the outer function.
+ * Each literal takes its longest prefix that pays for its declaration
+ * (terser keeps the variable when that is shorter, and folds it back when
+ * not). Property keys and the arguments of require and Modules.addCached
+ * stay literal.
+ */
+export function sharePrefixes(acorn, text) {
+  const ast = acorn.parse(text, { ecmaVersion: 2020, sourceType: 'script' })
+  const outer = ast.body[0]?.expression?.callee
+  if (outer?.type !== 'FunctionExpression') throw new Error('sharePrefixes: the bundle is not one function call')
+  const lits = []
+  visitAst(ast, null, (n, parent) => {
+    if (n.type !== 'Literal' || typeof n.value !== 'string' || !n.value.includes('.')) return
+    if (parent?.type === 'Property' && parent.key === n) return
+    if (parent?.type === 'CallExpression' && (text.slice(parent.callee.start, parent.callee.end) === 'require' || text.slice(parent.callee.start, parent.callee.end) === 'Modules.addCached')) return
+    lits.push(n)
+  })
+  const prefixes = new Set()
+  for (const l of lits) for (let i = l.value.indexOf('.'); i > 0; i = l.value.indexOf('.', i + 1)) prefixes.add(l.value.slice(0, i + 1))
+  const chosen = new Map()
+  const decls = []
+  // longest prefixes first; a use costs about 3 bytes (`v+`) against the prefix's length, the declaration its length + 6
+  for (const p of [...prefixes].sort((a, b) => b.length - a.length)) {
+    const users = lits.filter((l) => !chosen.has(l) && l.value.startsWith(p))
+    if (users.length * (p.length - 3) <= p.length + 6) continue
+    const name = `$hopseal_p${decls.length}`
+    decls.push(`${name} = ${JSON.stringify(p)}`)
+    for (const l of users) chosen.set(l, { name, rest: l.value.slice(p.length) })
+  }
+  const edits = [...chosen].map(([l, { name, rest }]) => ({ start: l.start, end: l.end, text: rest ? `(${name} + ${JSON.stringify(rest)})` : name }))
+  if (decls.length) edits.push({ start: outer.body.start + 1, end: outer.body.start + 1, text: `\nvar ${decls.join(', ')};` })
+  let out = text
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return { text: out, prefixes: decls.length }
+}
+
 /** The hoisted bundle's size rewrites, in order, before terser: each keeps what the code does. */
 export function compact(acorn, hoisted) {
   let text = errorCodesOnly(acorn, hoisted).text
@@ -759,7 +798,8 @@ export async function build(opts = {}) {
   const acorn = await import('acorn')
   const hoisted = compact(acorn, await hoistedSource(opts))
   const app = opts.entry && !opts.all && !opts.for
-  const code = await minify(hoisted, app ? entryReserved(acorn, hoisted, readFileSync(opts.entry, 'utf8')) : RESERVED)
+  // the names the application bundle keeps come from its strings before sharePrefixes splits them
+  const code = await minify(sharePrefixes(acorn, hoisted).text, app ? entryReserved(acorn, hoisted, readFileSync(opts.entry, 'utf8')) : RESERVED)
   return { code, plainBytes, minBytes: Buffer.byteLength(code) }
 }
 

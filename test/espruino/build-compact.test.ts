@@ -27,6 +27,7 @@ interface BuildModule {
   aliasGlobals: Rewrite
   foldMethods: (a: typeof acorn, text: string) => { text: string; runs: number }
   renameByUse: (code: string) => Promise<string>
+  sharePrefixes: (a: typeof acorn, text: string) => { text: string; prefixes: number }
 }
 const load = async (): Promise<BuildModule> => (await import(pathToFileURL(BUILD).href)) as BuildModule
 
@@ -106,6 +107,24 @@ out = [c.get(), c.twice(), c.late(), log];
     assert.notEqual(inner[1], 'a', 'bb is not captured by the parameter a')
     assert.match(r, /\{cc:\w+\}/, 'a shorthand property keeps its key')
     assert.equal(/[ ,](\w+)=2[,;]/.exec(r)?.[1]?.length, 1, 'bb (used most) got a one-letter name')
+  })
+
+  it('sharePrefixes: literals sharing a dotted prefix name it once (longest prefix that pays), keys and require arguments stay', async () => {
+    const { sharePrefixes } = await load()
+    const src = `(function () {
+var c = {}, require = function (id) { return id; };
+function count(n) { c[n] = (c[n] || 0) + 1; }
+count('channel.renewal.started'); count('channel.renewal.failed'); count('channel.renewal.silence'); count('channel.renewal.via_listener');
+count('channel.drop.' + 'auth'); count('x.y');
+out = [c, { 'channel.renewal.key': 1 }, require('hopseal/channel.renewal.js'), 'channel.renewal.started' === 'channel.renewal.' + 'started'];
+})();`
+    const r = sharePrefixes(acorn, src)
+    assert.equal(r.prefixes, 1, 'channel.renewal. pays; channel.drop. (once) and x. do not')
+    assert.match(r.text, /var \$hopseal_p0 = "channel\.renewal\.";/)
+    assert.match(r.text, /count\(\(\$hopseal_p0 \+ "started"\)\)/)
+    assert.match(r.text, /\{ 'channel\.renewal\.key': 1 \}/, 'a key stays')
+    assert.match(r.text, /require\('hopseal\/channel\.renewal\.js'\)/, 'a require argument stays')
+    assert.deepEqual(run(r.text), run(src))
   })
 
   it('the heart-rate bundle: ES2015 inside the interpreter subset, 32 KiB at most', async () => {
