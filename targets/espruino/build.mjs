@@ -24,9 +24,10 @@
  * (hoistedSource: exports become variables of the bundle's function, the
  * entry goes inside it; only what may be required by id at run time is
  * registered), drops the human messages of the typed errors (errorCodesOnly:
- * codes only, each repeated code one variable) and runs terser with options
- * that emit only syntax the interpreter runs (ES5 output: no arrows, no
- * shorthand, ASCII only) and rename every property name but RESERVED
+ * codes only, each repeated code one variable), applies the size rewrites
+ * of `compact` and `sharePrefixes` (docs/espruino.md "Code size") and runs
+ * terser with options that emit only syntax the interpreter runs (ES2015:
+ * arrows, methods, shorthand; ASCII only) and rename every property name but RESERVED
  * (built-ins, the public API, names read by string or from JSON); an
  * application bundle (`--entry` without `--all`) keeps fewer
  * (entryReserved: no script outside it reads the API). The script
@@ -97,7 +98,7 @@ const LOOKUP = [
 const RESULTS = ['framesSent', 'framesReceived', 'bytesSent', 'bytesReceived', 'airtimeMs', 'waitedMs', 'drops']
 export const RESERVED = [...new Set([...BUILTINS, ...API, ...LOOKUP, ...RESULTS])].sort()
 
-/** Terser options for the interpreter: ES5 out, names kept at the top level (globals the entry uses). */
+/** Terser options for the interpreter: ES2015 out (what 2v29 runs), names kept at the top level (globals the entry uses). */
 export const TERSER_OPTIONS = {
   ecma: 2015,
   toplevel: false,
@@ -215,6 +216,17 @@ function visitAst(node, parent, fn) {
   }
 }
 
+/**
+ * `text` with each edit `{ start, end, text }` (offsets into `text`, not
+ * overlapping) put in, last offset first; at one offset a replacement goes
+ * in before an insertion.
+ */
+function applyEdits(text, edits) {
+  let out = text
+  for (const e of [...edits].sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  return out
+}
+
 /** `require('hopseal/...')` (not an optional one: that one has a comment, not a plain string argument). */
 function hopsealRequire(n) {
   return n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === 'require' && n.arguments.length === 1 &&
@@ -324,9 +336,7 @@ function hoistModule(acorn, eslintScope, id, source, needs) {
     }
   }
   edits.push(...renames)
-  edits.sort((a, b) => b.start - a.start)
-  let text = wrapped
-  for (const e of edits) text = text.slice(0, e.start) + e.text + text.slice(e.end)
+  const text = applyEdits(wrapped, edits)
   return { text: text.slice(head.length, text.length - 3), exported, declared: declaredExports, uses, dynamic }
 }
 
@@ -497,9 +507,7 @@ export function errorCodesOnly(acorn, text) {
     if (!text.startsWith(head)) throw new Error('the hoisted bundle does not start with its function')
     edits.push({ start: head.length, end: head.length, text: `var ${shared.map((v) => `$code$${v} = ${JSON.stringify(v)}`).join(', ')};\n` })
   }
-  edits.sort((a, b) => b.start - a.start)
-  let out = text
-  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(text, edits)
   return { text: out, count, codes: shared }
 }
 
@@ -539,8 +547,7 @@ export function aliasThis(acorn, text, min = THIS_ALIAS_MIN) {
     for (const t of list) edits.push({ start: t.start, end: t.end, text: SELF })
     count++
   }
-  let out = text
-  for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(text, edits)
   return { text: out, count }
 }
 
@@ -589,8 +596,7 @@ export function aliasGlobals(acorn, text) {
     for (const r of list) edits.push({ start: r.start, end: r.end, text: `$hopseal_g_${name}` })
   }
   if (decls.length) edits.push({ start: outer.body.start + 1, end: outer.body.start + 1, text: `\nvar ${decls.join(', ')};` })
-  let out = text
-  for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(text, edits)
   return { text: out, names: decls.length }
 }
 
@@ -631,8 +637,7 @@ export function foldMethods(acorn, text) {
       i = j
     }
   })
-  let out = text
-  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(text, edits)
   return { text: out, runs }
 }
 
@@ -697,8 +702,7 @@ export function sharePrefixes(acorn, text) {
   }
   const edits = [...chosen].map(([l, { name, rest }]) => ({ start: l.start, end: l.end, text: rest ? `(${name} + ${JSON.stringify(rest)})` : name }))
   if (decls.length) edits.push({ start: outer.body.start + 1, end: outer.body.start + 1, text: `\nvar ${decls.join(', ')};` })
-  let out = text
-  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(text, edits)
   return { text: out, prefixes: decls.length }
 }
 
@@ -785,8 +789,7 @@ export async function renameByUse(code) {
       edits.push({ start: id.start, end: id.end, text: prop ? `${v.name}:${name}` : name })
     }
   }
-  let out = code
-  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end)
+  const out = applyEdits(code, edits)
   return out
 }
 
